@@ -1,0 +1,90 @@
+"""Name resolution: what manifests call by name (slug, email, channel) and Sentry by id.
+
+Built by the facade from list endpoints, then passed by value to kinds, so that payload
+building and normalization stay pure functions. Ids are strings throughout (Sentry returns
+some as ints; see REFERENCE §14.11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Integration:
+    id: str
+    name: str
+    provider: str
+    """Provider key: `slack`, `github`, `jira`, `pagerduty`, `opsgenie`, `msteams`, ..."""
+
+
+@dataclass(frozen=True)
+class Repository:
+    id: str
+    name: str
+    integration_id: str | None
+    provider: str | None = None
+
+
+@dataclass
+class Directory:
+    organization: str
+    projects: dict[str, str] = field(default_factory=dict)
+    """project slug -> project id"""
+    teams: dict[str, str] = field(default_factory=dict)
+    """team slug -> team id"""
+    members: dict[str, str] = field(default_factory=dict)
+    """member email -> user id"""
+    integrations: dict[str, Integration] = field(default_factory=dict)
+    """integration id -> Integration"""
+    repositories: dict[str, Repository] = field(default_factory=dict)
+    """repository id -> Repository"""
+    environments: set[str] = field(default_factory=set)
+    slack_channels: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(slack integration id, "#channel") -> Slack channel id, learned at plan time"""
+
+    # --- lookups by name (None when unknown; reference checks report the miss) ---
+
+    def project_id(self, slug: str) -> str | None:
+        return self.projects.get(slug)
+
+    def project_slug(self, project_id: str | int) -> str | None:
+        wanted = str(project_id)
+        return next((s for s, i in self.projects.items() if i == wanted), None)
+
+    def team_id(self, slug: str) -> str | None:
+        return self.teams.get(slug.removeprefix("#"))
+
+    def team_slug(self, team_id: str | int) -> str | None:
+        wanted = str(team_id)
+        return next((s for s, i in self.teams.items() if i == wanted), None)
+
+    def user_id(self, email: str) -> str | None:
+        return self.members.get(email.lower())
+
+    def user_email(self, user_id: str | int) -> str | None:
+        wanted = str(user_id)
+        return next((e for e, i in self.members.items() if i == wanted), None)
+
+    def integration(self, name_or_id: str | int, provider: str | None = None) -> Integration | None:
+        """By id, else by name; with `provider`, only integrations of that provider.
+
+        With a provider and no name match, a provider that has exactly one integration
+        installed is chosen (so `slack: {channel: "#x"}` needs no workspace name).
+        """
+        key = str(name_or_id) if name_or_id is not None else ""
+        candidates = [
+            i for i in self.integrations.values() if provider is None or i.provider == provider
+        ]
+        for i in candidates:
+            if i.id == key or i.name == key:
+                return i
+        if not key and len(candidates) == 1:
+            return candidates[0]
+        return None
+
+    def repository(self, name_or_id: str | int) -> Repository | None:
+        key = str(name_or_id)
+        if key in self.repositories:
+            return self.repositories[key]
+        return next((r for r in self.repositories.values() if r.name == key), None)

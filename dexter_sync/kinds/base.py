@@ -1,0 +1,180 @@
+"""The contract every resource kind implements (one fixed algorithm, small hooks).
+
+The planner, facade, apply executor, exporter, schema generator and emulator seeding call
+only these hooks. A kind overrides what its API does differently and nothing else.
+
+Comparison contract (the heart of a quiet plan):
+  desired:  manifest entry --canonical()--> dict in manifest field names
+  live:     Sentry JSON --entry_from_live()--> entry --canonical()--> dict
+Both sides pass through the *same* `canonical`, so a value Sentry reformats (60 vs 60.0,
+"80" vs 80, reordered conditions, added `name` keys, defaults filled in) compares equal,
+and `dexter export` (which writes entry_from_live) plans to zero changes by construction.
+The planner compares only the keys present in canonical(desired): what the manifest
+manages (declared fields plus the defaults the payload sends), never server-only fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from ..core.changes import ResourceChange
+from ..core.directory import Directory
+from ..core.requests import ApiRequest
+from ..core.sources import FieldPath
+from ..core.state import DesiredResource, LiveObject, LiveState
+
+ReferenceKind = Literal[
+    "project", "team", "member", "integration", "environment", "repository", "slack_channel", "issue"
+]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A name in a manifest that must exist in the live organization (checked at plan time)."""
+
+    kind: ReferenceKind
+    name: str
+    path: FieldPath
+    provider: str | None = None
+    """For integration references: the provider key the integration must have."""
+    scope: str | None = None
+    """For slack channels: the Slack integration (name or id) the channel belongs to."""
+
+
+class EntryModel(BaseModel):
+    """Base of every manifest entry model: unknown keys are errors, snake_case field names."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
+
+
+E = TypeVar("E", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """One list endpoint to read (the facade follows its `Link` cursors when `paged`)."""
+
+    request: ApiRequest
+    project: str | None = None
+    """Project slug the listed objects belong to (project-scoped kinds)."""
+    parent: str | None = None
+    """Parent natural key (deploys of a release, links of an issue)."""
+    paged: bool = True
+
+
+@dataclass
+class ReadContext:
+    """What a kind may look at to decide which list endpoints to read."""
+
+    organization: str
+    directory: Directory
+    projects: list[str]
+    """Project slugs in scope (the manifests' projects, or all for export)."""
+    desired: list[DesiredResource] = field(default_factory=list)
+    """Desired resources of this kind (e.g. which releases' deploys to read)."""
+    live: LiveState | None = None
+    """Live state of the kinds this kind depends on, already read."""
+
+
+class ResourceKind(Generic[E]):
+    name: ClassVar[str]
+    """Kind name used in plans and `--target KIND/KEY`: `metric_alert`, `code_mapping`."""
+    section: ClassVar[str]
+    """Top-level manifest list holding its entries: `metric_alerts`, `integration_links`."""
+    type_tag: ClassVar[str | None] = None
+    """In a section shared by several kinds, entries say `type: <type_tag>`."""
+    entry_model: ClassVar[type[BaseModel]]
+    scope: ClassVar[Literal["organization", "project"]] = "organization"
+    depends_on: ClassVar[tuple[str, ...]] = ()
+    """Kinds whose changes must be applied (and read) before this kind's."""
+    prunable: ClassVar[bool] = True
+    """False for kinds Sentry cannot delete (deploys)."""
+    updatable: ClassVar[bool] = True
+    """False for kinds with no update endpoint (deploys): a difference becomes a note."""
+    child_of: ClassVar[str | None] = None
+    """Kind whose entries embed this kind's entries (deploys inside releases)."""
+    title: ClassVar[str] = ""
+    """One line for the docs: what Sentry resource this is."""
+
+    # ---- identity ---------------------------------------------------------------------
+
+    def key(self, entry: E) -> str:
+        """Natural key of a desired entry (DESIGN.md, Kinds and identity)."""
+        raise NotImplementedError
+
+    def live_key(self, data: dict[str, Any], *, directory: Directory, project: str | None,
+                 parent: str | None) -> str:
+        """Natural key of a live object, in the same form as `key`."""
+        raise NotImplementedError
+
+    def children(self, entry: E) -> list[tuple[str, BaseModel, FieldPath]]:
+        """Entries of child kinds embedded in this entry: (kind name, entry, field path)."""
+        return []
+
+    def references(self, entry: E) -> list[Reference]:
+        """Names in this entry that must exist live."""
+        return []
+
+    # ---- desired -> Sentry -------------------------------------------------------------
+
+    def build_payload(self, entry: E, *, directory: Directory) -> dict[str, Any]:
+        """The exact Sentry request body (POST and PUT) for this entry. Pure."""
+        raise NotImplementedError
+
+    # ---- comparison and export ----------------------------------------------------------
+
+    def canonical(self, entry: E, *, directory: Directory) -> dict[str, Any]:
+        """Comparison form, in manifest field names, holding only the fields dexter manages."""
+        raise NotImplementedError
+
+    def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> E:
+        """The manifest entry that describes a live object (friendly forms where they exist)."""
+        raise NotImplementedError
+
+    def export(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
+        """Manifest mapping for `dexter export`: the live entry without default values."""
+        entry = self.entry_from_live(data, directory=directory)
+        dumped = entry.model_dump(mode="json", exclude_defaults=True, by_alias=False)
+        if self.type_tag:
+            dumped = {"type": self.type_tag, **dumped}
+        return dumped
+
+    # ---- API calls ------------------------------------------------------------------
+
+    def list_requests(self, ctx: ReadContext) -> list[ListRequest]:
+        """List endpoints that hold every live object of this kind in scope."""
+        raise NotImplementedError
+
+    def items(self, body: Any, listing: ListRequest) -> list[dict[str, Any]]:
+        """Objects of this kind in one list response body (a JSON array by default)."""
+        return list(body) if isinstance(body, list) else []
+
+    def live_id(self, data: dict[str, Any]) -> str:
+        return str(data["id"])
+
+    def create_request(self, organization: str, change: ResourceChange) -> ApiRequest:
+        raise NotImplementedError
+
+    def update_request(self, organization: str, change: ResourceChange) -> ApiRequest:
+        raise NotImplementedError
+
+    def delete_request(self, organization: str, change: ResourceChange) -> ApiRequest:
+        raise NotImplementedError
+
+    def create_is_idempotent(self) -> bool:
+        """True when Sentry's POST is get-or-create (releases): safe to retry blindly."""
+        return False
+
+    def to_live_object(self, data: dict[str, Any], listing: ListRequest, *,
+                       directory: Directory) -> LiveObject:
+        return LiveObject(
+            kind=self.name,
+            key=self.live_key(data, directory=directory, project=listing.project,
+                              parent=listing.parent),
+            id=self.live_id(data),
+            data=data,
+            project=listing.project,
+        )

@@ -1,0 +1,97 @@
+"""The registry of resource kinds. Adding a kind: write its module, add one import line here.
+
+Each kind module ends with `register(MyKind())`; registering a name twice is refused and
+says which module registered it first (octoDNS's Record.register_type habit).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..core.diagnostics import DexterError
+from .base import ResourceKind
+
+_KINDS: dict[str, ResourceKind] = {}
+_ORIGIN: dict[str, str] = {}
+
+# Order matters only for display; apply order comes from `depends_on`.
+KIND_MODULES = (
+    "dexter_sync.kinds.metric_alerts",
+    "dexter_sync.kinds.issue_alerts",
+    "dexter_sync.kinds.discover_queries",
+    "dexter_sync.kinds.releases",
+    "dexter_sync.kinds.deploys",
+    "dexter_sync.kinds.repositories",
+    "dexter_sync.kinds.code_mappings",
+    "dexter_sync.kinds.external_issue_links",
+)
+
+# Sections reserved for Sentry's new alerting model (workflows, detectors): a later issue.
+RESERVED_SECTIONS = ("alerts", "monitors")
+
+
+def register(kind: ResourceKind) -> ResourceKind:
+    origin = type(kind).__module__
+    if kind.name in _KINDS:
+        raise DexterError(
+            f"kind {kind.name!r} is registered twice: by {_ORIGIN[kind.name]} and by {origin}",
+            code="duplicate-kind",
+        )
+    _KINDS[kind.name] = kind
+    _ORIGIN[kind.name] = origin
+    return kind
+
+
+def _load() -> None:
+    if len(_ORIGIN) < len(KIND_MODULES):
+        for module in KIND_MODULES:
+            importlib.import_module(module)
+
+
+def all_kinds() -> list[ResourceKind]:
+    _load()
+    return list(_KINDS.values())
+
+
+def get_kind(name: str) -> ResourceKind:
+    _load()
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise DexterError(f"unknown kind {name!r}; known: {', '.join(sorted(_KINDS))}",
+                          code="unknown-kind") from None
+
+
+def kinds_in_section(section: str) -> list[ResourceKind]:
+    """Kinds whose entries live in one manifest section (not counting child kinds)."""
+    return [k for k in all_kinds() if k.section == section and k.child_of is None]
+
+
+def sections() -> list[str]:
+    seen: dict[str, None] = {}
+    for k in all_kinds():
+        if k.child_of is None:
+            seen.setdefault(k.section, None)
+    return list(seen)
+
+
+def apply_order() -> list[str]:
+    """Kind names topologically sorted by `depends_on` (dependencies first)."""
+    kinds = {k.name: k for k in all_kinds()}
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        if name in visiting:
+            raise DexterError(f"kind dependency cycle through {name!r}", code="kind-cycle")
+        visiting.add(name)
+        for dep in kinds[name].depends_on:
+            visit(dep)
+        visiting.discard(name)
+        ordered.append(name)
+
+    for name in kinds:
+        visit(name)
+    return ordered
