@@ -1,9 +1,81 @@
-"""`dexter export` (placeholder until its issue lands; the owning module replaces this file)."""
+"""`dexter export`: write manifests of the live organization (no manifests needed).
+
+The output validates and plans to zero changes: every entry is the kind's own
+`export(live)` form, read through the same `canonical` the planner compares.
+"""
+
+from __future__ import annotations
+
+import asyncio
 
 import click
 
+from ..core.diagnostics import DexterError, did_you_mean
+from ..kinds.registry import all_kinds
+from ..manifest.exporting import ExportResult, build_export, write_tree
+
+
+def resolve_kinds(names: tuple[str, ...]) -> list[str]:
+    """Kind names from `--kinds` values (kind names or sections, comma-separated too)."""
+    kinds = all_kinds()
+    if not names:
+        return [k.name for k in kinds]
+    chosen: list[str] = []
+    for text in (part.strip() for name in names for part in name.split(",")):
+        if not text:
+            continue
+        matched = [k.name for k in kinds if text in (k.name, k.section)]
+        if not matched:
+            options = sorted({k.name for k in kinds} | {k.section for k in kinds})
+            hint = did_you_mean(text, options)
+            raise DexterError(f"--kinds: unknown kind {text!r}" + (f"; {hint}" if hint else ""),
+                              code="unknown-kind")
+        chosen += [m for m in matched if m not in chosen]
+    # children come with their parents (deploys with releases)
+    chosen += [k.name for k in kinds if k.child_of in chosen and k.name not in chosen]
+    return chosen
+
+
+async def export_live(*, sentry_url: str | None, organization: str, kinds: list[str],
+                      projects: list[str] | None, verbose: bool = False) -> ExportResult:
+    from ..sentry.connect import open_facade
+
+    async with open_facade(sentry_url=sentry_url, organization=organization,
+                           verbose=verbose) as facade:
+        directory = await facade.read_directory()
+        scope = projects if projects else sorted(directory.projects)
+        unknown = [p for p in scope if p not in directory.projects]
+        if unknown:
+            hint = did_you_mean(unknown[0], directory.projects)
+            raise DexterError(f"--projects: no project {unknown[0]!r} in {organization}"
+                              + (f"; {hint}" if hint else ""), code="unknown-project")
+        live = await facade.read_state(kinds, projects=scope)
+    return build_export(live, organization=organization, kinds=kinds)
+
 
 @click.command(name="export")
-def command() -> None:
-    """Not built yet."""
-    raise click.ClickException("dexter export is not built yet")
+@click.option("--out", "out_dir", default="sentry", show_default=True,
+              type=click.Path(file_okay=False), help="Directory to write the manifests to.")
+@click.option("--kinds", "kind_names", multiple=True,
+              help="Kinds or sections to export (repeatable or comma-separated; default all).")
+@click.option("--projects", "project_names", multiple=True,
+              help="Projects to export project-level objects of (default all).")
+@click.option("--org", "organization", envvar="SENTRY_ORG", required=True,
+              help="Organization slug (default: $SENTRY_ORG).")
+@click.option("--sentry-url", envvar="SENTRY_URL",
+              help="Sentry base URL (default: $SENTRY_URL; unset: the local emulator).")
+@click.pass_context
+def command(ctx: click.Context, out_dir: str, kind_names: tuple[str, ...],
+            project_names: tuple[str, ...], organization: str, sentry_url: str | None) -> None:
+    """Write manifests describing the live organization to --out."""
+    kinds = resolve_kinds(kind_names)
+    projects = [p.strip() for name in project_names for p in name.split(",") if p.strip()]
+    verbose = bool(getattr(ctx.obj, "verbose", False))
+    result = asyncio.run(export_live(sentry_url=sentry_url, organization=organization,
+                                     kinds=kinds, projects=projects or None, verbose=verbose))
+    target = write_tree(result.files, out_dir)
+    total = sum(result.counts.values())
+    by_kind = ", ".join(f"{n} {k}" for k, n in result.counts.items()) or "nothing"
+    click.echo(f"Exported {total} objects ({by_kind}) from {organization} to {target}")
+    for line in result.skipped:
+        click.echo(f"skipped {line}", err=True)

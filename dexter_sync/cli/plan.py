@@ -1,9 +1,126 @@
-"""`dexter plan` (placeholder until its issue lands; the owning module replaces this file)."""
+"""`dexter plan`: load manifests -> read live state -> reference checks -> plan -> render.
+
+`plan_live(facade, desired, ...)` is the whole read-and-plan sequence, shared with
+`dexter apply` (which plans the same way before asking for confirmation) and `dexter
+export`'s round trip. Exit codes: 0, 1 on error, 2 with `--detailed-exitcode` when the
+plan has changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any, Iterable
 
 import click
 
+from ..core.changes import Plan
+from ..core.diagnostics import ValidationError
+from ..core.planning import Target, make_plan, parse_targets
+from ..core.references import check_references
+from ..core.state import DesiredState
+from ..kinds.registry import all_kinds, get_kind
+from ..manifest import load_manifests
+from ..render.jsonplan import render_json
+from ..render.markdown import render_markdown
+from ..render.planfile import write_plan
+from ..render.text import render_text, use_colour
+
+
+def read_scope(desired: DesiredState, targets: Iterable[Target] = (),
+               all_projects: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+    """(kinds, projects) to read: declared and pruned kinds (and their children), the
+    manifests' projects, and every project for kinds pruned org-wide."""
+    prune = desired.settings.prune
+    kinds: set[str] = {r.kind for r in desired.resources}
+    projects: set[str] = set(desired.projects)
+    for kind in all_kinds():
+        rule = prune.get(kind.name, prune.get(kind.section, False))
+        if rule and kind.prunable:
+            kinds.add(kind.name)
+            if kind.scope == "project":
+                projects.update(all_projects if rule is True else [str(p) for p in rule])
+    wanted = list(targets)
+    if wanted:
+        named = {t_kind for t_kind, _ in wanted}
+        kinds = {k for k in kinds if k in named or get_kind(k).child_of in named}
+        kinds.update(named)
+    for kind in all_kinds():  # children ride with their parents (deploys with releases)
+        if kind.child_of in kinds:
+            kinds.add(kind.name)
+    order = [k.name for k in all_kinds()]
+    return sorted(kinds, key=order.index), sorted(projects)
+
+
+async def plan_live(facade: Any, desired: DesiredState, *, targets: Iterable[Target] = (),
+                    cosmetics: bool = True) -> Plan:
+    """Read what the manifests need from Sentry, check references, and plan."""
+    targets = list(targets)
+    directory = await facade.read_directory()
+    kinds, projects = read_scope(desired, targets, directory.projects)
+    problems = check_references(desired, directory)
+    if problems:
+        raise ValidationError(problems)
+    live = await facade.read_state(kinds, projects=projects, desired=desired)
+    plan = make_plan(desired, live, targets=targets, cosmetics=cosmetics)
+    plan.kinds_read = list(kinds)
+    plan.projects_read = list(projects)
+    return plan
+
+
+def load_desired(path: str, organization: str | None) -> DesiredState:
+    desired = load_manifests(path)
+    if organization:
+        desired.settings.organization = organization
+    return desired
+
+
+async def _plan(path: str, sentry_url: str | None, organization: str | None,
+                targets: list[Target], verbose: bool) -> Plan:
+    from ..sentry.connect import open_facade
+
+    desired = load_desired(path, organization)
+    async with open_facade(sentry_url=sentry_url, organization=desired.settings.organization,
+                           desired=desired, verbose=verbose) as facade:
+        return await plan_live(facade, desired, targets=targets)
+
+
+def render(plan: Plan, fmt: str, *, explain: bool = False, colour: bool = False) -> str:
+    if fmt == "json":
+        return render_json(plan)
+    if fmt == "markdown":
+        return render_markdown(plan)
+    return render_text(plan, colour=colour, explain=explain)
+
 
 @click.command(name="plan")
-def command() -> None:
-    """Not built yet."""
-    raise click.ClickException("dexter plan is not built yet")
+@click.argument("path", default=".", type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
+              default="text", show_default=True, help="Output format.")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Save the plan (with fingerprints) for `dexter apply FILE`.")
+@click.option("--target", "target_texts", multiple=True, metavar="KIND/KEY",
+              help="Limit the plan to these objects (and their children); repeatable.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when the plan has changes, 0 when it has none.")
+@click.option("--explain", is_flag=True,
+              help="List the cosmetic differences normalization suppressed.")
+@click.option("--sentry-url", envvar="SENTRY_URL",
+              help="Sentry base URL (default: $SENTRY_URL; unset: the local emulator).")
+@click.option("--org", "organization", envvar="SENTRY_ORG",
+              help="Organization slug (default: $SENTRY_ORG, else dexter.yaml).")
+@click.pass_context
+def command(ctx: click.Context, path: str, fmt: str, out: str | None,
+            target_texts: tuple[str, ...], detailed_exitcode: bool, explain: bool,
+            sentry_url: str | None, organization: str | None) -> None:
+    """Show what `dexter apply` would change in Sentry to match the manifests at PATH."""
+    targets = parse_targets(target_texts)
+    verbose = bool(getattr(ctx.obj, "verbose", False))
+    plan = asyncio.run(_plan(path, sentry_url, organization, targets, verbose))
+    if out:
+        write_plan(plan, out)
+    click.echo(render(plan, fmt, explain=explain, colour=use_colour(sys.stdout)), nl=False)
+    if out:
+        click.echo(f"Saved the plan to {out}; apply it with `dexter apply {out}`.", err=True)
+    if detailed_exitcode and plan.has_changes:
+        ctx.exit(2)

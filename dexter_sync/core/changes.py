@@ -30,6 +30,8 @@ class FieldChange:
     path: FieldPath
     before: Any
     after: Any
+    span: SourceSpan | None = None
+    """Where the manifest declares this field (its closest declared parent), when known."""
 
     @property
     def dotted(self) -> str:
@@ -64,6 +66,8 @@ class ResourceChange:
 class NoteReason(str, Enum):
     UNMANAGED = "unmanaged"
     AMBIGUOUS = "ambiguous"
+    IMMUTABLE = "immutable"
+    """Declared and live differ, but the kind has no update endpoint (deploys)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,12 @@ class Plan:
     cosmetic_details: list[str] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
     """`kind/key` -> hash of the normalized live object, for stale-plan detection."""
+    manifest_path: str | None = None
+    """The manifest directory the plan was made from (saved plans)."""
+    kinds_read: list[str] = field(default_factory=list)
+    """Kinds whose live state the plan read (apply re-reads the same scope)."""
+    projects_read: list[str] = field(default_factory=list)
+    """Project slugs read for project-scoped kinds."""
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)

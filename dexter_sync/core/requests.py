@@ -30,3 +30,14 @@ class ApiRequest:
 def path_segment(value: str | int) -> str:
     """Encode one path segment (release versions may hold `@`, `+`, spaces)."""
     return quote(str(value), safe="")
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """What Sentry answered to one ApiRequest (a success; errors are raised as SentryError)."""
+
+    status: int
+    body: Any
+    """Parsed JSON (None for an empty body)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Response headers, lower-cased names."""

@@ -98,6 +98,9 @@ class ResourceKind(Generic[E]):
     """Kind whose entries embed this kind's entries (deploys inside releases)."""
     title: ClassVar[str] = ""
     """One line for the docs: what Sentry resource this is."""
+    live_optional_fields: ClassVar[tuple[str, ...]] = ()
+    """Canonical keys Sentry omits from list responses (metric alerts' `event_types`): the
+    planner compares them only when the live canonical holds them (not None)."""
 
     # ---- identity ---------------------------------------------------------------------
 
@@ -160,6 +163,13 @@ class ResourceKind(Generic[E]):
 
     def update_request(self, organization: str, change: ResourceChange) -> ApiRequest:
         raise NotImplementedError
+
+    def update_requests(self, organization: str, change: ResourceChange) -> list[ApiRequest]:
+        """Every call an update needs, in order (releases: add projects by POST, then PUT).
+
+        Apply should call this rather than `update_request`; most kinds need the one call.
+        """
+        return [self.update_request(organization, change)]
 
     def delete_request(self, organization: str, change: ResourceChange) -> ApiRequest:
         raise NotImplementedError

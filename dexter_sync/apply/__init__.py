@@ -1,0 +1,12 @@
+"""Apply: a Plan -> dependency-ordered waves -> concurrent writes through the facade -> ApplyReport.
+
+waves.py      pure: which changes may run together, in which order
+creating.py   create safety: a POST is never retried blindly (look up by natural key first)
+tasks.py      following Sentry's 202 `{"uuid"}` rule tasks until they settle
+executor.py   running the waves concurrently, stopping when the circuit breaker opens
+progress.py   a progress bar on a terminal, plain lines otherwise (stderr)
+report.py     ApplyReport and its text/json rendering, exit codes
+
+No printing here except through the progress sink the CLI hands in; no httpx (the facade
+owns HTTP). Identity is the natural key, never a local state file.
+"""

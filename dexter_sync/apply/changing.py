@@ -1,0 +1,47 @@
+"""Updates and deletes: idempotent writes (the gateway retries them), one change each.
+
+An update answered 202 `{"uuid"}` is followed through the rule-task endpoint like a create.
+A delete answered 404 is already done (someone removed the object since the plan).
+"""
+
+from __future__ import annotations
+
+from ..core.changes import ResourceChange
+from ..kinds.base import ResourceKind
+from .failures import BreakerOpen
+from .ports import WriteFacade, send_write
+from .report import ChangeOutcome, Status
+from .tasks import follow_task, task_uuid
+
+
+async def update(facade: WriteFacade, kind: ResourceKind, organization: str,
+                 change: ResourceChange) -> ChangeOutcome:
+    sent = await send_write(facade, kind.update_request(organization, change))
+    if sent.response is not None:
+        uuid = task_uuid(sent.response.status, sent.response.body)
+        if uuid is None:
+            return ChangeOutcome(change, Status.APPLIED, None, change.live_id, sent.requests)
+        task = await follow_task(facade, change, uuid)
+        status = Status.APPLIED if task.state == "success" else Status.FAILED
+        return ChangeOutcome(change, status, task.error, task.live_id or change.live_id,
+                             sent.requests)
+    assert sent.failure is not None
+    if sent.failure.category == "breaker":
+        raise BreakerOpen(sent.failure.message, sent=False)
+    return ChangeOutcome(change, Status.FAILED, sent.failure.message, change.live_id,
+                         sent.requests)
+
+
+async def delete(facade: WriteFacade, kind: ResourceKind, organization: str,
+                 change: ResourceChange) -> ChangeOutcome:
+    sent = await send_write(facade, kind.delete_request(organization, change))
+    if sent.response is not None:
+        return ChangeOutcome(change, Status.APPLIED, None, change.live_id, sent.requests)
+    failure = sent.failure
+    assert failure is not None
+    if failure.category == "breaker":
+        raise BreakerOpen(failure.message, sent=False)
+    if failure.status == 404:
+        return ChangeOutcome(change, Status.APPLIED, "already deleted", change.live_id,
+                             sent.requests)
+    return ChangeOutcome(change, Status.FAILED, failure.message, change.live_id, sent.requests)

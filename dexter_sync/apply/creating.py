@@ -1,0 +1,109 @@
+"""Create safety: a POST is never retried blindly, so a lost response never leaves a duplicate.
+
+After an ambiguous failure (5xx, dropped connection, timeout) the object is looked up by its
+natural key (`facade.find_live`) before the POST is sent again: found means it was created
+and only the answer was lost, so it is adopted. Issue alerts answer a repeated POST with a
+400 "exact duplicate" carrying `ruleId`: adopted when the rule with our natural key is that
+rule, otherwise a conflict with Sentry's own text. Kinds whose POST is get-or-create
+(releases: `create_is_idempotent`) are simply sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ..core.changes import ResourceChange
+from ..core.state import LiveObject
+from ..kinds.base import ResourceKind
+from .failures import BreakerOpen, WriteFailure, classify, duplicate_rule_id
+from .ports import WriteFacade, send_write
+from .report import ChangeOutcome, Status
+from .tasks import follow_task, task_uuid
+
+CREATE_ATTEMPTS = 3
+ADOPTED = "adopted: it already exists under its natural key (an earlier answer was lost)"
+
+
+class _LookupFailed(Exception):
+    pass
+
+
+async def _lookup(facade: WriteFacade, change: ResourceChange) -> LiveObject | None:
+    try:
+        return await facade.find_live(change.kind, change.key, project=change.project,
+                                      parent=change.parent_key)
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:
+        failure = classify(error)
+        if failure.category == "breaker":
+            raise BreakerOpen(failure.message, sent=True) from error
+        raise _LookupFailed(failure.message) from error
+
+
+def _body_id(body: object) -> str | None:
+    if isinstance(body, dict) and body.get("id") is not None:
+        return str(body["id"])
+    return None
+
+
+async def _adopt_or_conflict(facade: WriteFacade, change: ResourceChange, rule_id: str,
+                             failure: WriteFailure, writes: int) -> ChangeOutcome:
+    found = await _lookup(facade, change)
+    if found is not None and str(found.id) == rule_id:
+        return ChangeOutcome(change, Status.APPLIED, ADOPTED, found.id, writes)
+    return ChangeOutcome(change, Status.FAILED, failure.message, None, writes)
+
+
+async def create_safely(facade: WriteFacade, kind: ResourceKind, organization: str,
+                        change: ResourceChange, *, attempts: int = CREATE_ATTEMPTS,
+                        backoff: float = 0.2) -> ChangeOutcome:
+    """Create one object, at most once, whatever the network does."""
+    request = kind.create_request(organization, change)
+    idempotent = kind.create_is_idempotent()
+    writes = 0
+    maybe_created = False  # an earlier POST of this change may have landed
+    last: WriteFailure | None = None
+    try:
+        for attempt in range(attempts):
+            if maybe_created and not idempotent:
+                found = await _lookup(facade, change)
+                if found is not None:
+                    return ChangeOutcome(change, Status.APPLIED, ADOPTED, found.id, writes)
+            if attempt:
+                await asyncio.sleep(backoff * 2 ** (attempt - 1))
+            sent = await send_write(facade, request)
+            writes += sent.requests
+            if sent.response is not None:
+                uuid = task_uuid(sent.response.status, sent.response.body)
+                if uuid is None:
+                    return ChangeOutcome(change, Status.APPLIED, None,
+                                         _body_id(sent.response.body), writes)
+                task = await follow_task(facade, change, uuid)
+                status = Status.APPLIED if task.state == "success" else Status.FAILED
+                return ChangeOutcome(change, status, task.error, task.live_id, writes)
+            last = sent.failure
+            assert last is not None
+            if last.category == "breaker":
+                raise BreakerOpen(last.message, sent=maybe_created)
+            if last.category == "rejected":
+                rule_id = duplicate_rule_id(last.body)
+                if rule_id is not None:
+                    return await _adopt_or_conflict(facade, change, rule_id, last, writes)
+                return ChangeOutcome(change, Status.FAILED, last.message, None, writes)
+            if last.category == "rate-limited":
+                return ChangeOutcome(change, Status.FAILED, last.message, None, writes)
+            maybe_created = True
+        # Out of attempts after ambiguous failures: one last look before reporting failure.
+        if not idempotent:
+            found = await _lookup(facade, change)
+            if found is not None:
+                return ChangeOutcome(change, Status.APPLIED, ADOPTED, found.id, writes)
+        detail = last.message if last else "create failed"
+        if not idempotent:
+            detail += " (not created: checked by natural key)"
+        return ChangeOutcome(change, Status.FAILED, detail, None, writes)
+    except _LookupFailed as error:
+        return ChangeOutcome(change, Status.FAILED,
+                             f"outcome unknown, look-up failed: {error} (the next run adopts "
+                             "the object if it was created)", None, writes)

@@ -1,0 +1,128 @@
+"""Run a plan: wave after wave, each wave's changes concurrently (bounded), through the facade.
+
+When the circuit breaker opens, no new write starts: the writes in flight finish, and every
+change not yet started is reported "not attempted". A child whose parent failed (a deploy of
+a release that could not be created) is not attempted either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..core.changes import Action, Plan, ResourceChange
+from ..kinds.base import ResourceKind
+from ..kinds.registry import get_kind
+from .changing import delete, update
+from .creating import create_safely
+from .failures import BreakerOpen
+from .ports import WriteFacade
+from .progress import ProgressSink, SilentProgress
+from .report import ApplyReport, ChangeOutcome, Status
+from .waves import Wave, plan_waves
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclass
+class _Run:
+    facade: WriteFacade
+    organization: str
+    progress: ProgressSink
+    kinds: Callable[[str], ResourceKind]
+    stopped: str | None = None
+    outcomes: dict[int, ChangeOutcome] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
+    """Addresses (`kind/key`) of changes that did not apply, for their children."""
+
+    def record(self, outcome: ChangeOutcome) -> None:
+        self.outcomes[id(outcome.change)] = outcome
+        if outcome.status is not Status.APPLIED:
+            self.failed.add(outcome.change.address)
+        self.progress.advance(outcome)
+
+    def blocked_by(self, change: ResourceChange) -> str | None:
+        parent_kind = self.kinds(change.kind).child_of
+        if parent_kind and change.parent_key is not None:
+            address = f"{parent_kind}/{change.parent_key}"
+            if address in self.failed:
+                return address
+        return None
+
+
+async def apply_change(facade: WriteFacade, organization: str, change: ResourceChange, *,
+                       kind: ResourceKind | None = None) -> ChangeOutcome:
+    """One change, whatever its action. Raises BreakerOpen when the breaker refuses it."""
+    kind = kind or get_kind(change.kind)
+    if change.action is Action.CREATE:
+        return await create_safely(facade, kind, organization, change)
+    if change.action is Action.UPDATE:
+        return await update(facade, kind, organization, change)
+    if change.action is Action.DELETE:
+        return await delete(facade, kind, organization, change)
+    return ChangeOutcome(change, Status.APPLIED, "no change")
+
+
+async def _run_one(run: _Run, change: ResourceChange) -> None:
+    if run.stopped:
+        run.record(ChangeOutcome(change, Status.NOT_ATTEMPTED, run.stopped))
+        return
+    parent = run.blocked_by(change)
+    if parent:
+        run.record(ChangeOutcome(change, Status.NOT_ATTEMPTED, f"{parent} was not applied"))
+        return
+    try:
+        outcome = await apply_change(run.facade, run.organization, change,
+                                     kind=run.kinds(change.kind))
+    except BreakerOpen as error:
+        if not run.stopped:
+            run.stopped = f"circuit breaker open, no new writes started: {error}"
+            run.progress.note(f"stopping: {run.stopped}")
+        status = Status.FAILED if error.sent else Status.NOT_ATTEMPTED
+        detail = ("outcome unknown (a look-up was refused); the next run adopts it if it "
+                  "was created" if error.sent else run.stopped)
+        outcome = ChangeOutcome(change, status, detail)
+    except Exception as error:  # a kind that cannot build its request: fail that change only
+        log.debug("change %s raised", change.address, exc_info=True)
+        outcome = ChangeOutcome(change, Status.FAILED, f"{type(error).__name__}: {error}")
+    run.record(outcome)
+
+
+async def _run_wave(run: _Run, wave: Wave, concurrency: int) -> None:
+    queue: asyncio.Queue[ResourceChange] = asyncio.Queue()
+    for change in wave.changes:
+        queue.put_nowait(change)
+
+    async def worker() -> None:
+        while True:
+            try:
+                change = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            await _run_one(run, change)
+
+    workers = max(1, min(concurrency, len(wave.changes)))
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+async def execute_plan(plan: Plan, facade: WriteFacade, *,
+                       concurrency: int = DEFAULT_CONCURRENCY,
+                       progress: ProgressSink | None = None,
+                       kinds: Callable[[str], ResourceKind] = get_kind) -> ApplyReport:
+    """Apply every change of `plan`; never raises for a change that fails."""
+    started = time.monotonic()
+    run = _Run(facade, plan.organization, progress or SilentProgress(), kinds)
+    waves = plan_waves(plan.changes)
+    run.progress.start(sum(len(w.changes) for w in waves))
+    for wave in waves:
+        log.info("wave %s/%d: %d changes (%s)", wave.phase, wave.depth, len(wave.changes),
+                 ", ".join(wave.kinds))
+        await _run_wave(run, wave, concurrency)
+    run.progress.finish()
+    ordered = [run.outcomes[id(c)] for w in waves for c in w.changes]
+    return ApplyReport(plan.organization, ordered, run.stopped, time.monotonic() - started)

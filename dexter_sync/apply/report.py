@@ -1,0 +1,117 @@
+"""ApplyReport: what happened to every change, rendered as text or JSON, and the exit code.
+
+Exit codes (DESIGN.md, Stable interfaces): 0 when every change was applied, 3 when some
+failed or were not attempted. Errors before any write (exit 1) never reach a report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from ..core.changes import ResourceChange
+
+REPORT_FORMAT_VERSION = 1
+
+
+class Status(str, Enum):
+    APPLIED = "applied"
+    FAILED = "failed"
+    NOT_ATTEMPTED = "not-attempted"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class ChangeOutcome:
+    change: ResourceChange
+    status: Status
+    detail: str | None = None
+    """Sentry's error text for a failure; a note for an applied change (e.g. "adopted")."""
+    live_id: str | None = None
+    attempts: int = 0
+    """Write requests sent for this change (POST/PUT/DELETE, not look-ups)."""
+
+    @property
+    def source(self) -> str | None:
+        span = self.change.span
+        return f"{span.file}:{span.line}" if span else None
+
+
+@dataclass
+class ApplyReport:
+    organization: str
+    outcomes: list[ChangeOutcome] = field(default_factory=list)
+    stopped: str | None = None
+    """Why the run stopped starting writes (circuit breaker open), None when it ran to the end."""
+    seconds: float = 0.0
+
+    def of_status(self, status: Status) -> list[ChangeOutcome]:
+        return [o for o in self.outcomes if o.status is status]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {str(s): len(self.of_status(s)) for s in Status}
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(o.status is Status.APPLIED for o in self.outcomes) else 3
+
+
+def _line(outcome: ChangeOutcome) -> str:
+    change = outcome.change
+    where = f"{outcome.source}: " if outcome.source else ""
+    text = f"{where}{change.action} {change.address}"
+    return f"{text}: {outcome.detail}" if outcome.detail else text
+
+
+def render_text(report: ApplyReport) -> str:
+    """Human report: failures first with file:line and Sentry's text, then what was not tried."""
+    counts = report.summary
+    lines: list[str] = []
+    failed = report.of_status(Status.FAILED)
+    skipped = report.of_status(Status.NOT_ATTEMPTED)
+    if failed:
+        lines.append(f"Failed ({len(failed)}):")
+        lines += [f"  {_line(o)}" for o in failed]
+    if skipped:
+        lines.append(f"Not attempted ({len(skipped)}):")
+        lines += [f"  {_line(o)}" for o in skipped]
+    if report.stopped:
+        lines.append(f"Stopped: {report.stopped}")
+    lines.append(
+        f"Apply {'complete' if report.exit_code == 0 else 'incomplete'}: "
+        f"{counts['applied']} applied, {counts['failed']} failed, "
+        f"{counts['not-attempted']} not attempted ({report.seconds:.1f}s)."
+    )
+    return "\n".join(lines)
+
+
+def report_dict(report: ApplyReport) -> dict[str, Any]:
+    return {
+        "format_version": REPORT_FORMAT_VERSION,
+        "organization": report.organization,
+        "summary": report.summary,
+        "stopped": report.stopped,
+        "seconds": round(report.seconds, 3),
+        "changes": [
+            {
+                "action": str(o.change.action),
+                "kind": o.change.kind,
+                "key": o.change.key,
+                "status": str(o.status),
+                "detail": o.detail,
+                "live_id": o.live_id,
+                "source": o.source,
+                "attempts": o.attempts,
+            }
+            for o in report.outcomes
+        ],
+    }
+
+
+def render_json(report: ApplyReport) -> str:
+    return json.dumps(report_dict(report), indent=2, sort_keys=False)

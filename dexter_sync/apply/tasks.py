@@ -1,0 +1,76 @@
+"""Sentry's asynchronous rule writes: a POST/PUT answered 202 `{"uuid"}` (Slack channel lookup).
+
+The rule exists only once the task succeeds, so the change is reported applied only then; a
+task that fails carries Sentry's error; one still pending when the facade's bounded polling
+gives up is a failure ("still pending"), never "applied". The POST is never re-sent: the
+task may still create the rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..core.changes import ResourceChange
+from .ports import WriteFacade
+
+TaskState = Literal["success", "failed", "pending"]
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    state: TaskState
+    live_id: str | None = None
+    error: str | None = None
+
+
+def task_uuid(status: int, body: Any) -> str | None:
+    """The task uuid of a 202 `{"uuid": ...}` answer, else None."""
+    if status == 202 and isinstance(body, dict) and isinstance(body.get("uuid"), str):
+        return body["uuid"]
+    return None
+
+
+def task_project(change: ResourceChange) -> str | None:
+    """The project whose task endpoint reports on this rule (metric alerts: their first one)."""
+    if change.project:
+        return change.project
+    projects = (change.payload or {}).get("projects") or []
+    return str(projects[0]) if projects else None
+
+
+def _field(result: Any, name: str) -> Any:
+    return result.get(name) if isinstance(result, dict) else getattr(result, name, None)
+
+
+def interpret(result: Any) -> TaskResult:
+    """Read the task endpoint's `{"status", "rule", "error"}` answer (dict or object)."""
+    state = str(_field(result, "status") or "pending").lower()
+    rule = _field(result, "rule")
+    live_id = _field(rule, "id") if rule is not None else None
+    if state == "success":
+        return TaskResult("success", str(live_id) if live_id is not None else None)
+    if state == "failed":
+        return TaskResult("failed", error=str(_field(result, "error") or "rule task failed"))
+    return TaskResult("pending")
+
+
+async def follow_task(facade: WriteFacade, change: ResourceChange, uuid: str) -> TaskResult:
+    project = task_project(change)
+    if project is None:
+        return TaskResult("failed", error=f"Sentry answered 202 (task {uuid}) but the rule "
+                                          "names no project whose task endpoint to poll")
+    try:
+        result = await facade.poll_task(project, uuid, kind=change.kind)
+    except asyncio.CancelledError:
+        raise
+    except TimeoutError:
+        return TaskResult("pending")
+    except Exception as error:  # a failed poll leaves the outcome unknown: not applied
+        return TaskResult("failed", error=f"could not follow rule task {uuid}: {error}")
+    outcome = interpret(result)
+    if outcome.state == "pending":
+        return TaskResult("failed", error=f"rule task {uuid} still pending; "
+                                          "not reported applied (the next plan shows its state)")
+    return outcome

@@ -1,0 +1,56 @@
+"""Fingerprints of live objects: a hash of the canonical form, for stale-plan detection.
+
+The canonical form (the same one the planner compares) is hashed, not the raw JSON, so a
+reordered list or a re-stringified number is not "a change since the plan".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from .directory import Directory
+from .state import LiveObject, LiveState
+
+log = logging.getLogger(__name__)
+
+
+def digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def live_canonical(obj: LiveObject, directory: Directory) -> dict[str, Any] | None:
+    """canonical(entry_from_live(obj)), or None when the kind cannot read this object."""
+    from ..kinds.registry import get_kind  # late: kinds import core
+
+    kind = get_kind(obj.kind)
+    try:
+        return kind.canonical(kind.entry_from_live(obj.data, directory=directory),
+                              directory=directory)
+    except Exception as error:  # an odd live object must not break a plan it is not part of
+        log.debug("cannot normalize live %s/%s: %s", obj.kind, obj.key, error)
+        return None
+
+
+def fingerprint(obj: LiveObject, canonical: dict[str, Any] | None) -> str:
+    """Hash of the canonical form; of the raw object when the kind could not read it."""
+    return digest(canonical if canonical is not None else {"raw": obj.data})
+
+
+def combine(hashes: list[str]) -> str:
+    """One fingerprint for several live objects sharing a key (ambiguous)."""
+    return hashes[0] if len(hashes) == 1 else digest(sorted(hashes))
+
+
+def fingerprints_of(live: LiveState) -> dict[str, str]:
+    """`kind/key` -> fingerprint for every object in a live state."""
+    grouped: dict[str, list[str]] = {}
+    for objects in live.objects.values():
+        for obj in objects:
+            address = f"{obj.kind}/{obj.key}"
+            grouped.setdefault(address, []).append(
+                fingerprint(obj, live_canonical(obj, live.directory)))
+    return {address: combine(hashes) for address, hashes in sorted(grouped.items())}

@@ -1,0 +1,266 @@
+"""The planner: desired state + live state -> Plan (one fixed sequence, small kind hooks).
+
+Per kind: match by natural key; create what is only declared, update what differs (the
+canonical forms compared on the keys the manifest holds), delete what is only live where
+prune applies, and note the rest (unmanaged, ambiguous, immutable). Then targets cut the
+plan down, and safety findings are added. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from .changes import Action, FieldChange, NoteReason, Plan, PlanNote, ResourceChange
+from .cosmetics import CosmeticTally, tally_object
+from .diagnostics import DexterError, did_you_mean
+from .diffing import diff_fields, restrict
+from .directory import Directory
+from .fingerprints import combine, fingerprint, live_canonical
+from .safety import gate_findings, threshold_findings
+from .state import DesiredResource, DesiredState, LiveObject, LiveState
+
+Target = tuple[str, str | None]
+"""(kind name, natural key or None for the whole kind)"""
+
+_ACTION_ORDER = {Action.CREATE: 0, Action.UPDATE: 1, Action.DELETE: 2, Action.NOOP: 3}
+
+
+@dataclass
+class _Draft:
+    """What the planner accumulates before targets filter it."""
+
+    changes: list[ResourceChange] = field(default_factory=list)
+    notes: list[PlanNote] = field(default_factory=list)
+    unchanged: list[tuple[str, str, str | None]] = field(default_factory=list)
+    """(kind, key, parent key) of objects that need no change"""
+    cosmetic: dict[tuple[str, str], CosmeticTally] = field(default_factory=dict)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    addresses: set[tuple[str, str]] = field(default_factory=set)
+
+
+def parse_targets(texts: Iterable[str]) -> list[Target]:
+    """`KIND/KEY` or `KIND` (kind name or manifest section) -> targets; unknown kinds refused."""
+    from ..kinds.registry import all_kinds
+
+    kinds = all_kinds()
+    names = {k.name for k in kinds}
+    sections = {k.section: [x.name for x in kinds if x.section == k.section] for k in kinds}
+    targets: list[Target] = []
+    for text in texts:
+        head, sep, key = text.partition("/")
+        if head in names:
+            targets.append((head, key if sep else None))
+        elif head in sections and not sep:
+            targets.extend((name, None) for name in sections[head])
+        else:
+            hint = did_you_mean(head, sorted(names | set(sections)))
+            raise DexterError(
+                f"--target {text!r}: unknown kind {head!r} (expected KIND/KEY)"
+                + (f"; {hint}" if hint else ""), code="unknown-target")
+    return targets
+
+
+def make_plan(desired: DesiredState, live: LiveState, *, targets: Iterable[Target] = (),
+              prune: Mapping[str, bool | list[str]] | None = None,
+              cosmetics: bool = True) -> Plan:
+    """Compare desired with live and propose changes (see the module docstring)."""
+    from ..kinds.registry import all_kinds, get_kind
+
+    order = {k.name: i for i, k in enumerate(all_kinds())}
+    prune_rules = dict(desired.settings.prune if prune is None else prune)
+    draft = _Draft()
+    kind_names = sorted({r.kind for r in desired.resources} | set(live.objects),
+                        key=lambda n: (order.get(n, len(order)), n))
+    by_kind: dict[str, list[DesiredResource]] = {}
+    for resource in desired.resources:
+        by_kind.setdefault(resource.kind, []).append(resource)
+    for name in kind_names:
+        _plan_kind(get_kind(name), by_kind.get(name, []), live.of_kind(name), live.directory,
+                   prune_rules, draft, cosmetics)
+
+    wanted = list(targets)
+    if wanted:
+        _check_targets_match(wanted, draft.addresses)
+    keep = (lambda kind, key, parent: _targeted(kind, key, parent, wanted)) if wanted else None
+    changes = [c for c in draft.changes if keep is None or keep(c.kind, c.key, c.parent_key)]
+    changes.sort(key=lambda c: (order.get(c.kind, len(order)), c.key,
+                                _ACTION_ORDER[c.action], c.live_id or ""))
+    notes = [n for n in draft.notes if keep is None or keep(n.kind, n.key, None)]
+    notes.sort(key=lambda n: (order.get(n.kind, len(order)), n.key, n.reason.value))
+    tally = CosmeticTally()
+    for (kind, key), part in sorted(draft.cosmetic.items()):
+        if keep is None or keep(kind, key, None):
+            for cls, count in part.counts.items():
+                tally.counts[cls] = tally.counts.get(cls, 0) + count
+            tally.details.extend(part.details)
+    counts, details = tally.finish()
+    existing = {name: len(live.of_kind(name)) for name in live.objects}
+    plan = Plan(
+        organization=desired.settings.organization,
+        changes=changes,
+        notes=notes,
+        unchanged=sum(1 for k, key, parent in draft.unchanged
+                      if keep is None or keep(k, key, parent)),
+        cosmetic=counts,
+        cosmetic_details=details,
+        fingerprints=dict(sorted(draft.fingerprints.items())),
+        manifest_path=desired.settings.root or None,
+        kinds_read=sorted(live.objects),
+    )
+    plan.safety = (threshold_findings(changes, existing, desired.settings)
+                   + gate_findings(changes))
+    return plan
+
+
+def _plan_kind(kind: Any, wanted: list[DesiredResource], objects: list[LiveObject],
+               directory: Directory, prune_rules: Mapping[str, Any], draft: _Draft,
+               cosmetics: bool) -> None:
+    groups: dict[str, list[LiveObject]] = {}
+    for obj in objects:
+        groups.setdefault(obj.key, []).append(obj)
+    canon: dict[int, dict[str, Any] | None] = {}
+    for key, group in groups.items():
+        hashes = []
+        for obj in group:
+            canon[id(obj)] = live_canonical(obj, directory)
+            hashes.append(fingerprint(obj, canon[id(obj)]))
+        draft.fingerprints[f"{kind.name}/{key}"] = combine(hashes)
+        draft.addresses.add((kind.name, key))
+
+    declared: set[str] = set()
+    for resource in wanted:
+        declared.add(resource.key)
+        draft.addresses.add((kind.name, resource.key))
+        group = groups.get(resource.key, [])
+        if len(group) > 1:
+            continue  # ambiguous: noted below, never touched
+        if not group:
+            after = kind.canonical(resource.entry, directory=directory)
+            draft.changes.append(ResourceChange(
+                action=Action.CREATE, kind=kind.name, key=resource.key, after=after,
+                span=resource.span, parent_key=resource.parent_key,
+                project=_project_of(kind, resource, directory),
+                payload=kind.build_payload(resource.entry, directory=directory),
+            ))
+            continue
+        _compare(kind, resource, group[0], canon[id(group[0])], directory, draft, cosmetics)
+
+    for key, group in groups.items():
+        if len(group) > 1:
+            draft.notes.append(PlanNote(
+                reason=NoteReason.AMBIGUOUS, kind=kind.name, key=key,
+                live_ids=tuple(sorted(o.id for o in group)), project=group[0].project))
+        elif key not in declared:
+            obj = group[0]
+            if _prunes(kind, obj, prune_rules, directory):
+                draft.changes.append(ResourceChange(
+                    action=Action.DELETE, kind=kind.name, key=key,
+                    before=canon[id(obj)] if canon[id(obj)] is not None else obj.data,
+                    live_id=obj.id, project=obj.project, live=obj.data))
+            else:
+                draft.notes.append(PlanNote(reason=NoteReason.UNMANAGED, kind=kind.name,
+                                            key=key, live_ids=(obj.id,), project=obj.project))
+
+
+def _compare(kind: Any, resource: DesiredResource, obj: LiveObject,
+             live_canon: dict[str, Any] | None, directory: Directory, draft: _Draft,
+             cosmetics: bool) -> None:
+    if live_canon is None:
+        raise DexterError(
+            f"{kind.name}/{resource.key}: the live object (id {obj.id}) has a form dexter "
+            "cannot read, so it cannot be compared safely", code="unreadable-live")
+    after = kind.canonical(resource.entry, directory=directory)
+    for name in getattr(kind, "live_optional_fields", ()):
+        if live_canon.get(name) is None and name in after:
+            # Sentry omits this field from list responses: compare it only when read
+            after = {k: v for k, v in after.items() if k != name}
+    before = restrict(live_canon, after)
+    if before == after:
+        draft.unchanged.append((kind.name, resource.key, resource.parent_key))
+        if cosmetics:
+            _tally(kind, resource, obj, directory, draft)
+        return
+    diff = tuple(FieldChange(c.path, c.before, c.after, span=resource.span_for(c.path))
+                 for c in diff_fields(before, after))
+    if not kind.updatable:
+        draft.notes.append(PlanNote(reason=NoteReason.IMMUTABLE, kind=kind.name,
+                                    key=resource.key, live_ids=(obj.id,), project=obj.project))
+        return
+    draft.changes.append(ResourceChange(
+        action=Action.UPDATE, kind=kind.name, key=resource.key, before=before, after=after,
+        diff=diff, live_id=obj.id, project=obj.project, span=resource.span,
+        payload=_update_payload(kind, resource, obj, directory), live=obj.data,
+        parent_key=resource.parent_key,
+    ))
+
+
+def _update_payload(kind: Any, resource: DesiredResource, obj: LiveObject,
+                    directory: Directory) -> dict[str, Any]:
+    # kinds that must echo server ids on PUT (trigger ids, action uuids) offer this hook
+    for_update = getattr(kind, "payload_for_update", None)
+    if callable(for_update):
+        return for_update(resource.entry, obj.data, directory)
+    return kind.build_payload(resource.entry, directory=directory)
+
+
+def _tally(kind: Any, resource: DesiredResource, obj: LiveObject, directory: Directory,
+           draft: _Draft) -> None:
+    try:
+        sent = kind.build_payload(resource.entry, directory=directory)
+    except Exception:  # counting is an explanation only; the plan itself stays correct
+        return
+    if not isinstance(sent, dict):
+        return
+    part = CosmeticTally()
+    tally_object(f"{kind.name}/{resource.key}", sent, obj.data, part)
+    if part.counts:
+        draft.cosmetic[(kind.name, resource.key)] = part
+
+
+def _project_of(kind: Any, resource: DesiredResource, directory: Directory) -> str | None:
+    if kind.scope != "project":
+        return None
+    projects = [r.name for r in kind.references(resource.entry) if r.kind == "project"]
+    return projects[0] if projects else None
+
+
+def _prunes(kind: Any, obj: LiveObject, rules: Mapping[str, Any], directory: Directory) -> bool:
+    """Whether `prune:` lets this live, undeclared object be deleted."""
+    if not kind.prunable:
+        return False
+    rule = rules.get(kind.name, rules.get(kind.section, False))
+    if rule is True:
+        return True
+    if not rule:
+        return False
+    allowed = {str(p) for p in rule}
+    if obj.project is not None:
+        return obj.project in allowed
+    # organization-level objects: pruned only when every project they cover is listed
+    projects = obj.data.get("projects") or []
+    slugs = [p if str(p) in allowed else directory.project_slug(p) for p in projects]
+    return bool(slugs) and all(s in allowed for s in slugs)
+
+
+def _targeted(kind: str, key: str, parent: str | None, targets: list[Target]) -> bool:
+    from ..kinds.registry import get_kind
+
+    for t_kind, t_key in targets:
+        if kind == t_kind and (t_key is None or key == t_key):
+            return True
+        if t_key is not None and get_kind(kind).child_of == t_kind and (
+                parent == t_key or key.startswith(t_key + "/")):
+            return True
+    return False
+
+
+def _check_targets_match(targets: list[Target], addresses: set[tuple[str, str]]) -> None:
+    for t_kind, t_key in targets:
+        if t_key is None or (t_kind, t_key) in addresses:
+            continue
+        keys = [key for kind, key in addresses if kind == t_kind]
+        hint = did_you_mean(t_key, keys)
+        raise DexterError(
+            f"--target {t_kind}/{t_key} matches no declared or live object"
+            + (f"; {hint}" if hint else ""), code="unknown-target")

@@ -1,0 +1,90 @@
+"""Reference checks at plan time: every name a manifest uses must exist in the live org.
+
+All misses are collected (file:line of the field, the closest existing name) and reported
+together before any write, so one run shows every broken reference.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from .diagnostics import Diagnostic, did_you_mean
+from .directory import Directory
+from .state import DesiredResource, DesiredState
+
+
+def check_references(desired: DesiredState, directory: Directory) -> list[Diagnostic]:
+    """Diagnostics (code `missing-reference`) for names the live organization does not have."""
+    from ..kinds.registry import get_kind  # late: kinds import core
+
+    declared_repos = {r.key for r in desired.resources if r.kind == "repository"}
+    found: list[Diagnostic] = []
+    for resource in desired.resources:
+        for ref in get_kind(resource.kind).references(resource.entry):
+            problem = _check(ref.kind, ref.name, ref.provider, ref.scope, directory,
+                             declared_repos)
+            if problem is None:
+                continue
+            message, choices = problem
+            found.append(Diagnostic(
+                code="missing-reference",
+                message=message,
+                span=resource.span_for(ref.path),
+                path=ref.path,
+                hint=did_you_mean(ref.name, choices) or _existing(choices),
+            ))
+    return found
+
+
+def _existing(choices: Iterable[str]) -> str | None:
+    names = sorted(choices)
+    if not names:
+        return None
+    shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+    return f"existing: {shown}"
+
+
+def _check(kind: str, name: str, provider: str | None, scope: str | None,
+           directory: Directory, declared_repos: set[str]) -> tuple[str, list[str]] | None:
+    """None when the name exists, else (message, names to suggest from)."""
+    org = directory.organization
+    if kind == "project":
+        if directory.project_id(name) is None:
+            return f"project {name!r} does not exist in {org}", list(directory.projects)
+    elif kind == "team":
+        if directory.team_id(name) is None:
+            return f"team {name!r} does not exist in {org}", list(directory.teams)
+    elif kind == "member":
+        if directory.user_id(name) is None:
+            return f"member {name!r} is not a member of {org}", list(directory.members)
+    elif kind == "environment":
+        if name not in directory.environments:
+            return f"environment {name!r} does not exist in {org}", sorted(directory.environments)
+    elif kind == "integration":
+        if directory.integration(name, provider) is None:
+            names = [i.name for i in directory.integrations.values()
+                     if provider is None or i.provider == provider]
+            what = f"{provider} integration" if provider else "integration"
+            label = repr(name) if name else "(none named; there is not exactly one installed)"
+            return f"{what} {label} is not installed in {org}", names
+    elif kind == "repository":
+        if directory.repository(name) is None and name not in declared_repos:
+            names = [r.name for r in directory.repositories.values()] + sorted(declared_repos)
+            return f"repository {name!r} is not connected to {org}", names
+    elif kind == "slack_channel":
+        return _check_channel(name, scope, directory)
+    return None
+
+
+def _check_channel(name: str, scope: str | None,
+                   directory: Directory) -> tuple[str, list[str]] | None:
+    workspace = directory.integration(scope or "", "slack")
+    if workspace is None:
+        return None  # the integration reference itself reports the missing workspace
+    known = [ch for (integration_id, ch) in directory.slack_channels if integration_id == workspace.id]
+    if not known:
+        return None  # the directory knows no channels of this workspace: nothing to check
+    wanted = "#" + name.lstrip("#")
+    if wanted in known or name in known:
+        return None
+    return f"Slack channel {wanted!r} does not exist in workspace {workspace.name!r}", known

@@ -1,0 +1,275 @@
+"""Organization-level objects: the org itself, projects, teams, members, environments,
+integrations, repositories and project keys (DSNs)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..api import actor_of, json_response, org_of, project_of, store_of
+from ..pagination import offset_page
+from ..seeding import PROVIDERS, find_by
+from ..store import Store
+
+
+def serialize_org(org: dict) -> dict:
+    return {"id": str(org["id"]), "slug": org["slug"], "name": org["name"],
+            "dateCreated": org["dateCreated"], "isEarlyAdopter": False, "require2FA": False,
+            "avatar": {"avatarType": "letter_avatar", "avatarUuid": None},
+            "status": {"id": "active", "name": "active"},
+            "features": ["incidents", "discover", "discover-query", "performance-view"],
+            "links": {"organizationUrl": f"/organizations/{org['slug']}/",
+                      "regionUrl": ""},
+            "hasAuthProvider": False, "allowMemberInvite": True, "allowMemberProjectCreation": True,
+            "allowSuperuserAccess": True}
+
+
+def serialize_team(team: dict) -> dict:
+    return {"id": str(team["id"]), "slug": team["slug"], "name": team["name"],
+            "dateCreated": team["dateCreated"], "isMember": True, "teamRole": "admin",
+            "flags": {"idp:provisioned": False}, "access": ["project:read", "team:read"],
+            "hasAccess": True, "isPending": False, "memberCount": 1,
+            "avatar": {"avatarType": "letter_avatar", "avatarUuid": None}}
+
+
+def serialize_project(store: Store, org: dict, project: dict) -> dict:
+    teams = [t for t in (store.get("team", tid) for tid in project.get("teams", [])) if t]
+    return {"id": str(project["id"]), "slug": project["slug"], "name": project["name"],
+            "platform": project.get("platform"), "dateCreated": project["dateCreated"],
+            "isBookmarked": False, "isMember": True, "hasAccess": True, "isPublic": False,
+            "isInternal": False, "hasMinifiedStackTrace": False, "hasMonitors": False,
+            "hasProfiles": False, "hasReplays": False, "hasSessions": False,
+            "hasFeedbacks": False, "hasNewFeedbacks": False, "hasFlags": False,
+            "hasInsightsHttp": False, "hasInsightsDb": False,
+            "hasInsightsAssets": False, "hasInsightsAppStart": False,
+            "hasInsightsScreenLoad": False, "hasInsightsVitals": False,
+            "hasInsightsCaches": False, "hasInsightsQueues": False,
+            "hasInsightsAgentMonitoring": False, "hasInsightsMCP": False, "hasLogs": False,
+            "hasTraceMetrics": False,
+            "firstEvent": project.get("firstEvent"), "firstTransactionEvent": False,
+            "color": "#3f70bf", "status": "active", "features": [], "platforms": [],
+            "latestRelease": None, "hasUserReports": False, "hasAccessOrgRole": True,
+            "environments": sorted(project.get("environments", [])),
+            "avatar": {"avatarType": "letter_avatar", "avatarUuid": None},
+            "organization": {"id": str(org["id"]), "slug": org["slug"], "name": org["name"]},
+            "team": serialize_team(teams[0]) if teams else None,
+            "teams": [serialize_team(t) for t in teams]}
+
+
+def serialize_member(member: dict) -> dict:
+    user = {"id": str(member["userId"]), "name": member["name"], "username": member["email"],
+            "email": member["email"], "isActive": True, "hasPasswordAuth": True,
+            "isManaged": False, "dateJoined": member["dateCreated"], "lastLogin": None,
+            "has2fa": False, "lastActive": None, "isSuperuser": False, "isStaff": False,
+            "experiments": {}, "emails": [{"id": str(member["userId"]), "email": member["email"],
+                                           "is_verified": True}],
+            "avatar": {"avatarType": "letter_avatar", "avatarUuid": None}, "avatarUrl": None}
+    return {"id": str(member["id"]), "email": member["email"], "name": member["name"],
+            "user": user, "orgRole": member["role"], "role": member["role"],
+            "roleName": member["role"].title(), "pending": False, "expired": False,
+            "flags": {"idp:provisioned": False, "idp:role-restricted": False,
+                      "sso:linked": False, "sso:invalid": False, "member-limit:restricted": False,
+                      "partnership:restricted": False},
+            "dateCreated": member["dateCreated"], "inviteStatus": "approved",
+            "inviterName": None, "teams": [], "teamRoles": []}
+
+
+def serialize_integration(org: dict, integ: dict) -> dict:
+    provider = PROVIDERS[integ["provider"]]
+    return {"id": str(integ["id"]), "name": integ["name"], "icon": None,
+            "domainName": f"{integ['name'].lower().replace(' ', '-')}.example.com",
+            "accountType": None, "scopes": None, "status": "active",
+            "provider": {"key": integ["provider"], "slug": integ["provider"],
+                         "name": provider["name"], "canAdd": True, "canDisable": False,
+                         "features": provider["features"], "aspects": {}},
+            "configOrganization": [], "configData": {}, "externalId": integ["externalId"],
+            "organizationId": int(org["id"]), "organizationIntegrationStatus": "active",
+            "gracePeriodEnd": None}
+
+
+def serialize_repo(repo: dict) -> dict:
+    provider = repo["provider"]
+    return {"id": str(repo["id"]), "name": repo["name"], "url": repo["url"],
+            "provider": {"id": f"integrations:{provider}",
+                         "name": PROVIDERS.get(provider, {"name": provider})["name"]},
+            "status": repo["status"], "dateCreated": repo["dateCreated"],
+            "integrationId": str(repo["integrationId"]) if repo["integrationId"] else None,
+            "externalSlug": repo["name"], "externalId": repo["externalId"]}
+
+
+def dsn_of(request: Request, key: dict) -> str:
+    host = request.url.netloc
+    return f"{request.url.scheme}://{key['public']}@{host}/{key['projectId']}"
+
+
+def serialize_key(request: Request, key: dict) -> dict:
+    dsn = dsn_of(request, key)
+    base = f"{request.url.scheme}://{request.url.netloc}/api/{key['projectId']}"
+    return {"id": key["public"], "name": key["label"], "label": key["label"],
+            "public": key["public"], "secret": key["secret"], "projectId": key["projectId"],
+            "isActive": True, "rateLimit": None, "dateCreated": key["dateCreated"],
+            "browserSdkVersion": "7.x", "browserSdk": {"choices": [["latest", "latest"]]},
+            "dynamicSdkLoaderOptions": {"hasReplay": False, "hasPerformance": False,
+                                        "hasDebug": False},
+            "useCase": "user",
+            "dsn": {"secret": dsn.replace("@", f":{key['secret']}@", 1), "public": dsn,
+                    "csp": f"{base}/csp-report/?sentry_key={key['public']}",
+                    "security": f"{base}/security/?sentry_key={key['public']}",
+                    "minidump": f"{base}/minidump/?sentry_key={key['public']}",
+                    "nel": f"{base}/nel/?sentry_key={key['public']}",
+                    "unreal": f"{base}/unreal/{key['public']}/",
+                    "crons": f"{base}/cron/___MONITOR_SLUG___/{key['public']}/",
+                    "cdn": f"{base}/loader/{key['public']}.min.js",
+                    "playstation": f"{base}/playstation/?sentry_key={key['public']}",
+                    "otlp_traces": f"{base}/otlp/v1/traces/",
+                    "otlp_logs": f"{base}/otlp/v1/logs/",
+                    "integration": f"{base}/integration/"}}
+
+
+def _query_filter(request: Request, items: list[dict], *keys: str) -> list[dict]:
+    """`query=slug:foo`, `name:foo` or free text (contains), as the list endpoints accept."""
+    query = request.query_params.get("query", "").strip()
+    if not query:
+        return items
+    field, sep, value = query.partition(":")
+    if sep and field in keys:
+        return [i for i in items if str(i.get(field, "")) == value]
+    return [i for i in items if any(query.lower() in str(i.get(k, "")).lower() for k in keys)]
+
+
+def _paged(request: Request, items: list, default: int = 100) -> Response:
+    page = offset_page(request, lambda off, lim: items[off:off + lim], default=default,
+                       hits=len(items))
+    return json_response(page.items, headers=page.headers)
+
+
+async def api_root(request: Request) -> Response:
+    user = actor_of(request)
+    return json_response({"version": "0", "auth": {"scopes": ["org:read", "org:write",
+                          "project:releases", "project:read", "project:write", "alerts:write",
+                          "alerts:read", "event:read", "event:write"]},
+                          "user": {"id": str(user["id"]), "name": user["name"],
+                                   "email": user["email"], "username": user["email"]}})
+
+
+async def org_list(request: Request) -> Response:
+    store = store_of(request)
+    return _paged(request, [serialize_org(o) for o in store.query("org")])
+
+
+async def org_detail(request: Request) -> Response:
+    org = org_of(request)
+    body = serialize_org(org)
+    store = store_of(request)
+    body["projects"] = [serialize_project(store, org, p) for p in store.query("project", org["id"])]
+    body["teams"] = [serialize_team(t) for t in store.query("team", org["id"])]
+    return json_response(body)
+
+
+async def project_list(request: Request) -> Response:
+    org, store = org_of(request), store_of(request)
+    items = _query_filter(request, store.query("project", org["id"]), "slug", "name")
+    return _paged(request, [serialize_project(store, org, p) for p in items])
+
+
+async def project_detail(request: Request) -> Response:
+    org = org_of(request)
+    return json_response(serialize_project(store_of(request), org, project_of(request, org)))
+
+
+async def project_teams(request: Request) -> Response:
+    org, store = org_of(request), store_of(request)
+    project = project_of(request, org)
+    teams = [t for t in (store.get("team", tid) for tid in project.get("teams", [])) if t]
+    return _paged(request, [serialize_team(t) for t in teams])
+
+
+async def team_list(request: Request) -> Response:
+    org, store = org_of(request), store_of(request)
+    items = _query_filter(request, store.query("team", org["id"]), "slug", "name")
+    return _paged(request, [serialize_team(t) for t in items])
+
+
+async def member_list(request: Request) -> Response:
+    org, store = org_of(request), store_of(request)
+    items = _query_filter(request, store.query("member", org["id"]), "email", "name")
+    return _paged(request, [serialize_member(m) for m in items])
+
+
+async def environment_list(request: Request) -> Response:
+    org, store = org_of(request), store_of(request)
+    envs = sorted(store.query("environment", org["id"]), key=lambda e: e["name"])
+    return json_response([{"id": str(e["id"]), "name": e["name"]} for e in envs])
+
+
+async def project_environments(request: Request) -> Response:
+    org, store = org_of(request), store_of(request)
+    project_of(request, org)
+    envs = sorted(store.query("environment", org["id"]), key=lambda e: e["name"])
+    return json_response([{"id": str(e["id"]), "name": e["name"], "isHidden": False}
+                          for e in envs])
+
+
+async def integration_list(request: Request) -> Response:
+    org, store = org_of(request), store_of(request)
+    items = store.query("integration", org["id"])
+    provider = request.query_params.get("providerKey") or request.query_params.get("provider_key")
+    if provider:
+        items = [i for i in items if i["provider"] == provider]
+    features = request.query_params.getlist("features")
+    if features:
+        items = [i for i in items if set(features) & set(PROVIDERS[i["provider"]]["features"])]
+    return _paged(request, [serialize_integration(org, i) for i in items])
+
+
+async def integration_detail(request: Request) -> Response:
+    org, store = org_of(request), store_of(request)
+    integ = find_by(store, "integration", org, request.path_params["integration_id"])
+    if integ is None:
+        from ..api import not_found
+        raise not_found()
+    return json_response(serialize_integration(org, integ))
+
+
+async def repo_list(request: Request) -> Response:
+    org, store = org_of(request), store_of(request)
+    items = sorted(store.query("repo", org["id"]), key=lambda r: r["name"])
+    status = request.query_params.get("status", "active")
+    if status == "active":
+        items = [r for r in items if r["status"] == "active"]
+    elif status == "deleted":
+        items = [r for r in items if r["status"] != "active"]
+    else:
+        items = []
+    query = request.query_params.get("query")
+    if query:
+        items = [r for r in items if query.lower() in r["name"].lower()]
+    integ = request.query_params.get("integration_id")
+    if integ:
+        items = [r for r in items if str(r["integrationId"]) == integ]
+    return _paged(request, [serialize_repo(r) for r in items])
+
+
+async def key_list(request: Request) -> Response:
+    org, store = org_of(request), store_of(request)
+    project = project_of(request, org)
+    keys = store.query("project_key", org["id"], scope=str(project["id"]))
+    return _paged(request, [serialize_key(request, k) for k in keys])
+
+
+ROUTES = [
+    ("/", ["GET"], api_root),
+    ("/organizations/", ["GET"], org_list),
+    ("/organizations/{org}/", ["GET"], org_detail),
+    ("/organizations/{org}/projects/", ["GET"], project_list),
+    ("/projects/{org}/{project}/", ["GET"], project_detail),
+    ("/projects/{org}/{project}/teams/", ["GET"], project_teams),
+    ("/projects/{org}/{project}/environments/", ["GET"], project_environments),
+    ("/projects/{org}/{project}/keys/", ["GET"], key_list),
+    ("/organizations/{org}/teams/", ["GET"], team_list),
+    ("/organizations/{org}/members/", ["GET"], member_list),
+    ("/organizations/{org}/environments/", ["GET"], environment_list),
+    ("/organizations/{org}/integrations/", ["GET"], integration_list),
+    ("/organizations/{org}/integrations/{integration_id}/", ["GET"], integration_detail),
+    ("/organizations/{org}/repos/", ["GET"], repo_list),
+]

@@ -1,0 +1,294 @@
+"""Field helpers shared by kinds: durations, numbers, owners (actors), integrations, Slack.
+
+Every helper is a pure function over values (plus a Directory passed by value), used on both
+sides of a comparison: manifest values and what Sentry returns go through the same
+normalization, so a value Sentry reformats compares equal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Annotated, Any, Iterable
+
+from pydantic import AfterValidator, Discriminator, StrictFloat, StrictInt, StrictStr, Tag
+
+from ..core.directory import Directory
+
+# ---- durations ------------------------------------------------------------------------
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT_MINUTES = {"s": 1 / 60, "m": 1.0, "": 1.0, "h": 60.0, "d": 1440.0, "w": 10080.0}
+
+
+def duration_minutes(value: int | float | str) -> float:
+    """Minutes in a duration: `30s`, `5m`, `1h`, `1d`, `1w`, or a plain number of minutes."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of minutes or a string like '5m', '1h', '1d'")
+    if isinstance(value, (int, float)):
+        minutes = float(value)
+    else:
+        match = _DURATION_RE.match(str(value))
+        if not match:
+            raise ValueError(
+                f"{value!r} is not a duration; write a number of minutes or '30s', '5m', '1h', '1d'"
+            )
+        minutes = float(match.group(1)) * _UNIT_MINUTES[match.group(2)]
+    if not math.isfinite(minutes) or minutes <= 0:
+        raise ValueError(f"a duration must be positive, got {value!r}")
+    return minutes
+
+
+def format_duration(minutes: float) -> str:
+    """The shortest friendly spelling of a number of minutes: 60 -> '1h', 90 -> '90m'."""
+    seconds = round(minutes * 60)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _check_duration(value: int | float | str) -> int | float | str:
+    duration_minutes(value)
+    return value
+
+
+Duration = Annotated[StrictInt | StrictFloat | StrictStr, AfterValidator(_check_duration)]
+"""A duration as written in a manifest (kept as written; `duration_minutes` reads it)."""
+
+
+def minutes_in_range(value: int | float | str, low: float, high: float, *, what: str,
+                     whole: bool = True) -> float:
+    """Minutes of a duration, checked against Sentry's range (raises ValueError for pydantic)."""
+    minutes = duration_minutes(value)
+    if whole and abs(minutes - round(minutes)) > 1e-9:
+        raise ValueError(f"{what} must be a whole number of minutes, got {value!r}")
+    if not low <= minutes <= high:
+        raise ValueError(
+            f"{what} must be between {format_duration(low)} and {format_duration(high)} "
+            f"({low:g}..{high:g} minutes), got {value!r}"
+        )
+    return minutes
+
+
+# ---- numbers --------------------------------------------------------------------------
+
+def number(value: Any, digits: int = 6) -> Any:
+    """A number in comparison form: '80' -> 80, 60.0 -> 60, rounded to `digits` significant
+    digits so float noise (10.099999999999994 from a percent-change round trip) vanishes.
+    Anything that is not a number is returned as it is."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return value
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            return value
+        rounded = float(f"{float(value):.{digits}g}")
+        return int(rounded) if rounded.is_integer() else rounded
+    return value
+
+
+def payload_number(value: Any) -> Any:
+    """A number as Sentry expects it in a request body: ints stay ints, '80' -> 80."""
+    value = number(value, digits=15)
+    return value
+
+
+def int_or_str(value: Any) -> Any:
+    """An id as Sentry's request wants it: numeric strings become ints, others stay."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
+# ---- owners (actors) ------------------------------------------------------------------
+
+_OWNER_RE = re.compile(r"^(team|user):(.+)$")
+
+
+def check_owner(value: str | None) -> str | None:
+    """`team:<slug>`, `team:<id>`, `user:<email>` or `user:<id>`."""
+    if value is None:
+        return None
+    if not _OWNER_RE.match(value.strip()):
+        raise ValueError(
+            f"owner must be 'team:<slug>', 'user:<email>' or Sentry's 'team:<id>'/'user:<id>', "
+            f"got {value!r}"
+        )
+    return value.strip()
+
+
+Owner = Annotated[str, AfterValidator(check_owner)]
+
+
+def owner_to_sentry(owner: str | None, directory: Directory) -> str | None:
+    """Sentry's actor identifier (`team:<id>`, `user:<id>`); unknown names pass through."""
+    if owner is None:
+        return None
+    kind, name = _OWNER_RE.match(owner.strip()).groups()  # type: ignore[union-attr]
+    if kind == "team":
+        found = directory.team_id(name)
+        if found is None and directory.team_slug(name) is not None:
+            found = name
+        return f"team:{found or name}"
+    found = directory.user_id(name) if "@" in name else None
+    return f"user:{found or name}"
+
+
+def owner_friendly(owner: str | None, directory: Directory) -> str | None:
+    """`team:<slug>` / `user:<email>` for an actor identifier (ids kept when unknown)."""
+    if owner is None or not _OWNER_RE.match(str(owner).strip()):
+        return owner
+    kind, name = _OWNER_RE.match(str(owner).strip()).groups()  # type: ignore[union-attr]
+    if kind == "team":
+        if directory.team_id(name) is not None:
+            return f"team:{name}"
+        return f"team:{directory.team_slug(name) or name}"
+    if "@" in name:
+        return f"user:{name.lower()}"
+    return f"user:{directory.user_email(name) or name}"
+
+
+def team_ref(value: str | int, directory: Directory) -> str:
+    """A team slug for a slug or id (unknown values kept as strings)."""
+    text = str(value).strip()
+    if directory.team_id(text) is not None:
+        return text.removeprefix("#")
+    return directory.team_slug(text) or text
+
+
+def team_id_for(value: str | int, directory: Directory) -> str:
+    text = str(value).strip()
+    return directory.team_id(text) or text
+
+
+def user_ref(value: str | int, directory: Directory) -> str:
+    """A member email for an email or user id (unknown values kept as strings)."""
+    text = str(value).strip()
+    if "@" in text:
+        return text.lower()
+    return directory.user_email(text) or text
+
+
+def user_id_for(value: str | int, directory: Directory) -> str:
+    text = str(value).strip()
+    return (directory.user_id(text) if "@" in text else None) or text
+
+
+# ---- integrations -----------------------------------------------------------------------
+
+def integration_id_for(value: str | int | None, provider: str, directory: Directory) -> Any:
+    """The integration id for a name or id (None picks the only one of that provider)."""
+    found = directory.integration(value if value is not None else "", provider)
+    if found is not None:
+        return found.id
+    return value
+
+
+def integration_name_for(value: str | int | None, provider: str, directory: Directory) -> Any:
+    """The integration name for an id or name (None picks the only one of that provider)."""
+    found = directory.integration(value if value is not None else "", provider)
+    if found is not None:
+        return found.name
+    return str(value) if value is not None else None
+
+
+# ---- Slack --------------------------------------------------------------------------------
+
+_SLACK_ID_RE = re.compile(r"^[CGDUW][A-Z0-9]{6,}$")
+
+
+def looks_like_slack_id(value: str) -> bool:
+    return bool(_SLACK_ID_RE.match(value.strip()))
+
+
+def slack_channel_name(value: str) -> str:
+    """Slack's own normalization: strip `#`/`@` and re-prefix (`#` channels, `@` users)."""
+    text = str(value).strip()
+    if looks_like_slack_id(text):
+        return text
+    if text.startswith("@"):
+        return "@" + text.lstrip("@")
+    return "#" + text.lstrip("#")
+
+
+def slack_channel_id(directory: Directory, integration_id: Any, channel: str) -> str | None:
+    """The Slack channel id for a channel name in one workspace, when the directory knows it."""
+    if looks_like_slack_id(channel):
+        return channel.strip()
+    return directory.slack_channels.get((str(integration_id), slack_channel_name(channel)))
+
+
+def slack_name_for_id(directory: Directory, integration_id: Any, channel_id: str) -> str | None:
+    wanted = str(channel_id)
+    for (workspace, name), cid in directory.slack_channels.items():
+        if cid == wanted and (integration_id is None or workspace == str(integration_id)):
+            return name
+    return None
+
+
+def slack_channel_ref(directory: Directory, integration_id: Any, channel: str,
+                      channel_id: str | None = None) -> str:
+    """A channel in comparison form: its `#name` (resolved from an id when known)."""
+    if channel_id:
+        name = slack_name_for_id(directory, integration_id, channel_id)
+        if name:
+            return name
+    text = slack_channel_name(channel)
+    if looks_like_slack_id(text):
+        return slack_name_for_id(directory, integration_id, text) or text
+    return text
+
+
+# ---- lists and dicts ------------------------------------------------------------------------
+
+def sort_key(value: Any) -> str:
+    """An order key for an order-free list of JSON values."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def sorted_canonical(values: Iterable[Any]) -> list[Any]:
+    return sorted(values, key=sort_key)
+
+
+def drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if v is not None}
+
+
+def strip_text(value: Any) -> Any:
+    """Whitespace at the ends of a text value is noise (Django form fields strip it)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def one_key_union(friendly: type, sentry: type, *, sentry_key: str) -> Any:
+    """A pydantic union of a friendly one-key mapping and Sentry's own form (told apart by
+    `sentry_key`), so validation errors point into the chosen form only."""
+
+    def pick(value: Any) -> str:
+        if isinstance(value, dict):
+            return "sentry" if sentry_key in value else "friendly"
+        if isinstance(value, (friendly, sentry)):
+            return "sentry" if isinstance(value, sentry) else "friendly"
+        return "friendly"
+
+    return Annotated[
+        Annotated[friendly, Tag("friendly")] | Annotated[sentry, Tag("sentry")],
+        Discriminator(pick),
+    ]
+
+
+def exactly_one(model: Any, names: Iterable[str], *, what: str) -> str:
+    """The one field set among `names` on a one-key model (raises ValueError otherwise)."""
+    names = list(names)
+    chosen = [n for n in names if n in model.model_fields_set]
+    if len(chosen) != 1:
+        listed = ", ".join(names)
+        if not chosen:
+            raise ValueError(f"{what} needs exactly one of: {listed}")
+        raise ValueError(f"{what} takes exactly one of {listed}; got {', '.join(chosen)}")
+    return chosen[0]

@@ -1,0 +1,275 @@
+"""The `metric_alerts` manifest model and the rules Sentry's validator enforces on it.
+
+Fields are the snake_case of Sentry's request keys (REFERENCE §1.1-1.3), with friendly forms:
+durations, `threshold_type: above`, `triggers: {critical: {...}, warning: {...}}`, `project:`.
+Cross-field rules (threshold sides, dataset windows, detection types) are skipped when the
+model is built from a live object (validation context `{"live": True}`): what Sentry already
+holds must always be readable, even where today's rules would refuse it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Discriminator,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from .base import EntryModel
+from .fields import Duration, Owner, duration_minutes, minutes_in_range
+from .metric_alert_actions import TriggerAction
+
+Number = StrictInt | StrictFloat | StrictStr
+
+DATASETS = ("events", "transactions", "generic_metrics", "metrics", "events_analytics_platform")
+EVENT_TYPES = ("error", "default", "transaction", "trace_item_span", "trace_item_log",
+               "trace_item_metric")
+THRESHOLD_TYPES = {"above": 0, "below": 1, "above_and_below": 2}
+QUERY_TYPES = {"error": 0, "performance": 1, "crash_rate": 2}
+DATASET_QUERY_TYPE = {"events": 0, "transactions": 1, "generic_metrics": 1, "metrics": 2,
+                      "events_analytics_platform": 1}
+CRASH_RATE_WINDOWS = (30, 60, 120, 240, 720, 1440)
+DETECTION_TYPES = ("static", "percent", "dynamic")
+SENSITIVITIES = ("low", "medium", "high")
+EXTRAPOLATION_MODES = ("client_and_server_weighted", "unknown", "server_weighted", "none")
+
+# Top-level request keys the model covers (so `raw:` may not shadow them).
+MODELLED_KEYS = {
+    "name", "projects", "aggregate", "query", "dataset", "queryType", "eventTypes",
+    "timeWindow", "thresholdType", "resolveThreshold", "thresholdPeriod", "comparisonDelta",
+    "environment", "owner", "description", "detectionType", "sensitivity", "seasonality",
+    "extrapolationMode", "triggers",
+}
+
+
+def _number(value: Any, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number, got {value!r}") from None
+
+
+class FriendlyTrigger(EntryModel):
+    threshold: Number = Field(description="alertThreshold: the value that fires the trigger.")
+    actions: list[TriggerAction] = Field(min_length=1, description="At least one action.")
+
+    @field_validator("threshold")
+    @classmethod
+    def _numeric(cls, value: Any) -> Any:
+        _number(value, "threshold")
+        return value
+
+
+class Triggers(EntryModel):
+    critical: FriendlyTrigger
+    warning: FriendlyTrigger | None = None
+
+
+class SentryTrigger(EntryModel):
+    """Sentry's own trigger form: `{label, alert_threshold, actions}`."""
+
+    id: StrictInt | StrictStr | None = None
+    label: Literal["critical", "warning"]
+    alert_threshold: Number
+    actions: list[TriggerAction] = Field(min_length=1, description="At least one action.")
+
+    @field_validator("alert_threshold")
+    @classmethod
+    def _numeric(cls, value: Any) -> Any:
+        _number(value, "alert_threshold")
+        return value
+
+
+def _trigger_form(value: Any) -> str:
+    return "list" if isinstance(value, list) else "friendly"
+
+
+TriggersField = Annotated[
+    Annotated[Triggers, Tag("friendly")] | Annotated[list[SentryTrigger], Tag("list")],
+    Discriminator(_trigger_form),
+]
+
+
+class MetricAlertEntry(EntryModel):
+    """A metric alert rule (organization level; natural key: name)."""
+
+    name: str = Field(min_length=1, max_length=256)
+    project: str | None = Field(None, description="Project slug (shorthand for `projects`).")
+    projects: list[str] | None = Field(None, max_length=1, description="Project slugs (max 1).")
+    aggregate: str = Field(min_length=1, description="e.g. `count()`, `p95(transaction.duration)`.")
+    query: str = ""
+    dataset: Literal[DATASETS] | None = None  # type: ignore[valid-type]
+    query_type: Literal["error", "performance", "crash_rate", 0, 1, 2] | None = None
+    event_types: list[Literal[EVENT_TYPES]] | None = None  # type: ignore[valid-type]
+    time_window: Duration = Field(description="1m..1d: `5m`, `1h`, or minutes.")
+    threshold_type: Literal["above", "below", "above_and_below", 0, 1, 2] = "above"
+    resolve_threshold: Number | None = None
+    threshold_period: int = Field(1, ge=1, le=20, description="Consecutive windows (1..20).")
+    comparison_delta: Duration | None = Field(
+        None, description="Percent-change comparison window (1m..89d).")
+    environment: str | None = None
+    owner: Owner | None = Field(None, description="`team:<slug>` or `user:<email>`.")
+    description: str | None = None
+    detection_type: Literal[DETECTION_TYPES] | None = None  # type: ignore[valid-type]
+    sensitivity: Literal[SENSITIVITIES] | None = None  # type: ignore[valid-type]
+    seasonality: str | None = None
+    extrapolation_mode: Literal[EXTRAPOLATION_MODES] | None = None  # type: ignore[valid-type]
+    triggers: TriggersField
+    raw: dict[str, Any] | None = Field(
+        None, description="Extra Sentry request keys sent as they are (not compared).")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name must not be empty")
+        return value
+
+    @field_validator("time_window")
+    @classmethod
+    def _window(cls, value: Any) -> Any:
+        minutes_in_range(value, 1, 1440, what="time_window")
+        return value
+
+    @field_validator("comparison_delta")
+    @classmethod
+    def _delta(cls, value: Any) -> Any:
+        if value is not None:
+            minutes_in_range(value, 1, 128160, what="comparison_delta")
+        return value
+
+    @field_validator("resolve_threshold")
+    @classmethod
+    def _resolve(cls, value: Any) -> Any:
+        if value is not None:
+            _number(value, "resolve_threshold")
+        return value
+
+    @field_validator("raw")
+    @classmethod
+    def _raw(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        shadowed = sorted(set(value or ()) & MODELLED_KEYS)
+        if shadowed:
+            raise ValueError(f"raw may not set modelled fields ({', '.join(shadowed)}); "
+                             "declare them as manifest fields")
+        return value
+
+    @model_validator(mode="after")
+    def _sentry_rules(self, info: ValidationInfo) -> "MetricAlertEntry":
+        if self.project is not None and self.projects is not None:
+            raise ValueError("declare either project or projects, not both")
+        if info.context and info.context.get("live"):
+            return self
+        check_rules(self)
+        return self
+
+    # ---- derived values used by payloads and checks ----
+
+    def project_slugs(self) -> list[str]:
+        if self.projects is not None:
+            return list(self.projects)
+        return [self.project] if self.project is not None else []
+
+    def threshold_type_code(self) -> int:
+        value = self.threshold_type
+        return value if isinstance(value, int) else THRESHOLD_TYPES[value]
+
+    def trigger_list(self) -> list[tuple[str, Any, list[Any]]]:
+        """(label, threshold, actions) in Sentry's order: critical, then warning."""
+        if isinstance(self.triggers, Triggers):
+            out = [("critical", self.triggers.critical.threshold, self.triggers.critical.actions)]
+            if self.triggers.warning is not None:
+                w = self.triggers.warning
+                out.append(("warning", w.threshold, w.actions))
+            return out
+        return [(t.label, t.alert_threshold, t.actions) for t in self.triggers]
+
+    def effective_detection_type(self) -> str:
+        """What Sentry stores: a non-dynamic rule with comparison_delta becomes `percent`."""
+        if self.detection_type == "dynamic":
+            return "dynamic"
+        if self.comparison_delta is not None:
+            return "percent"
+        return self.detection_type or "static"
+
+
+def check_rules(entry: MetricAlertEntry) -> None:
+    """Sentry's cross-field rules (REFERENCE §1.1, §1.3); raises ValueError with its text."""
+    _check_triggers(entry)
+    _check_dataset(entry)
+    _check_detection(entry)
+    query = entry.query.lower()
+    if "release:latest" in query:
+        raise ValueError("query may not use release:latest")
+    if "project:" in query.replace("_project:", ""):
+        raise ValueError("query may not filter on project:; use the projects field")
+
+
+def _check_triggers(entry: MetricAlertEntry) -> None:
+    triggers = entry.trigger_list()
+    labels = [label for label, _, _ in triggers]
+    if labels not in (["critical"], ["critical", "warning"]):
+        raise ValueError("triggers must be a critical trigger, optionally followed by a warning "
+                         f"trigger; got {labels}")
+    kind = entry.threshold_type_code()
+    values = {label: float(threshold) for label, threshold, _ in triggers}
+    if "warning" in values and kind in (0, 1):
+        crit, warn = values["critical"], values["warning"]
+        if kind == 0 and crit < warn:
+            raise ValueError(f"critical threshold ({crit:g}) must be at or above the warning "
+                             f"threshold ({warn:g}) for threshold_type above")
+        if kind == 1 and crit > warn:
+            raise ValueError(f"critical threshold ({crit:g}) must be at or below the warning "
+                             f"threshold ({warn:g}) for threshold_type below")
+    if entry.resolve_threshold is None or kind not in (0, 1):
+        return
+    resolve = float(entry.resolve_threshold)
+    for label, alert in values.items():
+        k = 1 if alert.is_integer() and resolve.is_integer() else 0
+        if kind == 0 and alert + k <= resolve - k:
+            raise ValueError(f"{label} alert threshold ({alert:g}) must be above the resolve "
+                             f"threshold ({resolve:g})")
+        if kind == 1 and alert - k >= resolve + k:
+            raise ValueError(f"{label} alert threshold ({alert:g}) must be below the resolve "
+                             f"threshold ({resolve:g})")
+
+
+def _check_dataset(entry: MetricAlertEntry) -> None:
+    dataset = entry.dataset or "events"
+    minutes = duration_minutes(entry.time_window)
+    if dataset == "metrics" and round(minutes) not in CRASH_RATE_WINDOWS:
+        raise ValueError("crash-rate alerts (dataset metrics) need time_window one of "
+                         "30m, 1h, 2h, 4h, 12h, 1d")
+    if dataset == "events_analytics_platform":
+        if minutes < 5:
+            raise ValueError("dataset events_analytics_platform needs time_window of at least 5m")
+        if entry.event_types is not None and len(entry.event_types) > 1:
+            raise ValueError("dataset events_analytics_platform takes at most one event type")
+    if entry.query_type is not None:
+        code = entry.query_type if isinstance(entry.query_type, int) \
+            else QUERY_TYPES[entry.query_type]
+        if code != DATASET_QUERY_TYPE[dataset]:
+            raise ValueError(f"query_type {entry.query_type!r} does not match dataset {dataset!r}")
+
+
+def _check_detection(entry: MetricAlertEntry) -> None:
+    detection = entry.detection_type or "static"
+    if entry.threshold_type_code() == 2 and detection != "dynamic":
+        raise ValueError("threshold_type above_and_below is only valid for detection_type dynamic")
+    if detection == "percent" and entry.comparison_delta is None:
+        raise ValueError("detection_type percent requires comparison_delta")
+    if detection == "dynamic":
+        if entry.sensitivity is None:
+            raise ValueError("detection_type dynamic requires sensitivity")
+        if "is:unresolved" in entry.query:
+            raise ValueError("dynamic alerts may not query is:unresolved")
+    elif entry.sensitivity is not None or entry.seasonality is not None:
+        raise ValueError("sensitivity and seasonality are only valid for detection_type dynamic")

@@ -1,0 +1,327 @@
+"""The `metric_alert` kind: Sentry's legacy organization alert rules (REFERENCE §1).
+
+Natural key: the rule name. Comparison: desired and live both become a request body, and
+the request body becomes the canonical dict (`_canonical_body`), so every normalization is
+written once: floats vs ints, threshold tolerance, `count_unique(tags[sentry:user])` shown as
+`count_unique(user)`, Slack display name vs channel id, owner ids vs slugs, action order.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..core.changes import ResourceChange
+from ..core.directory import Directory
+from ..core.requests import ApiRequest, path_segment
+from .base import ListRequest, ReadContext, Reference, ResourceKind
+from .fields import (
+    duration_minutes,
+    format_duration,
+    int_or_str,
+    number,
+    owner_friendly,
+    owner_to_sentry,
+    payload_number,
+    sorted_canonical,
+)
+from .metric_alert_actions import (
+    EmailTarget,
+    FriendlyAction,
+    SentryAction,
+    action_friendly,
+    action_payload,
+    echo_action_ids,
+)
+from .metric_alert_model import (
+    DATASET_QUERY_TYPE,
+    MODELLED_KEYS,
+    QUERY_TYPES,
+    THRESHOLD_TYPES,
+    MetricAlertEntry,
+)
+from .registry import register
+
+_THRESHOLD_NAMES = {v: k for k, v in THRESHOLD_TYPES.items()}
+_QUERY_TYPE_NAMES = {v: k for k, v in QUERY_TYPES.items()}
+_OPTIONAL = {  # request key -> manifest field, sent only when declared
+    "environment": "environment", "owner": "owner", "resolveThreshold": "resolve_threshold",
+    "comparisonDelta": "comparison_delta", "description": "description",
+    "detectionType": "detection_type", "sensitivity": "sensitivity",
+    "seasonality": "seasonality", "extrapolationMode": "extrapolation_mode",
+    "queryType": "query_type", "eventTypes": "event_types",
+}
+_PROVIDERS = {"slack": "slack", "pagerduty": "pagerduty", "opsgenie": "opsgenie",
+              "msteams": "msteams", "discord": "discord"}
+_INTEGRATION_FIELD = {"slack": "workspace", "pagerduty": "account", "opsgenie": "account",
+                      "msteams": "team", "discord": "server"}
+
+
+def display_aggregate(aggregate: str) -> str:
+    """The aggregate as Sentry shows it (REFERENCE §1.5): stored and display forms compare equal."""
+    text = "".join(aggregate.split()) if "(" in aggregate else aggregate.strip()
+    text = text.replace("tags[sentry:user]", "user")
+    return text.replace("upsampled_count()", "count()")
+
+
+def build_payload(entry: MetricAlertEntry, *, directory: Directory) -> dict[str, Any]:
+    """The complete Sentry request body (POST and PUT) for a metric alert entry."""
+    body: dict[str, Any] = {
+        "name": entry.name,
+        "aggregate": entry.aggregate,
+        "query": entry.query,
+        "dataset": entry.dataset or "events",
+        "timeWindow": int(round(duration_minutes(entry.time_window))),
+        "thresholdType": entry.threshold_type_code(),
+        "thresholdPeriod": entry.threshold_period,
+        "projects": entry.project_slugs(),
+        "triggers": [
+            {"label": label, "alertThreshold": payload_number(threshold),
+             "actions": [action_payload(a, directory=directory) for a in actions]}
+            for label, threshold, actions in entry.trigger_list()
+        ],
+    }
+    declared = entry.model_fields_set
+    for key, field in _OPTIONAL.items():
+        if field in declared:
+            body[key] = getattr(entry, field)
+    if "owner" in body:
+        body["owner"] = owner_to_sentry(entry.owner, directory)
+    if body.get("resolveThreshold") is not None:
+        body["resolveThreshold"] = payload_number(body["resolveThreshold"])
+    if body.get("comparisonDelta") is not None:
+        body["comparisonDelta"] = int(round(duration_minutes(entry.comparison_delta)))
+    if isinstance(body.get("queryType"), str):
+        body["queryType"] = QUERY_TYPES[body["queryType"]]
+    if entry.raw:
+        body.update(entry.raw)
+    return body
+
+
+def payload_for_update(entry: MetricAlertEntry, live_data: dict[str, Any], *,
+                       directory: Directory) -> dict[str, Any]:
+    """The PUT body, echoing live trigger and action ids so Sentry keeps them (§1.4)."""
+    return echo_ids(build_payload(entry, directory=directory), live_data)
+
+
+def echo_ids(payload: dict[str, Any], live_data: dict[str, Any] | None) -> dict[str, Any]:
+    if not live_data:
+        return payload
+    body = copy.deepcopy(payload)
+    live_triggers = {t.get("label"): t for t in live_data.get("triggers") or []}
+    for trigger in body.get("triggers", []):
+        live = live_triggers.get(trigger.get("label"))
+        if live is None:
+            continue
+        if "id" not in trigger and live.get("id") is not None:
+            trigger["id"] = live["id"]
+        echo_action_ids(trigger.get("actions", []), live.get("actions") or [])
+    return body
+
+
+def _canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any]:
+    """Comparison form of a request body or live rule, in manifest field names."""
+    out: dict[str, Any] = {
+        "name": body.get("name"),
+        "projects": sorted(body.get("projects") or []),
+        "aggregate": display_aggregate(str(body.get("aggregate") or "")),
+        "query": " ".join(str(body.get("query") or "").split()),
+        "dataset": body.get("dataset") or "events",
+        "time_window": format_duration(float(body.get("timeWindow") or 0)),
+        "threshold_type": _THRESHOLD_NAMES.get(int(body.get("thresholdType") or 0)),
+        "threshold_period": int(body.get("thresholdPeriod") or 1),
+        "detection_type": _detection(body),
+        "triggers": {
+            t.get("label"): {
+                "threshold": number(t.get("alertThreshold")),
+                "actions": sorted_canonical(
+                    action_friendly(a, label=t.get("label"), directory=directory)
+                    for a in t.get("actions") or []
+                ),
+            }
+            for t in body.get("triggers") or []
+        },
+    }
+    for key, field in _OPTIONAL.items():
+        if key in body and key != "detectionType":
+            out[field] = body[key]
+    if "owner" in out:
+        out["owner"] = owner_friendly(out["owner"], directory)
+    if "resolve_threshold" in out:
+        out["resolve_threshold"] = number(out["resolve_threshold"])
+    if out.get("comparison_delta") is not None:
+        out["comparison_delta"] = format_duration(float(out["comparison_delta"]))
+    if isinstance(out.get("query_type"), int):
+        out["query_type"] = _QUERY_TYPE_NAMES.get(out["query_type"], out["query_type"])
+    if out.get("event_types") is not None:
+        out["event_types"] = sorted(set(out["event_types"]))
+    if out.get("description") is not None:
+        out["description"] = out["description"].strip()
+    return out
+
+
+def _detection(body: dict[str, Any]) -> str:
+    declared = body.get("detectionType")
+    if declared == "dynamic":
+        return "dynamic"
+    if body.get("comparisonDelta") is not None:
+        return "percent"
+    return declared or "static"
+
+
+def entry_from_live(data: dict[str, Any], *, directory: Directory) -> MetricAlertEntry:
+    """The manifest entry describing a live rule, in friendly forms (what export writes)."""
+    projects = sorted(data.get("projects") or [])
+    dataset = data.get("dataset") or "events"
+    entry: dict[str, Any] = {
+        "name": data.get("name"),
+        "aggregate": display_aggregate(str(data.get("aggregate") or "")),
+        "query": data.get("query") or "",
+        "time_window": format_duration(float(data.get("timeWindow") or 1)),
+        "threshold_type": _THRESHOLD_NAMES.get(int(data.get("thresholdType") or 0), "above"),
+        "threshold_period": int(data.get("thresholdPeriod") or 1),
+        "triggers": _live_triggers(data, directory),
+    }
+    if len(projects) == 1:
+        entry["project"] = projects[0]
+    elif projects:
+        entry["projects"] = projects
+    if dataset != "events":
+        entry["dataset"] = dataset
+    query_type = data.get("queryType")
+    if query_type is not None and query_type != DATASET_QUERY_TYPE.get(dataset):
+        entry["query_type"] = _QUERY_TYPE_NAMES.get(query_type, query_type)
+    if data.get("eventTypes") is not None:
+        entry["event_types"] = sorted(data["eventTypes"])
+    for key, field in (("environment", "environment"), ("sensitivity", "sensitivity"),
+                       ("seasonality", "seasonality"), ("extrapolationMode", "extrapolation_mode")):
+        if data.get(key) is not None:
+            entry[field] = data[key]
+    if data.get("owner"):
+        entry["owner"] = owner_friendly(data["owner"], directory)
+    if data.get("resolveThreshold") is not None:
+        entry["resolve_threshold"] = number(data["resolveThreshold"])
+    if data.get("comparisonDelta") is not None:
+        entry["comparison_delta"] = format_duration(float(data["comparisonDelta"]))
+    if (data.get("description") or "").strip():
+        entry["description"] = data["description"]
+    derived = "percent" if data.get("comparisonDelta") is not None else "static"
+    if data.get("detectionType") not in (None, derived):
+        entry["detection_type"] = data["detectionType"]
+    return MetricAlertEntry.model_validate(entry, context={"live": True})
+
+
+def _live_triggers(data: dict[str, Any], directory: Directory) -> dict[str, Any]:
+    triggers: dict[str, Any] = {}
+    for t in sorted(data.get("triggers") or [], key=lambda t: str(t.get("label"))):
+        label = t.get("label")
+        triggers[label] = {
+            "threshold": number(t.get("alertThreshold")),
+            "actions": [action_friendly(a, label=label, directory=directory)
+                        for a in sorted(t.get("actions") or [], key=_id_order)],
+        }
+    return triggers
+
+
+def _id_order(action: dict[str, Any]) -> tuple[int, str]:
+    ident = str(action.get("id", ""))
+    return (int(ident), "") if ident.isdigit() else (0, ident)
+
+
+class MetricAlertKind(ResourceKind[MetricAlertEntry]):
+    name = "metric_alert"
+    section = "metric_alerts"
+    entry_model = MetricAlertEntry
+    scope = "organization"
+    title = "Metric alert rule (legacy organization alert rule, /alert-rules/)."
+    live_optional_fields = ("event_types",)
+
+    def key(self, entry: MetricAlertEntry) -> str:
+        return entry.name
+
+    def live_key(self, data: dict[str, Any], *, directory: Directory, project: str | None,
+                 parent: str | None) -> str:
+        return str(data.get("name"))
+
+    def references(self, entry: MetricAlertEntry) -> list[Reference]:
+        refs: list[Reference] = []
+        field = "projects" if entry.projects is not None else "project"
+        refs += [Reference("project", p, (field,)) for p in entry.project_slugs()]
+        if entry.environment:
+            refs.append(Reference("environment", entry.environment, ("environment",)))
+        refs += _owner_refs(entry.owner)
+        for index, (label, _, actions) in enumerate(entry.trigger_list()):
+            base = ("triggers", label) if not isinstance(entry.triggers, list) \
+                else ("triggers", index)
+            for n, action in enumerate(actions):
+                refs += _action_refs(action, (*base, "actions", n))
+        return refs
+
+    def build_payload(self, entry: MetricAlertEntry, *, directory: Directory) -> dict[str, Any]:
+        return build_payload(entry, directory=directory)
+
+    def canonical(self, entry: MetricAlertEntry, *, directory: Directory) -> dict[str, Any]:
+        return _canonical_body(build_payload(entry, directory=directory), directory)
+
+    def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> MetricAlertEntry:
+        return entry_from_live(data, directory=directory)
+
+    def list_requests(self, ctx: ReadContext) -> list[ListRequest]:
+        path = f"organizations/{path_segment(ctx.organization)}/alert-rules/"
+        return [ListRequest(ApiRequest("GET", path, params={"per_page": 100}))]
+
+    def create_request(self, organization: str, change: ResourceChange) -> ApiRequest:
+        path = f"organizations/{path_segment(organization)}/alert-rules/"
+        return ApiRequest("POST", path, json=change.payload)
+
+    def update_request(self, organization: str, change: ResourceChange) -> ApiRequest:
+        body = echo_ids(change.payload or {}, change.live)
+        return ApiRequest("PUT", self._detail(organization, change), json=body)
+
+    def delete_request(self, organization: str, change: ResourceChange) -> ApiRequest:
+        return ApiRequest("DELETE", self._detail(organization, change))
+
+    @staticmethod
+    def _detail(organization: str, change: ResourceChange) -> str:
+        return (f"organizations/{path_segment(organization)}/alert-rules/"
+                f"{path_segment(change.live_id or '')}/")
+
+
+def _owner_refs(owner: str | None) -> list[Reference]:
+    if not owner:
+        return []
+    kind, _, name = owner.partition(":")
+    return [Reference("team" if kind == "team" else "member", name, ("owner",))]
+
+
+def _action_refs(action: Any, path: tuple[Any, ...]) -> list[Reference]:
+    if isinstance(action, SentryAction):
+        if action.integration_id is not None and action.type in _PROVIDERS:
+            return [Reference("integration", str(action.integration_id),
+                              (*path, "integration_id"), provider=_PROVIDERS[action.type])]
+        return []
+    assert isinstance(action, FriendlyAction)
+    refs: list[Reference] = []
+    for which, provider in _PROVIDERS.items():
+        target = getattr(action, which)
+        if target is None:
+            continue
+        integration = getattr(target, _INTEGRATION_FIELD[which])
+        refs.append(Reference("integration", "" if integration is None else str(integration),
+                              (*path, which, _INTEGRATION_FIELD[which]), provider=provider))
+        if which == "slack":
+            refs.append(Reference("slack_channel", target.channel, (*path, "slack", "channel"),
+                                  scope=None if integration is None else str(integration)))
+    email = action.email
+    if isinstance(email, EmailTarget):
+        if email.team is not None:
+            refs.append(Reference("team", str(email.team), (*path, "email", "team")))
+        if email.user is not None:
+            refs.append(Reference("member", str(email.user), (*path, "email", "user")))
+    return refs
+
+
+register(MetricAlertKind())
+
+__all__ = ["MetricAlertEntry", "MetricAlertKind", "build_payload", "display_aggregate",
+           "entry_from_live", "payload_for_update", "int_or_str"]

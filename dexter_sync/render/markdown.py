@@ -1,0 +1,91 @@
+"""Markdown of a plan for a pull-request comment: summary table, one `<details>` per change.
+
+GitHub refuses comments over 65,536 characters. Changes are added while they fit a budget;
+the rest is summarized by action, so a plan of any size gives one valid comment.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+
+from ..core.changes import Plan
+from .jinja import environment
+from .view import ChangeView, PlanView, build_view
+
+COMMENT_LIMIT = 65_536
+BLOCK_LIMIT = 6_000
+"""One change's block is cut to this size, so one huge object cannot crowd out the rest."""
+MAX_NOTES = 200
+
+
+def _html(text: str) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def _code(text: str) -> str:
+    # a value must not close the fenced block it sits in
+    return str(text).replace("```", "`\u200b``").replace("\n", " ")
+
+
+def _cell(text: str) -> str:
+    return _html(text).replace("|", "\\|")
+
+
+def _env():
+    env = environment()
+    env.filters.setdefault("html", _html)
+    env.filters.setdefault("code", _code)
+    env.filters.setdefault("cell", _cell)
+    return env
+
+
+def _rows(view: PlanView) -> list[tuple[str, dict[str, int | None]]]:
+    rows: dict[str, dict[str, int | None]] = {}
+    blank = {"create": 0, "update": 0, "delete": 0, "unchanged": None, "unmanaged": 0,
+             "ambiguous": 0}
+    for change in view.changes:
+        row = rows.setdefault(change.kind, dict(blank))
+        row[change.action] = (row[change.action] or 0) + 1
+    for note in view.notes:
+        row = rows.setdefault(note.kind, dict(blank))
+        if note.reason in row:
+            row[note.reason] = (row[note.reason] or 0) + 1
+    return list(rows.items())
+
+
+def _block(env, change: ChangeView) -> str:
+    text = env.get_template("change.md.j2").render(ch=change)
+    if len(text) <= BLOCK_LIMIT:
+        return text
+    cut = text[: BLOCK_LIMIT - 200].rsplit("\n", 1)[0]
+    return cut + "\n... (cut: this change is too large for a comment)\n```\n\n</details>\n"
+
+
+def format_markdown(view: PlanView, *, limit: int = COMMENT_LIMIT) -> str:
+    env = _env()
+    head = env.get_template("plan_head.md.j2").render(view=view, rows=_rows(view))
+    notes = view.notes[:MAX_NOTES]
+    tail_args = dict(notes=notes, notes_omitted=len(view.notes) - len(notes), limit=limit)
+    # reserve room for the longest possible tail before choosing which blocks fit
+    worst_tail = env.get_template("plan_tail.md.j2").render(
+        omitted={"create": 10**6, "update": 10**6, "delete": 10**6}, omitted_total=10**7,
+        **tail_args)
+    budget = limit - len(head) - len(worst_tail) - 16
+    blocks: list[str] = []
+    used = 0
+    omitted: Counter[str] = Counter()
+    for change in view.changes:
+        block = _block(env, change) if not omitted else ""
+        if not omitted and used + len(block) <= budget:
+            blocks.append(block)
+            used += len(block)
+        else:
+            omitted[change.action] += 1
+    tail = env.get_template("plan_tail.md.j2").render(
+        omitted=dict(sorted(omitted.items())), omitted_total=sum(omitted.values()), **tail_args)
+    return head + "".join(blocks) + tail
+
+
+def render_markdown(plan: Plan, *, limit: int = COMMENT_LIMIT) -> str:
+    return format_markdown(build_view(plan), limit=limit)

@@ -1,0 +1,47 @@
+"""Terminal text of a plan: `+ create`, `~ update` with field diffs, `- delete`, notes, safety.
+
+Colour only when asked (the CLI asks on a terminal without NO_COLOR: `use_colour`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import IO
+
+import click
+
+from ..core.changes import Plan
+from .jinja import template
+from .view import PlanView, build_view
+
+COLOURS = {"create": "green", "update": "yellow", "delete": "red", "no-op": "white"}
+NOTE_TEXT = {
+    "unmanaged": "live but not declared (add `prune:` to delete such objects)",
+    "ambiguous": "several live objects share this key; dexter never touches them",
+    "immutable": "differs from the manifest, but Sentry cannot update this kind in place",
+}
+
+
+def use_colour(stream: IO[str]) -> bool:
+    """Colour on a terminal, never when piped or when NO_COLOR is set (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def format_text(view: PlanView, *, colour: bool = False, explain: bool = False,
+                detailed: bool = True) -> str:
+    def c(text: str, style: str) -> str:
+        if not colour:
+            return text
+        return click.style(text, bold=True) if style == "bold" else click.style(text, fg=style)
+
+    return template("plan.txt.j2").render(
+        view=view, c=c, colours=COLOURS, note_text=NOTE_TEXT, explain=explain,
+        detailed=detailed,
+    )
+
+
+def render_text(plan: Plan, *, colour: bool = False, explain: bool = False) -> str:
+    return format_text(build_view(plan), colour=colour, explain=explain)

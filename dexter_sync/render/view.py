@@ -1,0 +1,166 @@
+"""PlanView: the one neutral view every formatter reads (terraform's views habit).
+
+Built once from a Plan: summary counts, changes with their field diffs and manifest
+positions, notes, safety findings and the cosmetic tally. Values under sensitive-looking
+keys (`token`, `secret`, `password`, ...) are masked here, so no formatter can leak them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.changes import Action, NoteReason, Plan, ResourceChange
+from ..core.sources import format_path
+
+SENSITIVE = re.compile(r"token|secret|password|passwd|api_?key|authorization|credential", re.I)
+MASK = "(sensitive)"
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.NOOP: " "}
+
+
+def redact(value: Any) -> Any:
+    """A copy of `value` with the values of sensitive-looking keys masked."""
+    if isinstance(value, dict):
+        return {k: MASK if isinstance(k, str) and SENSITIVE.search(k) else redact(v)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+def show(value: Any) -> str:
+    """One value on one line, as JSON (strings quoted, so "80" and 80 read differently)."""
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+
+@dataclass
+class DiffLine:
+    path: str
+    before: Any
+    after: Any
+    where: str | None = None
+
+    @property
+    def before_text(self) -> str:
+        return show(self.before)
+
+    @property
+    def after_text(self) -> str:
+        return show(self.after)
+
+
+@dataclass
+class ChangeView:
+    action: str
+    symbol: str
+    kind: str
+    key: str
+    project: str | None
+    where: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    diff: list[DiffLine] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind}/{self.key}"
+
+    @property
+    def fields(self) -> list[tuple[str, str]]:
+        """Top-level fields of the object shown for a create (after) or delete (before)."""
+        shown = self.after if self.action == "create" else self.before
+        return [(k, show(v)) for k, v in (shown or {}).items()]
+
+
+@dataclass
+class NoteView:
+    reason: str
+    kind: str
+    key: str
+    live_ids: list[str]
+    project: str | None
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind}/{self.key}"
+
+
+@dataclass
+class FindingView:
+    code: str
+    kind: str
+    key: str | None
+    message: str
+
+
+@dataclass
+class PlanView:
+    organization: str
+    summary: dict[str, int]
+    changes: list[ChangeView]
+    notes: list[NoteView]
+    safety: list[FindingView]
+    cosmetic: dict[str, int]
+    cosmetic_details: list[str]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def cosmetic_total(self) -> int:
+        return sum(self.cosmetic.values())
+
+
+def summary_of(plan: Plan) -> dict[str, int]:
+    """The summary object of the stable JSON (its six keys first, in DESIGN.md's order)."""
+    summary = {
+        "create": plan.count(Action.CREATE),
+        "update": plan.count(Action.UPDATE),
+        "delete": plan.count(Action.DELETE),
+        "unchanged": plan.unchanged,
+        "unmanaged": plan.count_notes(NoteReason.UNMANAGED),
+        "ambiguous": plan.count_notes(NoteReason.AMBIGUOUS),
+    }
+    immutable = plan.count_notes(NoteReason.IMMUTABLE)
+    if immutable:
+        summary["immutable"] = immutable
+    return summary
+
+
+def _change_view(change: ResourceChange) -> ChangeView:
+    return ChangeView(
+        action=change.action.value,
+        symbol=SYMBOLS[change.action],
+        kind=change.kind,
+        key=change.key,
+        project=change.project,
+        where=str(change.span) if change.span else None,
+        before=redact(change.before) if change.before is not None else None,
+        after=redact(change.after) if change.after is not None else None,
+        diff=[DiffLine(format_path(d.path), _redact_leaf(d.path, d.before),
+                       _redact_leaf(d.path, d.after), str(d.span) if d.span else None)
+              for d in change.diff],
+    )
+
+
+def _redact_leaf(path: tuple, value: Any) -> Any:
+    named = [p for p in path if isinstance(p, str)]
+    if named and SENSITIVE.search(named[-1]):
+        return MASK
+    return redact(value)
+
+
+def build_view(plan: Plan) -> PlanView:
+    return PlanView(
+        organization=plan.organization,
+        summary=summary_of(plan),
+        changes=[_change_view(c) for c in plan.changes if c.action is not Action.NOOP],
+        notes=[NoteView(n.reason.value, n.kind, n.key, list(n.live_ids), n.project)
+               for n in plan.notes],
+        safety=[FindingView(f.code, f.kind, f.key, f.message) for f in plan.safety],
+        cosmetic=dict(plan.cosmetic),
+        cosmetic_details=list(plan.cosmetic_details),
+    )

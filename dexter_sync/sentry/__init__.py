@@ -1,0 +1,38 @@
+"""Everything that talks to Sentry over HTTP: the only package that imports httpx and tenacity.
+
+Three layers, each using only the ones below it:
+  client   (`client.py`, `errors.py`, `redaction.py`, `links.py`, `routes.py`): one HTTP call,
+           Bearer auth, `Link` cursors, error mapping, token redaction.
+  gateway  (`gateway.py` over `ratelimit.py`, `breaker.py`, `retrying.py`, `singleflight.py`,
+           `cache.py`, `metrics.py`): outbound control (rate limits, concurrency, retries,
+           single-flight, circuit breaker, metrics).
+  facade   (`facade.py`, `reading.py`, `issues.py`, `connect.py`): composite reads of live
+           state for every kind at once, writes, task polling, the embedded emulator.
+Nothing outside this package builds URLs or sees the token.
+"""
+
+from .errors import (
+    CircuitOpenError,
+    Forbidden,
+    Gone,
+    NotFound,
+    RateLimited,
+    SentryConnectionError,
+    SentryError,
+    SentryHTTPError,
+    ServerError,
+    Unauthorized,
+)
+
+__all__ = [
+    "CircuitOpenError",
+    "Forbidden",
+    "Gone",
+    "NotFound",
+    "RateLimited",
+    "SentryConnectionError",
+    "SentryError",
+    "SentryHTTPError",
+    "ServerError",
+    "Unauthorized",
+]

@@ -1,0 +1,92 @@
+"""A circuit breaker per host: stop hammering a Sentry that is failing, probe it later.
+
+    closed --N consecutive failures--> open --cool-down elapsed--> half-open
+    half-open --probe succeeds--> closed;  half-open --probe fails--> open (new cool-down)
+
+Open means fail fast with CircuitOpenError. In half-open one probe request is let through
+and the others fail fast until it answers. Failures are 5xx answers and requests that got no
+answer; a 4xx (including 429) is an answer from a healthy server. State changes are logged
+and counted. The clock is injectable so tests need no sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable
+
+from .errors import CircuitOpenError
+
+log = logging.getLogger(__name__)
+
+
+class BreakerState(str, Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
+
+
+@dataclass
+class CircuitBreaker:
+    host: str
+    failure_threshold: int = 10
+    cooldown: float = 10.0
+    clock: Callable[[], float] = time.monotonic
+    state: BreakerState = BreakerState.CLOSED
+    failures: int = 0
+    opened_at: float = 0.0
+    probing: bool = False
+    transitions: dict[str, int] = field(default_factory=dict)
+    """`closed->open` etc. -> count."""
+    on_change: Callable[[BreakerState, BreakerState], None] | None = None
+
+    def before_call(self) -> bool:
+        """Allow a request or raise CircuitOpenError. Returns True when it is the probe."""
+        if self.state is BreakerState.OPEN:
+            if self.clock() - self.opened_at < self.cooldown:
+                raise self._open_error()
+            self._move(BreakerState.HALF_OPEN)
+        if self.state is BreakerState.HALF_OPEN:
+            if self.probing:
+                raise self._open_error()
+            self.probing = True
+            return True
+        return False
+
+    def on_success(self) -> None:
+        self.failures = 0
+        self.probing = False
+        if self.state is not BreakerState.CLOSED:
+            self._move(BreakerState.CLOSED)
+
+    def on_failure(self) -> None:
+        self.failures += 1
+        was_probe, self.probing = self.probing, False
+        if self.state is BreakerState.HALF_OPEN and was_probe:
+            self._open()
+        elif self.state is BreakerState.CLOSED and self.failures >= self.failure_threshold:
+            self._open()
+
+    def on_abandoned(self) -> None:
+        """The call ended without a verdict (cancelled): let another probe through."""
+        self.probing = False
+
+    def _open(self) -> None:
+        self.opened_at = self.clock()
+        self._move(BreakerState.OPEN)
+
+    def _open_error(self) -> CircuitOpenError:
+        left = max(0.0, self.cooldown - (self.clock() - self.opened_at))
+        return CircuitOpenError(self.host, failures=self.failures, retry_in=max(left, 1.0))
+
+    def _move(self, new: BreakerState) -> None:
+        old, self.state = self.state, new
+        name = f"{old.value}->{new.value}"
+        self.transitions[name] = self.transitions.get(name, 0) + 1
+        level = logging.WARNING if new is BreakerState.OPEN else logging.INFO
+        log.log(level, "circuit breaker for %s: %s (after %d consecutive failures)",
+                self.host, name, self.failures)
+        if self.on_change is not None:
+            self.on_change(old, new)

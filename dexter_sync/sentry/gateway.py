@@ -1,0 +1,150 @@
+"""Outbound control for every request to Sentry: one place that decides when and how often.
+
+    request(GET)  -> single-flight -> retries -> [concurrency -> rate limiter -> breaker -> client]
+    request(other)                 -> retries -> [same]
+
+Every attempt passes the global concurrency limit (`--concurrency`), waits for its endpoint's
+rate-limit budget, asks the host's circuit breaker, and is measured per route. `pages()`
+follows `Link` cursors, one gateway request per page. Writes clear the read cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Hashable
+
+from ..core.requests import ApiRequest, ApiResponse
+from .breaker import CircuitBreaker
+from .cache import TTLCache
+from .client import SentryClient
+from .errors import RateLimited, SentryError, SentryHTTPError
+from .links import next_cursor
+from .metrics import GatewayMetrics, summary_text
+from .ratelimit import RateLimiter
+from .retrying import RetryPolicy, retrying
+from .routes import endpoint_key
+from .singleflight import SingleFlight
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 100
+MAX_PAGES = 10_000
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    concurrency: int = 16
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker_threshold: int = 10
+    """Consecutive failures (5xx or no answer) that open the breaker."""
+    breaker_cooldown: float = 10.0
+    """Seconds the breaker stays open before letting one probe through."""
+    cache_ttl: float = 5.0
+
+
+class Gateway:
+    def __init__(self, client: SentryClient, settings: GatewaySettings | None = None) -> None:
+        self.client = client
+        self.settings = settings or GatewaySettings()
+        self.limiter = RateLimiter()
+        self.breaker = CircuitBreaker(client.host,
+                                      failure_threshold=self.settings.breaker_threshold,
+                                      cooldown=self.settings.breaker_cooldown)
+        self.metrics = GatewayMetrics(breaker_transitions=self.breaker.transitions)
+        self.flights = SingleFlight()
+        self.cache = TTLCache(ttl=self.settings.cache_ttl)
+        self._slots = asyncio.Semaphore(max(1, self.settings.concurrency))
+
+    async def request(self, request: ApiRequest) -> ApiResponse:
+        """Send one request under every control; raise a SentryError when it fails for good."""
+        if request.method == "GET":
+            return await self.flights.do(_flight_key(request), lambda: self._retried(request))
+        response = await self._retried(request)
+        self.cache.clear()
+        return response
+
+    async def pages(self, request: ApiRequest, *, per_page: int = PER_PAGE
+                    ) -> AsyncIterator[ApiResponse]:
+        """Every page of a list endpoint, following `Link` cursors until `results="false"`."""
+        params = {"per_page": per_page, **request.params}
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            response = await self.request(ApiRequest("GET", request.path, params=params))
+            yield response
+            cursor = next_cursor(response.headers.get("link"))
+            if cursor is None:
+                return
+            if cursor in seen:
+                raise SentryError(f"Sentry repeated the cursor {cursor!r} for {request.route}; "
+                                  "stopping pagination", code="sentry-pagination")
+            seen.add(cursor)
+            params = {**params, "cursor": cursor}
+        raise SentryError(f"{request.route} has more than {MAX_PAGES} pages",
+                          code="sentry-pagination")
+
+    async def _retried(self, request: ApiRequest) -> ApiResponse:
+        endpoint = endpoint_key(request.method, request.path)
+        route = self.metrics.route(endpoint)
+
+        def count_retry(error: BaseException) -> None:
+            route.retries += 1
+
+        async for attempt in retrying(self.settings.retry, method=request.method,
+                                      route=endpoint, on_retry=count_retry):
+            with attempt:
+                return await self._once(request, endpoint)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _once(self, request: ApiRequest, endpoint: str) -> ApiResponse:
+        async with self._slots:
+            ticket = await self.limiter.acquire(endpoint)
+            headers: dict[str, str] = {}
+            try:
+                self.breaker.before_call()
+            except SentryError:
+                self.limiter.release(endpoint, ticket, headers)
+                raise
+            status: int | None = None
+            started = time.monotonic()
+            verdict: bool | None = None  # True: healthy answer, False: failure, None: unknown
+            try:
+                response = await self.client.send(request.method, request.path,
+                                                  params=request.params, json=request.json)
+                status, headers, verdict = response.status, response.headers, True
+                return response
+            except SentryHTTPError as error:
+                status, headers, verdict = error.status, error.headers, error.status < 500
+                if isinstance(error, RateLimited):
+                    self.limiter.rate_limited(endpoint, error.retry_at, headers)
+                raise
+            except SentryError:
+                verdict = False
+                raise
+            finally:
+                self.limiter.release(endpoint, ticket, headers)
+                if verdict is True:
+                    self.breaker.on_success()
+                elif verdict is False:
+                    self.breaker.on_failure()
+                else:
+                    self.breaker.on_abandoned()
+                if verdict is not None:
+                    self.metrics.route(endpoint).observe(status, time.monotonic() - started)
+
+    def summary(self) -> str:
+        """The `--verbose` text: totals and one line per route."""
+        return summary_text(self.metrics, waited=self.limiter.waited,
+                            cache_hits=self.cache.hits, cache_misses=self.cache.misses,
+                            shared=self.flights.shared)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _flight_key(request: ApiRequest) -> Hashable:
+    params = tuple(sorted(
+        (k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in request.params.items()))
+    return (request.method, request.path, params)

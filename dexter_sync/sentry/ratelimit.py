@@ -1,0 +1,164 @@
+"""A per-endpoint rate limiter that reads Sentry's rate-limit headers (REFERENCE §3.3).
+
+Sentry limits each endpoint (route + method) with a fixed window and announces, on every
+answer, `X-Sentry-Rate-Limit-Limit`, `-Remaining`, `-Reset` (epoch seconds) and, where the
+endpoint has one, `-ConcurrentLimit` / `-ConcurrentRemaining`. The limiter slows down
+*before* Sentry says 429: it spreads the remaining budget over the time left in the window
+and caps in-flight requests at the concurrent limit. After a 429 it blocks the endpoint until
+the reset (or `Retry-After`), so the retry that follows does not hit the wall again.
+
+`EndpointBudget` is a small state machine over an injectable clock (kopf's throttler habit):
+unit tests drive it with a fake clock instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Mapping
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+UNKNOWN_RESET_POLL = 0.05
+"""How long to wait when the budget is spent but the window's end is unknown."""
+CONCURRENCY_BACKOFF = 0.1
+"""Block after a 429 that was about concurrency (the window itself still had budget)."""
+
+
+def _number(headers: Mapping[str, str], name: str) -> float | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+@dataclass
+class EndpointBudget:
+    """What Sentry told us about one endpoint, and what we have spent since."""
+
+    limit: int | None = None
+    remaining: float | None = None
+    """Estimated requests left in the current window (None: not limited, or not known yet)."""
+    reset: float | None = None
+    """Epoch seconds when the current window ends (None: unknown)."""
+    concurrent_limit: int | None = None
+    in_flight: int = 0
+    sent: int = 0
+    """Sequence number of the last request sent (to discount requests sent after a reply)."""
+    last_send: float = 0.0
+    blocked_until: float = 0.0
+
+    def delay(self, now: float) -> float:
+        """Seconds to wait before the next request may be sent (0: send now)."""
+        if now < self.blocked_until:
+            return self.blocked_until - now
+        if self.reset is not None and now >= self.reset:
+            # The window we knew ended: a fresh one starts with the full limit.
+            self.remaining = float(self.limit) if self.limit is not None else None
+            self.reset = None
+        if self.remaining is None:
+            return 0.0
+        if self.remaining < 1:
+            return (self.reset - now) if self.reset is not None else UNKNOWN_RESET_POLL
+        if self.reset is None:
+            return 0.0
+        interval = (self.reset - now) / self.remaining
+        return max(0.0, self.last_send + interval - now)
+
+    def has_slot(self) -> bool:
+        return self.concurrent_limit is None or self.in_flight < self.concurrent_limit
+
+    def on_send(self, now: float) -> int:
+        self.sent += 1
+        self.in_flight += 1
+        self.last_send = now
+        if self.remaining is not None:
+            self.remaining -= 1
+        return self.sent
+
+    def on_done(self, headers: Mapping[str, str], seq: int, now: float) -> None:
+        """Learn from a response to the request with sequence number `seq` (any status)."""
+        self.in_flight = max(0, self.in_flight - 1)
+        limit = _number(headers, "x-sentry-rate-limit-limit")
+        remaining = _number(headers, "x-sentry-rate-limit-remaining")
+        reset = _number(headers, "x-sentry-rate-limit-reset")
+        concurrent = _number(headers, "x-sentry-rate-limit-concurrentlimit")
+        if concurrent is not None and concurrent > 0:
+            self.concurrent_limit = int(concurrent)
+        if limit is None or remaining is None:
+            return
+        self.limit = int(limit)
+        # Requests sent after this one may not have been counted by the server yet.
+        estimate = remaining - (self.sent - seq)
+        if reset is None or reset <= now:
+            self.remaining = estimate if self.remaining is None else min(self.remaining, estimate)
+            return
+        if self.reset is None or reset > self.reset:
+            if self.reset is None and self.remaining is not None:
+                estimate = min(estimate, self.remaining)
+            self.reset, self.remaining = reset, estimate  # a newer window
+        elif reset == self.reset:
+            self.remaining = estimate if self.remaining is None else min(self.remaining, estimate)
+        # an answer from an older window tells nothing about the current one
+
+    def on_rate_limited(self, until: float | None, headers: Mapping[str, str], now: float) -> None:
+        """Sentry said 429: block until `until` (Retry-After or the window reset)."""
+        remaining = _number(headers, "x-sentry-rate-limit-remaining")
+        if remaining is not None and remaining > 0:
+            # The concurrency cap, not the window, was hit: back off briefly, send fewer.
+            self.blocked_until = max(self.blocked_until, now + CONCURRENCY_BACKOFF)
+            self.concurrent_limit = max(1, (self.concurrent_limit or self.in_flight + 1) - 1)
+            return
+        if until is None or until <= now:
+            until = now + CONCURRENCY_BACKOFF
+        self.blocked_until = max(self.blocked_until, until)
+        self.remaining, self.reset = 0.0, until
+
+
+@dataclass
+class RateLimiter:
+    """Per-endpoint budgets, and the waiting that enforces them."""
+
+    clock: Clock = time.time
+    sleep: Sleep = asyncio.sleep
+    budgets: dict[str, EndpointBudget] = field(default_factory=dict)
+    waited: float = 0.0
+    """Total seconds spent waiting for a budget (for metrics)."""
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _freed: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def budget(self, key: str) -> EndpointBudget:
+        return self.budgets.setdefault(key, EndpointBudget())
+
+    async def acquire(self, key: str) -> int:
+        """Wait until `key` may send; returns the ticket to pass to `release`."""
+        budget = self.budget(key)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        freed = self._freed.setdefault(key, asyncio.Event())
+        async with lock:  # one sender at a time per endpoint keeps the pacing in order
+            while True:
+                now = self.clock()
+                wait = budget.delay(now)
+                if wait > 0:
+                    self.waited += wait
+                    await self.sleep(wait)
+                    continue
+                if budget.has_slot():
+                    return budget.on_send(now)
+                freed.clear()
+                await freed.wait()
+
+    def release(self, key: str, ticket: int, headers: Mapping[str, str]) -> None:
+        """A request finished (any status, or none): learn from its headers, free its slot."""
+        self.budget(key).on_done(headers, ticket, self.clock())
+        event = self._freed.get(key)
+        if event is not None:
+            event.set()
+
+    def rate_limited(self, key: str, until: float | None, headers: Mapping[str, str]) -> None:
+        self.budget(key).on_rate_limited(until, headers, self.clock())

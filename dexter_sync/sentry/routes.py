@@ -1,0 +1,36 @@
+"""Route templates: the endpoint a path belongs to, for per-endpoint limits and metrics.
+
+Sentry limits each endpoint (route + method) apart, and metrics grouped by concrete path
+would be one line per object. Sentry's REST paths alternate collection and identifier after
+the organization (and project/team) segments, so identifiers can be replaced by position:
+`projects/acme/web/rules/12/` -> `projects/{org}/{project}/rules/{id}/`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+# Prefix segment -> how many identifier segments follow it (org; org+project; org+team).
+_SCOPES = {"organizations": 1, "projects": 2, "teams": 2, "sentry-app-installations": 1}
+_SCOPE_NAMES = {"organizations": ("{org}",), "projects": ("{org}", "{project}"),
+                "teams": ("{org}", "{team}"), "sentry-app-installations": ("{uuid}",)}
+
+
+@lru_cache(maxsize=4096)
+def route_template(path: str) -> str:
+    """The template of a path below `/api/0/` (query string ignored)."""
+    parts = [p for p in path.split("?", 1)[0].strip("/").split("/") if p]
+    if not parts:
+        return "/"
+    head, rest = parts[0], parts[1:]
+    names = _SCOPE_NAMES.get(head, ())
+    out = [head, *names[: len(rest)]]
+    rest = rest[len(names):]
+    for i, part in enumerate(rest):
+        out.append(part if i % 2 == 0 else "{id}")
+    return "/".join(out) + "/"
+
+
+def endpoint_key(method: str, path: str) -> str:
+    """`GET projects/{org}/{project}/rules/`: the unit Sentry rate-limits and we measure."""
+    return f"{method.upper()} {route_template(path)}"
