@@ -215,3 +215,23 @@ def test_settings_errors_and_file_errors_in_one_run(tmp_path: Path) -> None:
                      "a.yaml": "metric_alerts:\n" + ALERT.format(name="A").replace("5m", "5y")})
     problems = errors(tmp_path)
     assert [p.span.file.rsplit("/", 1)[-1] for p in problems] == ["a.yaml", "dexter.yaml"]
+
+
+@pytest.mark.parametrize("pattern", ["../*.yaml", "/etc/*.yaml", "sub/../../x.yaml"])
+def test_include_globs_stay_inside_the_directory(tmp_path: Path, pattern: str) -> None:
+    write(tmp_path, {"dexter.yaml": f"version: 1\norganization: acme\ninclude: ['{pattern}']\n"})
+    (problem,) = errors(tmp_path)
+    assert problem.code == "invalid-include" and "`..`" in problem.message
+
+
+def test_errors_in_rendered_templates_quote_the_rendered_line(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "dexter.yaml": "version: 1\norganization: acme\nvars: {n: [1, 2]}\ninclude: [a.yaml.j2]\n",
+        "a.yaml.j2": "metric_alerts:\n{% for i in vars.n %}\n" + ALERT.format(name="A{{ i }}")
+        .replace("time_window: 5m", "time_window: {{ i * 5000 }}m") + "{% endfor %}\n",
+    })
+    problems = errors(tmp_path)
+    assert [p.path for p in problems] == [("metric_alerts", 0, "time_window"),
+                                          ("metric_alerts", 1, "time_window")]
+    assert "rendered line 6: 'time_window: 5000m'" in problems[0].hint
+    assert "rendered output" in problems[1].hint and "10000m" in problems[1].hint

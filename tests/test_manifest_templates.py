@@ -63,3 +63,16 @@ def test_sandbox_escapes_are_refused(renderer: TemplateRenderer, expression: str
 def test_runtime_errors_become_diagnostics(renderer: TemplateRenderer) -> None:
     _, problem = renderer.render_file("{{ 1 // 0 }}", "t.yaml.j2")
     assert problem.code == "template-error" and "ZeroDivisionError" in problem.message
+
+
+def test_the_sentry_token_is_never_visible_to_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTRY_AUTH_TOKEN", "sntrys_secret_value")
+    monkeypatch.setenv("DEPLOY_ENV", "blue")
+    renderer = TemplateRenderer(TemplateContext())
+    assert renderer.render_file("{{ env.DEPLOY_ENV }}", "t.j2") == ("blue", None)
+    text, problem = renderer.render_file("{{ env.SENTRY_AUTH_TOKEN }}", "t.j2")
+    assert text is None and problem.code == "template-undefined"
+    assert "never available" in problem.hint
+    assert "sntrys_secret_value" not in str(problem)
+    rendered, _ = renderer.render_file("{{ env | string }}", "t.j2")
+    assert "sntrys_secret_value" not in (rendered or "")

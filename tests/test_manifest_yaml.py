@@ -37,7 +37,7 @@ def test_empty_file_is_an_empty_mapping() -> None:
 
 
 def test_duplicate_keys_are_reported_with_both_places() -> None:
-    document, problems = parse_yaml("a: 1\nb: 2\na: 3\n", "dup.yaml")
+    _, problems = parse_yaml("a: 1\nb: 2\na: 3\n", "dup.yaml")
     assert [p.code for p in problems] == ["duplicate-key"]
     assert problems[0].span.line == 3
     assert "dup.yaml:1:1" in problems[0].message
@@ -110,7 +110,7 @@ def test_deep_nesting_is_refused() -> None:
 
 
 def test_non_mapping_keys_are_reported() -> None:
-    document, problems = parse_yaml("name: {{ vars.x }}\n", "t.yaml")
+    _, problems = parse_yaml("name: {{ vars.x }}\n", "t.yaml")
     assert problems and problems[0].code == "invalid-key"
     assert "quote template expressions" in problems[0].hint
 

@@ -11,25 +11,31 @@ from ..kinds.base import ResourceKind
 from .failures import BreakerOpen
 from .ports import WriteFacade, send_write
 from .report import ChangeOutcome, Status
-from .tasks import follow_task, task_uuid
+from .tasks import TASK_TIMEOUT, follow_task, task_uuid
 
 
 async def update(facade: WriteFacade, kind: ResourceKind, organization: str,
-                 change: ResourceChange) -> ChangeOutcome:
-    sent = await send_write(facade, kind.update_request(organization, change))
-    if sent.response is not None:
+                 change: ResourceChange, *, task_timeout: float = TASK_TIMEOUT
+                 ) -> ChangeOutcome:
+    """Send every call the update needs (`update_requests`, in order); stop at a failure."""
+    writes = 0
+    live_id = change.live_id
+    for request in kind.update_requests(organization, change):
+        sent = await send_write(facade, request)
+        writes += sent.requests
+        if sent.failure is not None:
+            if sent.failure.category == "breaker":
+                # Updates are idempotent: one refused before it went out is simply not done.
+                raise BreakerOpen(sent.failure.message, sent=False)
+            return ChangeOutcome(change, Status.FAILED, sent.failure.message, live_id, writes)
+        assert sent.response is not None
         uuid = task_uuid(sent.response.status, sent.response.body)
-        if uuid is None:
-            return ChangeOutcome(change, Status.APPLIED, None, change.live_id, sent.requests)
-        task = await follow_task(facade, change, uuid)
-        status = Status.APPLIED if task.state == "success" else Status.FAILED
-        return ChangeOutcome(change, status, task.error, task.live_id or change.live_id,
-                             sent.requests)
-    assert sent.failure is not None
-    if sent.failure.category == "breaker":
-        raise BreakerOpen(sent.failure.message, sent=False)
-    return ChangeOutcome(change, Status.FAILED, sent.failure.message, change.live_id,
-                         sent.requests)
+        if uuid is not None:
+            task = await follow_task(facade, change, uuid, timeout=task_timeout)
+            if task.state != "success":
+                return ChangeOutcome(change, Status.FAILED, task.error, live_id, writes)
+            live_id = task.live_id or live_id
+    return ChangeOutcome(change, Status.APPLIED, None, live_id, writes)
 
 
 async def delete(facade: WriteFacade, kind: ResourceKind, organization: str,

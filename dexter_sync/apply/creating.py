@@ -18,9 +18,9 @@ from ..kinds.base import ResourceKind
 from .failures import BreakerOpen, WriteFailure, classify, duplicate_rule_id
 from .ports import WriteFacade, send_write
 from .report import ChangeOutcome, Status
-from .tasks import follow_task, task_uuid
+from .tasks import TASK_TIMEOUT, follow_task, task_uuid
 
-CREATE_ATTEMPTS = 3
+CREATE_ATTEMPTS = 5
 ADOPTED = "adopted: it already exists under its natural key (an earlier answer was lost)"
 
 
@@ -57,7 +57,8 @@ async def _adopt_or_conflict(facade: WriteFacade, change: ResourceChange, rule_i
 
 async def create_safely(facade: WriteFacade, kind: ResourceKind, organization: str,
                         change: ResourceChange, *, attempts: int = CREATE_ATTEMPTS,
-                        backoff: float = 0.2) -> ChangeOutcome:
+                        backoff: float = 0.2, task_timeout: float = TASK_TIMEOUT
+                        ) -> ChangeOutcome:
     """Create one object, at most once, whatever the network does."""
     request = kind.create_request(organization, change)
     idempotent = kind.create_is_idempotent()
@@ -79,7 +80,7 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind, organization: s
                 if uuid is None:
                     return ChangeOutcome(change, Status.APPLIED, None,
                                          _body_id(sent.response.body), writes)
-                task = await follow_task(facade, change, uuid)
+                task = await follow_task(facade, change, uuid, timeout=task_timeout)
                 status = Status.APPLIED if task.state == "success" else Status.FAILED
                 return ChangeOutcome(change, status, task.error, task.live_id, writes)
             last = sent.failure

@@ -22,6 +22,7 @@ from .failures import BreakerOpen
 from .ports import WriteFacade
 from .progress import ProgressSink, SilentProgress
 from .report import ApplyReport, ChangeOutcome, Status
+from .tasks import TASK_TIMEOUT
 from .waves import Wave, plan_waves
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class _Run:
     organization: str
     progress: ProgressSink
     kinds: Callable[[str], ResourceKind]
+    task_timeout: float = TASK_TIMEOUT
     stopped: str | None = None
     outcomes: dict[int, ChangeOutcome] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
@@ -56,13 +58,15 @@ class _Run:
 
 
 async def apply_change(facade: WriteFacade, organization: str, change: ResourceChange, *,
-                       kind: ResourceKind | None = None) -> ChangeOutcome:
+                       kind: ResourceKind | None = None,
+                       task_timeout: float = TASK_TIMEOUT) -> ChangeOutcome:
     """One change, whatever its action. Raises BreakerOpen when the breaker refuses it."""
     kind = kind or get_kind(change.kind)
     if change.action is Action.CREATE:
-        return await create_safely(facade, kind, organization, change)
+        return await create_safely(facade, kind, organization, change,
+                                   task_timeout=task_timeout)
     if change.action is Action.UPDATE:
-        return await update(facade, kind, organization, change)
+        return await update(facade, kind, organization, change, task_timeout=task_timeout)
     if change.action is Action.DELETE:
         return await delete(facade, kind, organization, change)
     return ChangeOutcome(change, Status.APPLIED, "no change")
@@ -78,7 +82,7 @@ async def _run_one(run: _Run, change: ResourceChange) -> None:
         return
     try:
         outcome = await apply_change(run.facade, run.organization, change,
-                                     kind=run.kinds(change.kind))
+                                     kind=run.kinds(change.kind), task_timeout=run.task_timeout)
     except BreakerOpen as error:
         if not run.stopped:
             run.stopped = f"circuit breaker open, no new writes started: {error}"
@@ -113,10 +117,11 @@ async def _run_wave(run: _Run, wave: Wave, concurrency: int) -> None:
 async def execute_plan(plan: Plan, facade: WriteFacade, *,
                        concurrency: int = DEFAULT_CONCURRENCY,
                        progress: ProgressSink | None = None,
-                       kinds: Callable[[str], ResourceKind] = get_kind) -> ApplyReport:
+                       kinds: Callable[[str], ResourceKind] = get_kind,
+                       task_timeout: float = TASK_TIMEOUT) -> ApplyReport:
     """Apply every change of `plan`; never raises for a change that fails."""
     started = time.monotonic()
-    run = _Run(facade, plan.organization, progress or SilentProgress(), kinds)
+    run = _Run(facade, plan.organization, progress or SilentProgress(), kinds, task_timeout)
     waves = plan_waves(plan.changes)
     run.progress.start(sum(len(w.changes) for w in waves))
     for wave in waves:

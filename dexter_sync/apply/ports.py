@@ -27,7 +27,8 @@ class WriteFacade(Protocol):
     async def find_live(self, kind: str, key: str, *, project: str | None = None,
                         parent: str | None = None) -> LiveObject | None: ...
 
-    async def poll_task(self, project: str, uuid: str, *, kind: str) -> Any: ...
+    async def poll_task(self, project: str, uuid: str, *, kind: str,
+                        timeout: float) -> Any: ...
 
 
 @dataclass

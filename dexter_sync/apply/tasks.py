@@ -17,6 +17,9 @@ from .ports import WriteFacade
 
 TaskState = Literal["success", "failed", "pending"]
 
+TASK_TIMEOUT = 60.0
+"""Seconds a rule task may stay pending before the change is reported failed."""
+
 
 @dataclass(frozen=True)
 class TaskResult:
@@ -56,18 +59,22 @@ def interpret(result: Any) -> TaskResult:
     return TaskResult("pending")
 
 
-async def follow_task(facade: WriteFacade, change: ResourceChange, uuid: str) -> TaskResult:
+async def follow_task(facade: WriteFacade, change: ResourceChange, uuid: str, *,
+                      timeout: float = TASK_TIMEOUT) -> TaskResult:
     project = task_project(change)
     if project is None:
         return TaskResult("failed", error=f"Sentry answered 202 (task {uuid}) but the rule "
                                           "names no project whose task endpoint to poll")
     try:
-        result = await facade.poll_task(project, uuid, kind=change.kind)
+        result = await facade.poll_task(project, uuid, kind=change.kind, timeout=timeout)
     except asyncio.CancelledError:
         raise
     except TimeoutError:
         return TaskResult("pending")
-    except Exception as error:  # a failed poll leaves the outcome unknown: not applied
+    except Exception as error:  # a failed or unfinished task: never reported applied
+        code = getattr(error, "code", "")
+        if code in ("task-failed", "task-pending"):
+            return TaskResult("failed", error=str(error))
         return TaskResult("failed", error=f"could not follow rule task {uuid}: {error}")
     outcome = interpret(result)
     if outcome.state == "pending":

@@ -1,9 +1,79 @@
-"""`dexter emulator` (placeholder until its issue lands; the owning module replaces this file)."""
+"""`dexter emulator`: serve the Sentry API emulator on a loopback port.
+
+Prints one JSON line `{"url": ...}` on stdout when ready, logs to stderr, and stops
+cleanly (exit 0) on SIGTERM/SIGINT. The token comes from `--token` or SENTRY_AUTH_TOKEN
+and is never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
 
 import click
 
+from ..emulator import EmulatorConfig, FaultSettings, RateLimitSettings, create_app
+from ..emulator.serving import make_server
+
+
+def _names(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
 
 @click.command(name="emulator")
-def command() -> None:
-    """Not built yet."""
-    raise click.ClickException("dexter emulator is not built yet")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), show_default=True,
+              help="Port to bind (0 picks a free one; the ready line says which).")
+@click.option("--db", "db_path", default=":memory:", show_default=True,
+              help="SQLite file holding the state (':memory:' keeps nothing).")
+@click.option("--token", default=None, help="Accepted Bearer token (default: "
+              "SENTRY_AUTH_TOKEN; when neither is set any token is accepted).")
+@click.option("--org", "organization", default="acme", show_default=True,
+              help="Organization slug to create.")
+@click.option("--projects", default="", help="Comma-separated project slugs to create.")
+@click.option("--teams", default="", help="Comma-separated team slugs to create.")
+@click.option("--environments", default="", help="Comma-separated environments to create.")
+@click.option("--rate-limit", default=0, type=click.IntRange(0), help="Requests per window "
+              "and endpoint (0: no limit).")
+@click.option("--rate-window", default=1, type=click.IntRange(1), show_default=True,
+              help="Rate-limit window in seconds.")
+@click.option("--concurrency", default=0, type=click.IntRange(0),
+              help="Concurrent requests per endpoint (0: no limit).")
+@click.option("--latency-ms", default=0, type=click.IntRange(0), help="Added latency.")
+@click.option("--jitter-ms", default=0, type=click.IntRange(0), help="Added random latency.")
+@click.option("--error-rate", default=0.0, type=click.FloatRange(0, 1),
+              help="Share of requests answered 500/502/503.")
+def command(host: str, port: int, db_path: str, token: str | None, organization: str,
+            projects: str, teams: str, environments: str, rate_limit: int, rate_window: int,
+            concurrency: int, latency_ms: int, jitter_ms: int, error_rate: float) -> None:
+    """Serve a local Sentry API emulator (for sentry-cli, sentry-sdk and dexter itself)."""
+    token = token or os.environ.get("SENTRY_AUTH_TOKEN") or None
+    limits = RateLimitSettings(enabled=bool(rate_limit or concurrency), limit=rate_limit,
+                               window=rate_window, concurrency=concurrency)
+    config = EmulatorConfig(
+        db_path=db_path, token=token, organization=organization, projects=_names(projects),
+        teams=_names(teams), environments=_names(environments), rate_limit=limits,
+        faults=FaultSettings(latency_ms=latency_ms, jitter_ms=jitter_ms,
+                             error_rate=error_rate))
+    app = create_app(config)
+
+    def ready(bound: int) -> None:
+        url = f"http://{host}:{bound}"
+        config.public_url = url
+        click.echo(json.dumps({"url": url, "organization": organization,
+                               "projects": config.projects, "db": db_path}))
+        sys.stdout.flush()
+        click.echo(f"dexter emulator: serving {url} (org {organization})", err=True)
+
+    server = make_server(app, host, port, on_ready=ready, log_level="warning")
+    # uvicorn re-raises the stop signal after its graceful shutdown; a no-op handler keeps
+    # that from killing the process, so a SIGTERM ends with exit code 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    try:
+        server.run()
+    finally:
+        app.state.store.close()
+    click.echo("dexter emulator: stopped", err=True)

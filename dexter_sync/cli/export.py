@@ -6,13 +6,16 @@ The output validates and plans to zero changes: every entry is the kind's own
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 import click
+from pydantic import BaseModel
 
 from ..core.diagnostics import DexterError, did_you_mean
-from ..kinds.registry import all_kinds
+from ..core.state import DesiredResource, DesiredState, LiveState, ManifestSettings
+from ..kinds.registry import all_kinds, get_kind
 from ..manifest.exporting import ExportResult, build_export, write_tree
+from .common import DEFAULT_CONCURRENCY, connect, resolve_org, run, sentry_options
 
 
 def resolve_kinds(names: tuple[str, ...]) -> list[str]:
@@ -36,20 +39,41 @@ def resolve_kinds(names: tuple[str, ...]) -> list[str]:
     return chosen
 
 
-async def export_live(*, sentry_url: str | None, organization: str, kinds: list[str],
-                      projects: list[str] | None, verbose: bool = False) -> ExportResult:
-    from ..sentry.connect import open_facade
+class _Parent(BaseModel):
+    """Stands in for a declared parent entry: kinds read children per declared parent."""
 
-    async with open_facade(sentry_url=sentry_url, organization=organization,
-                           verbose=verbose) as facade:
-        directory = await facade.read_directory()
-        scope = projects if projects else sorted(directory.projects)
-        unknown = [p for p in scope if p not in directory.projects]
-        if unknown:
-            hint = did_you_mean(unknown[0], directory.projects)
-            raise DexterError(f"--projects: no project {unknown[0]!r} in {organization}"
-                              + (f"; {hint}" if hint else ""), code="unknown-project")
-        live = await facade.read_state(kinds, projects=scope)
+
+async def read_for_export(facade: Any, organization: str, kinds: list[str],
+                          projects: list[str] | None = None) -> LiveState:
+    """Every live object of `kinds` (children of every live parent: all deploys of all
+    releases), in the given projects or all of them."""
+    directory = await facade.read_directory()
+    scope = projects if projects else sorted(directory.projects)
+    unknown = [p for p in scope if p not in directory.projects]
+    if unknown:
+        hint = did_you_mean(unknown[0], directory.projects)
+        raise DexterError(f"--projects: no project {unknown[0]!r} in {organization}"
+                          + (f"; {hint}" if hint else ""), code="unknown-project")
+    parents = [k for k in kinds if get_kind(k).child_of is None]
+    live = await facade.read_state(parents, projects=scope)
+    children = [k for k in kinds if get_kind(k).child_of is not None]
+    if children:
+        # kinds read children per declared parent; "declare" every live parent
+        wanted = DesiredState(ManifestSettings(organization=organization, root=""), [
+            DesiredResource(kind=child, key="", entry=_Parent(), parent_key=obj.key)
+            for child in children for obj in live.of_kind(get_kind(child).child_of or "")])
+        extra = await facade.read_state(children, projects=scope, desired=wanted)
+        for child in children:
+            live.objects[child] = extra.of_kind(child)
+    return live
+
+
+async def export_live(*, sentry_url: str | None, organization: str, kinds: list[str],
+                      projects: list[str] | None,
+                      concurrency: int = DEFAULT_CONCURRENCY) -> ExportResult:
+    async with connect(sentry_url=sentry_url, organization=organization,
+                       concurrency=concurrency) as facade:
+        live = await read_for_export(facade, organization, kinds, projects)
     return build_export(live, organization=organization, kinds=kinds)
 
 
@@ -60,19 +84,15 @@ async def export_live(*, sentry_url: str | None, organization: str, kinds: list[
               help="Kinds or sections to export (repeatable or comma-separated; default all).")
 @click.option("--projects", "project_names", multiple=True,
               help="Projects to export project-level objects of (default all).")
-@click.option("--org", "organization", envvar="SENTRY_ORG", required=True,
-              help="Organization slug (default: $SENTRY_ORG).")
-@click.option("--sentry-url", envvar="SENTRY_URL",
-              help="Sentry base URL (default: $SENTRY_URL; unset: the local emulator).")
-@click.pass_context
-def command(ctx: click.Context, out_dir: str, kind_names: tuple[str, ...],
-            project_names: tuple[str, ...], organization: str, sentry_url: str | None) -> None:
-    """Write manifests describing the live organization to --out."""
+@sentry_options
+def command(out_dir: str, kind_names: tuple[str, ...], project_names: tuple[str, ...],
+            sentry_url: str | None, org: str | None, concurrency: int) -> None:
+    """Write manifests describing the live organization to --out (needs no manifests)."""
+    organization = resolve_org(org)
     kinds = resolve_kinds(kind_names)
     projects = [p.strip() for name in project_names for p in name.split(",") if p.strip()]
-    verbose = bool(getattr(ctx.obj, "verbose", False))
-    result = asyncio.run(export_live(sentry_url=sentry_url, organization=organization,
-                                     kinds=kinds, projects=projects or None, verbose=verbose))
+    result = run(export_live(sentry_url=sentry_url, organization=organization, kinds=kinds,
+                             projects=projects or None, concurrency=concurrency))
     target = write_tree(result.files, out_dir)
     total = sum(result.counts.values())
     by_kind = ", ".join(f"{n} {k}" for k, n in result.counts.items()) or "nothing"

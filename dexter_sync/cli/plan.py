@@ -8,7 +8,6 @@ plan has changes.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Any, Iterable
 
@@ -25,6 +24,7 @@ from ..render.jsonplan import render_json
 from ..render.markdown import render_markdown
 from ..render.planfile import write_plan
 from ..render.text import render_text, use_colour
+from .common import connect, resolve_org, run, sentry_options
 
 
 def read_scope(desired: DesiredState, targets: Iterable[Target] = (),
@@ -58,10 +58,11 @@ async def plan_live(facade: Any, desired: DesiredState, *, targets: Iterable[Tar
     targets = list(targets)
     directory = await facade.read_directory()
     kinds, projects = read_scope(desired, targets, directory.projects)
-    problems = check_references(desired, directory)
+    live = await facade.read_state(kinds, projects=projects, desired=desired)
+    # after the read: the live directory also holds the Slack channel ids learned from rules
+    problems = check_references(desired, live.directory)
     if problems:
         raise ValidationError(problems)
-    live = await facade.read_state(kinds, projects=projects, desired=desired)
     plan = make_plan(desired, live, targets=targets, cosmetics=cosmetics)
     plan.kinds_read = list(kinds)
     plan.projects_read = list(projects)
@@ -69,19 +70,16 @@ async def plan_live(facade: Any, desired: DesiredState, *, targets: Iterable[Tar
 
 
 def load_desired(path: str, organization: str | None) -> DesiredState:
+    """The manifests at `path`; `--org` / SENTRY_ORG override their `organization:`."""
     desired = load_manifests(path)
-    if organization:
-        desired.settings.organization = organization
+    desired.settings.organization = resolve_org(organization, desired.settings.organization)
     return desired
 
 
-async def _plan(path: str, sentry_url: str | None, organization: str | None,
-                targets: list[Target], verbose: bool) -> Plan:
-    from ..sentry.connect import open_facade
-
-    desired = load_desired(path, organization)
-    async with open_facade(sentry_url=sentry_url, organization=desired.settings.organization,
-                           desired=desired, verbose=verbose) as facade:
+async def _plan(desired: DesiredState, *, sentry_url: str | None, concurrency: int,
+                targets: list[Target]) -> Plan:
+    async with connect(sentry_url=sentry_url, organization=desired.settings.organization,
+                       desired=desired, concurrency=concurrency) as facade:
         return await plan_live(facade, desired, targets=targets)
 
 
@@ -105,18 +103,15 @@ def render(plan: Plan, fmt: str, *, explain: bool = False, colour: bool = False)
               help="Exit 2 when the plan has changes, 0 when it has none.")
 @click.option("--explain", is_flag=True,
               help="List the cosmetic differences normalization suppressed.")
-@click.option("--sentry-url", envvar="SENTRY_URL",
-              help="Sentry base URL (default: $SENTRY_URL; unset: the local emulator).")
-@click.option("--org", "organization", envvar="SENTRY_ORG",
-              help="Organization slug (default: $SENTRY_ORG, else dexter.yaml).")
+@sentry_options
 @click.pass_context
 def command(ctx: click.Context, path: str, fmt: str, out: str | None,
             target_texts: tuple[str, ...], detailed_exitcode: bool, explain: bool,
-            sentry_url: str | None, organization: str | None) -> None:
+            sentry_url: str | None, org: str | None, concurrency: int) -> None:
     """Show what `dexter apply` would change in Sentry to match the manifests at PATH."""
     targets = parse_targets(target_texts)
-    verbose = bool(getattr(ctx.obj, "verbose", False))
-    plan = asyncio.run(_plan(path, sentry_url, organization, targets, verbose))
+    desired = load_desired(path, org)
+    plan = run(_plan(desired, sentry_url=sentry_url, concurrency=concurrency, targets=targets))
     if out:
         write_plan(plan, out)
     click.echo(render(plan, fmt, explain=explain, colour=use_colour(sys.stdout)), nl=False)

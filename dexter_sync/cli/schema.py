@@ -8,8 +8,13 @@ import click
 
 from ..core.diagnostics import DexterError
 from ..manifest.reference import render_reference
-from ..manifest.schemas import (RESOURCES_SCHEMA_FILE, SETTINGS_SCHEMA_FILE, resources_schema,
-                                schema_text, settings_schema)
+from ..manifest.schemas import (
+    RESOURCES_SCHEMA_FILE,
+    SETTINGS_SCHEMA_FILE,
+    resources_schema,
+    schema_text,
+    settings_schema,
+)
 
 
 def generated_files(out: Path, docs: Path | None) -> dict[Path, str]:

@@ -13,7 +13,8 @@ raw live object on the body's keys, and each raw difference is classified:
   server-omitted   a key dexter sends and Sentry does not echo
   representation   one value written two ways (a name vs an id, minutes vs a duration)
 
-No deepdiff here: this walk runs over every unchanged object, so it must stay cheap.
+No deepdiff here: this walk runs over every unchanged object, so it must stay cheap (list
+items are paired by their scalar fields, not by deep comparison).
 """
 
 from __future__ import annotations
@@ -36,25 +37,43 @@ MAX_DETAILS = 500
 
 @dataclass
 class CosmeticTally:
-    """Counts by class, and a bounded list of human-readable details for `--explain`."""
+    """Counts by class, and a bounded list of details for `--explain`.
+
+    Details are kept raw (class, address, path, values) and formatted only when shown:
+    most plans never print them, and formatting dominated the walk's cost.
+    """
 
     counts: dict[str, int] = field(default_factory=dict)
-    details: list[str] = field(default_factory=list)
+    raw: list[tuple[str, str, FieldPath, Any, Any]] = field(default_factory=list)
     dropped: int = 0
 
-    def add(self, cls: str, where: str, sent: Any = None, got: Any = None) -> None:
+    def add(self, cls: str, address: str, path: FieldPath, sent: Any = None,
+            got: Any = None) -> None:
         self.counts[cls] = self.counts.get(cls, 0) + 1
-        if len(self.details) < MAX_DETAILS:
-            shown = "" if cls == "order" else f" (sent {_short(sent)}, Sentry has {_short(got)})"
-            self.details.append(f"{where}: {cls}{shown}")
+        if len(self.raw) < MAX_DETAILS:
+            self.raw.append((cls, address, path, sent, got))
         else:
             self.dropped += 1
 
+    def merge(self, other: "CosmeticTally") -> None:
+        for cls, count in other.counts.items():
+            self.counts[cls] = self.counts.get(cls, 0) + count
+        room = MAX_DETAILS - len(self.raw)
+        self.raw.extend(other.raw[:room])
+        self.dropped += other.dropped + max(0, len(other.raw) - room)
+
     def finish(self) -> tuple[dict[str, int], list[str]]:
-        details = list(self.details)
+        details = [_detail(*item) for item in self.raw]
         if self.dropped:
             details.append(f"... and {self.dropped} more")
         return dict(sorted(self.counts.items())), details
+
+
+def _detail(cls: str, address: str, path: FieldPath, sent: Any, got: Any) -> str:
+    where = f"{address} {format_path(path)}"
+    if cls == "order":
+        return f"{where}: order"
+    return f"{where}: {cls} (sent {_short(sent)}, Sentry has {_short(got)})"
 
 
 def _short(value: Any) -> str:
@@ -62,8 +81,8 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _squash(value: Any) -> Any:
-    """A loose form that erases every cosmetic difference (used to pair and classify)."""
+def _loose(value: Any) -> Any:
+    """A scalar with every cosmetic difference erased ("80" ~ 80 ~ 80.0, " Prod" ~ "prod")."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, (int, float)):
@@ -74,13 +93,24 @@ def _squash(value: Any) -> Any:
             return round(float(text), 6)
         except ValueError:
             return " ".join(text.lower().lstrip("#").split())
-    if isinstance(value, dict):
-        return tuple(sorted(
-            (k, _squash(v)) for k, v in value.items() if k not in SERVER_FIELDS
-        ))
-    if isinstance(value, (list, tuple)):
-        return tuple(sorted((_squash(v) for v in value), key=repr))
-    return repr(value)
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a == b or _loose(a) == _loose(b)
+
+
+def _matches(sent: Any, got: Any) -> bool:
+    """Whether a live list item is the counterpart of a sent one: equal on the sent item's
+    scalar fields, loosely (nested lists and keys the live item lacks do not decide)."""
+    if isinstance(sent, dict):
+        if not isinstance(got, dict):
+            return False
+        return all(_same(v, got[k]) for k, v in sent.items()
+                   if k in got and not isinstance(v, (dict, list)))
+    if isinstance(sent, list):
+        return isinstance(got, list)
+    return _same(sent, got)
 
 
 def tally_object(address: str, sent: dict[str, Any], live: dict[str, Any],
@@ -89,7 +119,7 @@ def tally_object(address: str, sent: dict[str, Any], live: dict[str, Any],
     for key in sent:
         if key not in live:
             if sent[key] not in _DEFAULT_VALUES:
-                tally.add("server-omitted", f"{address} {key}", sent[key], None)
+                tally.add("server-omitted", address, (key,), sent[key], None)
             continue
         _walk(sent[key], live[key], (key,), address, tally)
 
@@ -97,47 +127,48 @@ def tally_object(address: str, sent: dict[str, Any], live: dict[str, Any],
 def _walk(sent: Any, got: Any, path: FieldPath, address: str, tally: CosmeticTally) -> None:
     if sent == got and type(sent) is type(got):
         return
-    where = f"{address} {format_path(path)}"
     if isinstance(sent, dict) and isinstance(got, dict):
         for key, value in got.items():
             if key not in sent:
                 cls = "server-field" if key in SERVER_FIELDS else (
                     "server-default" if value in _DEFAULT_VALUES else "server-field")
-                tally.add(cls, f"{where}.{key}", None, value)
+                tally.add(cls, address, path + (key,), None, value)
         for key, value in sent.items():
             if key in got:
                 _walk(value, got[key], path + (key,), address, tally)
             elif value not in _DEFAULT_VALUES:
-                tally.add("server-omitted", f"{where}.{key}", value, None)
+                tally.add("server-omitted", address, path + (key,), value, None)
         return
     if isinstance(sent, list) and isinstance(got, list):
         _walk_list(sent, got, path, address, tally)
         return
-    if _squash(sent) == _squash(got):
-        if isinstance(sent, str) and isinstance(got, str):
-            tally.add("case/whitespace", where, sent, got)
-        else:
-            tally.add("type", where, sent, got)
-        return
-    tally.add("representation", where, sent, got)
+    if isinstance(sent, (dict, list)) or isinstance(got, (dict, list)):
+        tally.add("representation", address, path, sent, got)
+    elif _loose(sent) == _loose(got):
+        cls = "case/whitespace" if isinstance(sent, str) and isinstance(got, str) else "type"
+        tally.add(cls, address, path, sent, got)
+    else:
+        tally.add("representation", address, path, sent, got)
 
 
 def _walk_list(sent: list, got: list, path: FieldPath, address: str,
                tally: CosmeticTally) -> None:
-    loose_sent = [_squash(v) for v in sent]
-    loose_got = [_squash(v) for v in got]
-    pairs: list[tuple[int, int]] = []
-    if len(sent) == len(got) and sorted(loose_sent, key=repr) == sorted(loose_got, key=repr):
-        if loose_sent != loose_got:
-            tally.add("order", f"{address} {format_path(path)}")
-        taken: set[int] = set()
-        for i, loose in enumerate(loose_sent):
-            j = next(j for j, other in enumerate(loose_got) if j not in taken and other == loose)
-            taken.add(j)
-            pairs.append((i, j))
-    else:
+    if len(sent) != len(got):
+        tally.add("representation", address, path, len(sent), len(got))
         pairs = [(i, i) for i in range(min(len(sent), len(got)))]
-        if len(sent) != len(got):
-            tally.add("representation", f"{address} {format_path(path)}", len(sent), len(got))
+    else:
+        # pair each sent item with its live counterpart: same place first, else the first
+        # free item that matches, else the first free one
+        free = list(range(len(got)))
+        pairs = []
+        for i, item in enumerate(sent):
+            if i in free and _matches(item, got[i]):
+                j = i
+            else:
+                j = next((f for f in free if _matches(item, got[f])), free[0])
+            free.remove(j)
+            pairs.append((i, j))
+        if any(i != j for i, j in pairs):
+            tally.add("order", address, path)
     for i, j in pairs:
         _walk(sent[i], got[j], path + (i,), address, tally)

@@ -91,9 +91,7 @@ def make_plan(desired: DesiredState, live: LiveState, *, targets: Iterable[Targe
     tally = CosmeticTally()
     for (kind, key), part in sorted(draft.cosmetic.items()):
         if keep is None or keep(kind, key, None):
-            for cls, count in part.counts.items():
-                tally.counts[cls] = tally.counts.get(cls, 0) + count
-            tally.details.extend(part.details)
+            tally.merge(part)
     counts, details = tally.finish()
     existing = {name: len(live.of_kind(name)) for name in live.objects}
     plan = Plan(

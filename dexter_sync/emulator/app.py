@@ -6,6 +6,8 @@ the admin endpoints change them in place), the limiter, the fault injector and c
 
 from __future__ import annotations
 
+import copy
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -58,4 +60,6 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     app.state.faults = FaultInjector(config.faults)
     app.state.counters = RequestCounters()
     app.state.api_user = API_USER
+    app.state.initial_settings = {attr: copy.deepcopy(getattr(config, attr))
+                                  for attr in ("rate_limit", "faults", "quirks")}
     return app

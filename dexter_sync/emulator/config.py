@@ -87,6 +87,9 @@ def update_settings(settings: Any, changes: dict[str, Any]) -> list[str]:
         if key not in known:
             continue
         current = getattr(settings, key)
+        if value is None and "None" in str(known[key].type):
+            setattr(settings, key, None)
+            continue
         if isinstance(current, tuple) and isinstance(value, list):
             value = tuple(value)
         elif isinstance(current, bool) and not isinstance(value, bool):

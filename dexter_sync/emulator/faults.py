@@ -42,6 +42,10 @@ class FaultInjector:
         self._rng = random.Random(settings.seed)
         self._seed = settings.seed
 
+    def reseed(self) -> None:
+        """Restart the dice from the configured seed (after every settings change)."""
+        self._rng, self._seed = random.Random(self.settings.seed), self.settings.seed
+
     def plan(self, method: str, path: str) -> FaultPlan:
         s = self.settings
         if s.seed != self._seed:  # a new seed through the admin endpoint restarts the dice

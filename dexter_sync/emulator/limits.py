@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 from .config import RateLimitSettings
 
-# What the headers announce when no limit is configured (sentry.io's usual defaults).
-DEFAULT_LIMIT = 40
+# What the headers announce when no limit is configured: generous, so that a client pacing
+# itself from the headers never slows down against an unlimited emulator.
+DEFAULT_LIMIT = 10000
 DEFAULT_WINDOW = 1
-DEFAULT_CONCURRENCY = 25
+DEFAULT_CONCURRENCY = 1000
 
 
 @dataclass

@@ -8,6 +8,7 @@ what Sentry's middleware stack does around a view.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
 
 from starlette.requests import Request
@@ -110,5 +111,7 @@ async def _serve(request: Request, handler: Handler, kind: str) -> Response:
 
 
 def build_routes(specs: Iterable[RouteSpec], *, prefix: str, kind: str) -> list[Route]:
-    return [Route(prefix + path, wrap(prefix + path, handler, kind=kind), methods=methods)
+    """Starlette routes; counters and limits key on the template without converters."""
+    return [Route(prefix + path, wrap(re.sub(r":\w+}", "}", prefix + path), handler, kind=kind),
+                  methods=methods)
             for path, methods, handler in specs]

@@ -59,9 +59,10 @@ class EmulatorHandle:
         return f"{self.url}/api/0"
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        """A sync client on `/api/0/` with the token (closed when the emulator stops)."""
-        client = httpx.Client(base_url=self.api_url + "/", headers=self.headers,
-                              timeout=kwargs.pop("timeout", 10.0), **kwargs)
+        """A sync client on `/api/0/` (or `base_url`) with the token; closed when the
+        emulator stops."""
+        client = httpx.Client(base_url=kwargs.pop("base_url", self.api_url + "/"),
+                              headers=self.headers, timeout=kwargs.pop("timeout", 10.0), **kwargs)
         self._clients.append(client)
         return client
 
@@ -104,7 +105,13 @@ class EmulatorHandle:
         return self.store.ensure_names(self.organization, **names)
 
     def reset(self) -> None:
+        """Wipe the state and restore the configured rate-limit, fault and quirk settings."""
         self._admin("POST", "reset/")
+
+    def close_clients(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
 
 
 @contextmanager
@@ -123,8 +130,7 @@ def running_emulator(**config_kwargs: Any) -> Iterator[EmulatorHandle]:
     try:
         yield handle
     finally:
-        for client in handle._clients:
-            client.close()
+        handle.close_clients()
         admin.close()
         server.stop()
         app.state.store.close()

@@ -63,6 +63,9 @@ class ListRequest:
     parent: str | None = None
     """Parent natural key (deploys of a release, links of an issue)."""
     paged: bool = True
+    missing_ok: bool = False
+    """A 404 answer means "no objects here" (the parent, e.g. a declared issue, does not
+    exist), not an error; reference checks or the write itself report the missing parent."""
 
 
 @dataclass

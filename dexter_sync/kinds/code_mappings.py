@@ -17,11 +17,20 @@ from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
+from .deploys import matching
 from .registry import register
 
 # Sentry's RepositoryProjectPathConfigSerializer rules.
 PATH_PATTERN = r"^[^\s'\"]*$"
+UNRESOLVED_KEY = "_unresolved"
+"""Payload key naming a reference created by the same apply (never sent)."""
 BRANCH_PATTERN = r"^[\w.-](?:[\w./-]*[\w.-])?$"  # no leading or trailing `/`
+
+
+PathRoot = matching(PATH_PATTERN, "a path may not contain spaces or quotes (Sentry's rule)")
+BranchName = matching(
+    BRANCH_PATTERN, "a branch name may only have letters, digits, `_ . / -` and may not start or "
+    "end with `/` (Sentry's rule)")
 
 
 class CodeMappingEntry(EntryModel):
@@ -29,10 +38,10 @@ class CodeMappingEntry(EntryModel):
 
     project: str = Field(min_length=1, description="Project slug.")
     repository: str = Field(min_length=1, description="Repository name, e.g. `acme/backend`.")
-    stack_root: str = Field(pattern=PATH_PATTERN, description="Path prefix in stack traces (may be empty; no spaces or quotes).")
-    source_root: str = Field(pattern=PATH_PATTERN, description="Matching path in the repository (may be empty; no spaces or quotes).")
-    default_branch: str | None = Field(
-        None, pattern=BRANCH_PATTERN,
+    stack_root: PathRoot = Field(description="Path prefix in stack traces (may be empty; no spaces or quotes).")
+    source_root: PathRoot = Field(description="Matching path in the repository (may be empty; no spaces or quotes).")
+    default_branch: BranchName | None = Field(
+        None,
         description="Branch to link to: letters, digits, `_ . / -`, not starting or ending with `/` (required by Sentry except for Perforce).")
     integration: str | None = Field(None, min_length=1, description="Integration name (default: the repository's integration).")
 
@@ -65,21 +74,17 @@ class CodeMappingKind(ResourceKind[CodeMappingEntry]):
 
     def references(self, entry: CodeMappingEntry) -> list[Reference]:
         refs = [Reference("project", entry.project, ("project",)),
-                Reference("repository", entry.repository, ("repository",))]
+                Reference("repository", entry.repository, ("repository",), scope=entry.integration)]
         if entry.integration is not None:
             refs.append(Reference("integration", entry.integration, ("integration",)))
         return refs
 
     def build_payload(self, entry: CodeMappingEntry, *, directory: Directory) -> dict[str, Any]:
         project_id = directory.project_id(entry.project)
-        repository = directory.repository(entry.repository)
         if project_id is None:
             raise DexterError(f"code mapping: unknown project {entry.project!r}", code="unknown-reference")
-        if repository is None:
-            # A repository created in the same apply gets its id only then.
-            raise DexterError(f"code mapping: repository {entry.repository!r} is not in Sentry (yet)",
-                              code="unresolved-reference")
-        integration_id = repository.integration_id
+        repository = directory.repository(entry.repository)
+        integration_id = repository.integration_id if repository else None
         if entry.integration is not None:
             integration = directory.integration(entry.integration)
             if integration is None:
@@ -88,13 +93,17 @@ class CodeMappingKind(ResourceKind[CodeMappingEntry]):
             integration_id = integration.id
         payload: dict[str, Any] = {
             "projectId": _int_id(project_id),
-            "repositoryId": _int_id(repository.id),
+            "repositoryId": _int_id(repository.id) if repository else None,
             "integrationId": _int_id(integration_id) if integration_id else None,
             "stackRoot": entry.stack_root,
             "sourceRoot": entry.source_root,
         }
         if entry.default_branch is not None:
             payload["defaultBranch"] = entry.default_branch
+        if repository is None:
+            # Declared in the same manifests and created by this apply: its id does not exist
+            # yet, so the plan still shows the create and `create_request` explains the wait.
+            payload[UNRESOLVED_KEY] = f"repository {entry.repository!r}"
         return payload
 
     def canonical(self, entry: CodeMappingEntry, *, directory: Directory) -> dict[str, Any]:
@@ -129,13 +138,23 @@ class CodeMappingKind(ResourceKind[CodeMappingEntry]):
                                        params={"project": -1, "per_page": 100}))]
 
     def create_request(self, organization: str, change: ResourceChange) -> ApiRequest:
-        return ApiRequest("POST", _mappings_path(organization), json=change.payload)
+        return ApiRequest("POST", _mappings_path(organization), json=_resolved(change))
 
     def update_request(self, organization: str, change: ResourceChange) -> ApiRequest:
-        return ApiRequest("PUT", _mappings_path(organization, _live_id(change)), json=change.payload)
+        return ApiRequest("PUT", _mappings_path(organization, _live_id(change)), json=_resolved(change))
 
     def delete_request(self, organization: str, change: ResourceChange) -> ApiRequest:
         return ApiRequest("DELETE", _mappings_path(organization, _live_id(change)))
+
+
+def _resolved(change: ResourceChange) -> dict[str, Any]:
+    payload = dict(change.payload or {})
+    missing = payload.pop(UNRESOLVED_KEY, None)
+    if missing:
+        raise DexterError(
+            f"{change.address}: {missing} did not exist in Sentry when the plan was made; "
+            "run plan and apply again now that it does", code="unresolved-reference")
+    return payload
 
 
 def _repo_name(directory: Directory, repo_id: Any) -> str:

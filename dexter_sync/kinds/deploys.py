@@ -6,16 +6,18 @@ every POST adds another deploy, so the kind is create-only and never pruned. Sen
 shows only the latest deploy per project x environment, which is why a release may declare
 at most one deploy per environment and project set (checked by the release model).
 
-The UTC timestamp helpers used by releases and Discover queries live here too: this is the
-lowest of the three modules (releases import deploys).
+Two small helpers shared by this family of kinds live here too, since releases already import
+this module: UTC timestamps (compared as instants, sent in Sentry's format) and `matching`,
+a string type checked against one of Sentry's patterns that explains a failure in words.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, StringConstraints, model_validator
 
 from ..core.changes import ResourceChange
 from ..core.diagnostics import DexterError
@@ -30,8 +32,8 @@ from .registry import register
 def _as_utc(value: datetime) -> datetime:
     # YAML timestamps without an offset, and Sentry's `Z`, both mean UTC.
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
@@ -49,7 +51,7 @@ def format_instant(value: datetime | str | None) -> str | None:
 
 def parse_instant(text: str) -> datetime:
     """A timestamp as Sentry returns it (`Z` suffix, optional fraction) as an aware datetime."""
-    return _as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    return _as_utc(datetime.fromisoformat(text))
 
 
 def live_instant(value: Any) -> datetime | None:
@@ -62,10 +64,30 @@ def live_instant(value: Any) -> datetime | None:
         return None
 
 
-# ---- environment names (Sentry's Environment.is_valid_name) -------------------------------
+# ---- strings with Sentry's pattern rules, explained in words -------------------------------
 
+
+def matching(pattern: str, message: str, *, min_length: int | None = None,
+             max_length: int | None = None) -> Any:
+    """A string field checked against `pattern`, failing with `message` (not the regex).
+
+    The pattern still goes into the JSON Schema, so editors flag the value too.
+    """
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.search(value):
+            raise ValueError(f"{message}, got {value!r}")
+        return value
+
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),
+                     AfterValidator(check), Field(json_schema_extra={"pattern": pattern})]
+
+
+# Sentry's Environment.is_valid_name.
 ENVIRONMENT_PATTERN = r"^[^\n\r\f/]+$"
-EnvironmentName = Annotated[str, Field(min_length=1, max_length=64, pattern=ENVIRONMENT_PATTERN)]
+EnvironmentName = matching(ENVIRONMENT_PATTERN, "an environment name may not contain `/` or line breaks",
+                           min_length=1, max_length=64)
 
 
 # ---- the manifest entry ----------------------------------------------------------------

@@ -8,22 +8,24 @@ sends 2 (v2 is what the Discover UI writes; v1-only keys pass through `raw:`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..core.changes import ResourceChange
 from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from .deploys import UtcDatetime, format_instant, live_instant
+from .deploys import UtcDatetime, format_instant, live_instant, matching
 from .registry import register
 
 ALL_PROJECTS = -1
 PERIOD_PATTERN = r"^\d+[smhdw]?$"  # Sentry's parse_stats_period
+Period = matching(PERIOD_PATTERN, "a period is a number with an optional unit s, m, h, d or w, like `24h`")
 DISPLAY_MODES = ("default", "previous", "top5", "daily", "dailytop5", "bar")
-V2_ONLY = ("environment", "query", "y_axis", "display", "top_events", "interval")
+V2_ONLY = ("environment", "query", "y_axis", "display", "top_events", "interval")  # fields
 V1_ONLY = ("groupby", "rollup", "aggregations", "conditions", "limit")
 
 # Manifest field -> Sentry key, for the query keys Sentry stores only when non-null.
@@ -67,16 +69,18 @@ class DiscoverQueryEntry(EntryModel):
     fields: list[str] | None = Field(None, max_length=20, description="Columns and functions, e.g. `title`, `count()`; version 2 needs at least one.")
     query: str | None = Field(None, description="Search query, e.g. `event.type:error`.")
     orderby: str | None = Field(None, description="A selected field or function; `-` prefix for descending.")
-    environment: list[str] | None = Field(None, description="Environment names (a single name is accepted).")
-    range: str | None = Field(None, pattern=PERIOD_PATTERN, description="Relative period such as `24h`, `14d` (prefer it to start/end).")
+    # `| str`: the single-string form, turned into a list by `_single_string` (kept in the
+    # type so the JSON Schema accepts it too).
+    environment: list[str] | str | None = Field(None, description="Environment names (a single name is accepted).")
+    range: Period | None = Field(None, description="Relative period such as `24h`, `14d` (prefer it to start/end).")
     start: UtcDatetime | None = Field(None, description="Absolute start (ISO-8601); with `end`.")
     end: UtcDatetime | None = Field(None, description="Absolute end (ISO-8601); with `start`.")
-    y_axis: list[str] | None = Field(None, description="Chart series, e.g. `count()` (a single one is accepted).")
+    y_axis: list[str] | str | None = Field(None, description="Chart series, e.g. `count()` (a single one is accepted).")
     display: Literal["default", "previous", "top5", "daily", "dailytop5", "bar"] | None = Field(
         None, description="Chart display mode.")
     top_events: int | None = Field(None, ge=1, le=10, description="Number of top events charted (1..10).")
-    interval: str | None = Field(None, pattern=PERIOD_PATTERN, description="Chart interval such as `1h`.")
-    widths: list[str] | None = Field(None, description="Column widths (numbers are accepted).")
+    interval: Period | None = Field(None, description="Chart interval such as `1h`.")
+    widths: list[str | int] | None = Field(None, description="Column widths (numbers are accepted).")
     raw: dict[str, Any] | None = Field(None, description="Extra Sentry request keys (e.g. version 1 keys), passed through and compared as written.")
 
     @field_validator("environment", "y_axis", mode="before")
@@ -98,28 +102,56 @@ class DiscoverQueryEntry(EntryModel):
             return "all"
         return value
 
-    @model_validator(mode="after")
-    def _sentry_rules(self) -> DiscoverQueryEntry:
-        if self.version == 2:
-            if not self.fields:
-                raise ValueError("a version 2 query needs at least one field (`fields`)")
-            clash = [k for k in V1_ONLY if k in (self.raw or {})]
-            if clash:
-                raise ValueError(f"version 2 queries cannot use {', '.join(clash)} (version 1 keys)")
-        else:
-            clash = [k for k in V2_ONLY if getattr(self, k) is not None]
-            if clash:
-                raise ValueError(f"version 1 queries cannot use {', '.join(clash)} (set version: 2)")
-        if (self.start is None) != (self.end is None):
+    # Field validators (rather than one model validator) so an error points at the field's
+    # own line; `version`, `start` and `range` are declared before the fields they govern.
+
+    @field_validator(*V2_ONLY)
+    @classmethod
+    def _not_in_version_1(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and info.data.get("version") == 1:
+            raise ValueError(f"version 1 queries cannot use {info.field_name} (set version: 2)")
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _fields_in_version_2(cls, value: list[str] | None, info: ValidationInfo) -> Any:
+        if value is not None and not value and info.data.get("version") == 2:
+            raise ValueError("a version 2 query needs at least one field")
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _time_span(cls, end: datetime | None, info: ValidationInfo) -> Any:
+        start = info.data.get("start")
+        if end is None:
+            return end
+        if start is None:
             raise ValueError("start and end go together")
-        if self.start is not None and self.range is not None:
+        if info.data.get("range") is not None:
             raise ValueError("give either range or start/end, not both")
-        if self.start is not None and self.end is not None and self.start >= self.end:
+        if start >= end:
             raise ValueError("start must be before end")
-        if self.raw:
-            taken = sorted(set(self.raw) & (set(QUERY_KEYS.values()) | {"name", "projects", "version"}))
-            if taken:
-                raise ValueError(f"raw repeats modelled fields: {', '.join(taken)}")
+        return end
+
+    @field_validator("raw")
+    @classmethod
+    def _raw_keys(cls, raw: dict[str, Any] | None, info: ValidationInfo) -> Any:
+        if not raw:
+            return raw
+        taken = sorted(set(raw) & (set(QUERY_KEYS.values()) | {"name", "projects", "version"}))
+        if taken:
+            raise ValueError(f"raw repeats modelled fields: {', '.join(taken)}")
+        clash = [k for k in V1_ONLY if k in raw]
+        if clash and info.data.get("version") == 2:
+            raise ValueError(f"version 2 queries cannot use {', '.join(clash)} (version 1 keys)")
+        return raw
+
+    @model_validator(mode="after")
+    def _whole_entry(self) -> DiscoverQueryEntry:
+        if self.version == 2 and self.fields is None:
+            raise ValueError("a version 2 query needs at least one field (`fields`)")
+        if self.start is not None and self.end is None:
+            raise ValueError("start and end go together")
         return self
 
 

@@ -4,9 +4,9 @@ integration (Jira, GitHub, ...), in `integration_links` (REFERENCE.md §9.2).
 Keyed by `<issue>/<integration>/<external key>`, where the issue is written as in the
 manifest (short id such as `BACKEND-12`, or numeric id; Sentry's issue paths accept both).
 dexter only links existing tickets (PUT, never the POST that opens a new ticket), unlinks with
-DELETE `?externalIssue=<link id>`, and reads the links of declared issues only, through the
-issue's tracker-integration listing (`issues/{issue}/integrations/`, each integration with
-its `externalIssues`). Every compared field is part of the key, so a link is never updated.
+DELETE `?externalIssue=<link id>`, and reads the links of declared issues only, one issue
+detail each (its `integrationIssues`). Every compared field is part of the key, so a link
+is never updated.
 
 The PUT path needs the integration id, which only the Directory knows; `build_payload`
 therefore carries it under ROUTE_KEY, and `create_request` strips that key from the body.
@@ -23,9 +23,12 @@ from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
+from .deploys import matching
 from .registry import register
+from .repositories import ProviderKey
 
 ISSUE_PATTERN = r"^(\d+|[A-Za-z0-9][A-Za-z0-9_-]*-[A-Za-z0-9]+)$"
+IssueId = matching(ISSUE_PATTERN, "an issue is a short id such as `BACKEND-12` or a numeric id")
 ROUTE_KEY = "_route"
 """Payload key holding path parameters (never sent: `create_request` strips it)."""
 
@@ -33,8 +36,10 @@ ROUTE_KEY = "_route"
 class ExternalIssueLinkEntry(EntryModel):
     """A link from a Sentry issue to an existing external ticket (`type: external_issue`)."""
 
-    issue: str = Field(pattern=ISSUE_PATTERN, description="Sentry issue: short id (`BACKEND-12`) or numeric id.")
+    issue: IssueId = Field(description="Sentry issue: short id (`BACKEND-12`) or numeric id.")
     integration: str = Field(min_length=1, description="Name of the issue-tracker integration (Jira site, GitHub org, ...).")
+    provider: ProviderKey | None = Field(
+        None, description="Provider key of the integration (`jira`, `github`, ...), checked at plan time.")
     key: str = Field(min_length=1, description="The external ticket's key, e.g. `PROJ-123` (GitHub: `owner/repo#123`).")
     comment: str | None = Field(None, description="Comment the provider adds to the ticket when linking (sent, not compared).")
     raw: dict[str, Any] | None = Field(
@@ -79,10 +84,10 @@ class ExternalIssueLinkKind(ResourceKind[ExternalIssueLinkEntry]):
 
     def references(self, entry: ExternalIssueLinkEntry) -> list[Reference]:
         return [Reference("issue", entry.issue, ("issue",)),
-                Reference("integration", entry.integration, ("integration",))]
+                Reference("integration", entry.integration, ("integration",), provider=entry.provider)]
 
     def build_payload(self, entry: ExternalIssueLinkEntry, *, directory: Directory) -> dict[str, Any]:
-        integration = directory.integration(entry.integration)
+        integration = directory.integration(entry.integration, entry.provider)
         if integration is None:
             raise DexterError(f"external issue link: unknown integration {entry.integration!r}",
                               code="unknown-reference")
@@ -94,11 +99,16 @@ class ExternalIssueLinkKind(ResourceKind[ExternalIssueLinkEntry]):
         return payload
 
     def canonical(self, entry: ExternalIssueLinkEntry, *, directory: Directory) -> dict[str, Any]:
-        return {"issue": entry.issue, "integration": entry.integration, "key": entry.key}
+        out = {"issue": entry.issue, "integration": entry.integration, "key": entry.key}
+        if entry.provider is not None:
+            out["provider"] = entry.provider
+        return out
 
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> ExternalIssueLinkEntry:
+        integration = directory.integration(data.get("integrationId", ""))
         return ExternalIssueLinkEntry.model_construct(
             issue=str(data.get("issue") or data.get("issueId") or ""),
+            provider=integration.provider if integration else None,
             integration=_integration_name(directory, data),
             key=str(data["key"]),
         )
@@ -106,30 +116,34 @@ class ExternalIssueLinkKind(ResourceKind[ExternalIssueLinkEntry]):
     # ---- reads: the links of each declared issue -------------------------------------------
 
     def list_requests(self, ctx: ReadContext) -> list[ListRequest]:
+        """The issue detail of each declared issue (its `integrationIssues` list the links)."""
         issues = sorted({r.entry.issue for r in ctx.desired if isinstance(r.entry, ExternalIssueLinkEntry)})
-        return [ListRequest(ApiRequest("GET", f"{_issue_path(ctx.organization, issue)}integrations/",
-                                       params={"per_page": 100}), parent=issue)
+        return [ListRequest(ApiRequest("GET", _issue_path(ctx.organization, issue)),
+                            parent=issue, paged=False, missing_ok=True)
                 for issue in issues]
 
     def items(self, body: Any, listing: ListRequest) -> list[dict[str, Any]]:
-        """Flatten `[{integration..., externalIssues: [...]}]` into one dict per link.
+        """One dict per link, with the integration id (a string) and the issue as declared.
 
-        Each link gets the integration's id and name and the issue as declared, so that
-        `live_key` and `delete_request` need nothing else.
+        Reads the issue detail's `integrationIssues` (REFERENCE.md §9.2) and also Sentry's
+        `issues/{issue}/integrations/` shape (integrations, each with `externalIssues`).
         """
-        integrations = body if isinstance(body, list) else [body] if isinstance(body, dict) else []
+        if isinstance(body, dict):
+            found = [(link, link.get("integrationId"), None)
+                     for link in body.get("integrationIssues") or []]
+        elif isinstance(body, list):
+            found = [(link, integration.get("id"), integration.get("name"))
+                     for integration in body if isinstance(integration, dict)
+                     for link in integration.get("externalIssues") or []]
+        else:
+            found = []
         links: list[dict[str, Any]] = []
-        for integration in integrations:
-            if not isinstance(integration, dict):
-                continue
-            for link in integration.get("externalIssues") or []:
-                if isinstance(link, dict) and link.get("key"):
-                    links.append({
-                        **link,
-                        "integrationId": str(link.get("integrationId") or integration.get("id")),
-                        "integrationName": integration.get("name"),
-                        "issue": listing.parent,
-                    })
+        for link, integration_id, integration_name in found:
+            if isinstance(link, dict) and link.get("key") and integration_id is not None:
+                item = {**link, "integrationId": str(integration_id), "issue": listing.parent}
+                if integration_name:
+                    item["integrationName"] = integration_name
+                links.append(item)
         return links
 
     # ---- writes ------------------------------------------------------------------------

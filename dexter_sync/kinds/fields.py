@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Annotated, Any, Iterable
+from collections.abc import Iterable
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Discriminator, StrictFloat, StrictInt, StrictStr, Tag
 
@@ -22,10 +23,12 @@ _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_MINUTES = {"s": 1 / 60, "m": 1.0, "": 1.0, "h": 60.0, "d": 1440.0, "w": 10080.0}
 
 
-def duration_minutes(value: int | float | str) -> float:
+def duration_minutes(value: float | str) -> float:
     """Minutes in a duration: `30s`, `5m`, `1h`, `1d`, `1w`, or a plain number of minutes."""
     if isinstance(value, bool):
-        raise ValueError("a duration is a number of minutes or a string like '5m', '1h', '1d'")
+        # ValueError, not TypeError: pydantic reports only ValueErrors as validation errors
+        message = "a duration is a number of minutes or a string like '5m', '1h', '1d'"
+        raise ValueError(message)  # noqa: TRY004
     if isinstance(value, (int, float)):
         minutes = float(value)
     else:
@@ -49,7 +52,7 @@ def format_duration(minutes: float) -> str:
     return f"{seconds}s"
 
 
-def _check_duration(value: int | float | str) -> int | float | str:
+def _check_duration(value: float | str) -> int | float | str:
     duration_minutes(value)
     return value
 
@@ -58,7 +61,7 @@ Duration = Annotated[StrictInt | StrictFloat | StrictStr, AfterValidator(_check_
 """A duration as written in a manifest (kept as written; `duration_minutes` reads it)."""
 
 
-def minutes_in_range(value: int | float | str, low: float, high: float, *, what: str,
+def minutes_in_range(value: float | str, low: float, high: float, *, what: str,
                      whole: bool = True) -> float:
     """Minutes of a duration, checked against Sentry's range (raises ValueError for pydantic)."""
     minutes = duration_minutes(value)
@@ -79,6 +82,8 @@ def number(value: Any, digits: int = 6) -> Any:
     digits so float noise (10.099999999999994 from a percent-change round trip) vanishes.
     Anything that is not a number is returned as it is."""
     if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int) and abs(value) < 10 ** digits:
         return value
     if isinstance(value, str):
         try:
@@ -284,8 +289,13 @@ def one_key_union(friendly: type, sentry: type, *, sentry_key: str) -> Any:
 
 def exactly_one(model: Any, names: Iterable[str], *, what: str) -> str:
     """The one field set among `names` on a one-key model (raises ValueError otherwise)."""
+    given = model.__pydantic_fields_set__
+    if len(given) == 1:  # the common case, checked cheaply (this runs for every node)
+        only = next(iter(given))
+        if only in names:
+            return only
     names = list(names)
-    chosen = [n for n in names if n in model.model_fields_set]
+    chosen = [n for n in names if n in given]
     if len(chosen) != 1:
         listed = ", ".join(names)
         if not chosen:

@@ -10,17 +10,19 @@ whitespace and the `name`/`uuid` keys never show as differences.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from ..core.directory import Directory
 from . import issue_alert_params as p
 from .fields import (
+    int_or_str,
     integration_id_for,
     integration_name_for,
-    int_or_str,
     number,
     slack_channel_id,
     slack_channel_name,
@@ -322,8 +324,9 @@ CATALOGUE: tuple[NodeSpec, ...] = (
     NodeSpec("notify_event_service",
              "sentry.rules.actions.notify_event_service.NotifyEventServiceAction", "action",
              p.ServiceParams, *_SAME),
-    NodeSpec("sentry_app", "sentry.rules.actions.notify_event_sentry_app.NotifyEventSentryAppAction",
-             "action", p.SentryAppParams, _sentry_app, _sentry_app_back),
+    NodeSpec("sentry_app",
+             "sentry.rules.actions.notify_event_sentry_app.NotifyEventSentryAppAction", "action",
+             p.SentryAppParams, _sentry_app, _sentry_app_back),
     NodeSpec("notify_event", "sentry.rules.actions.notify_event.NotifyEventAction", "action"),
 )
 
@@ -362,9 +365,20 @@ def node_friendly(node: Fields, directory: Directory, *, defaults: bool = True
         return None, {"id": node_id, **kept}
     if spec.params is None:
         return spec.role, spec.short
-    params = spec.from_sentry(fields, directory)
+    params = _in_model_order(spec.params, spec.from_sentry(fields, directory))
     if defaults:
-        params = {**spec.defaults, **params}
+        params = {**params, **{k: v for k, v in spec.defaults.items() if k not in params}}
     else:
         params = {k: v for k, v in params.items() if spec.defaults.get(k, object()) != v}
     return spec.role, {spec.short: params}
+
+
+def _in_model_order(model: type[BaseModel], params: Fields) -> Fields:
+    """Parameters in the order the manifest model lists them (exports and diffs read well)."""
+    order = _field_order(model)
+    return dict(sorted(params.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+@functools.cache
+def _field_order(model: type[BaseModel]) -> dict[str, int]:
+    return {name: n for n, name in enumerate(model.model_fields)}

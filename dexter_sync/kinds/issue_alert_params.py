@@ -38,7 +38,7 @@ class FrequencyParams(EntryModel):
     comparison_interval: Literal[COMPARISON_INTERVALS] | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
-    def _percent(self) -> "FrequencyParams":
+    def _percent(self) -> FrequencyParams:
         if self.comparison_type == "percent" and self.comparison_interval is None:
             raise ValueError("comparison_type percent needs comparison_interval")
         if self.comparison_type != "percent" and self.comparison_interval is not None:
@@ -69,7 +69,7 @@ class AssignedParams(EntryModel):
     user: Id | None = Field(None, description="Member email (target member).")
 
     @model_validator(mode="after")
-    def _target(self) -> "AssignedParams":
+    def _target(self) -> AssignedParams:
         target = self.target or ("team" if self.team is not None else
                                  "member" if self.user is not None else None)
         if target is None:
@@ -87,23 +87,31 @@ class CategoryParams(EntryModel):
     value: Literal["error", "performance", "profile", "cron", "replay", 1, 2, 3, 4, 5]
 
 
-class MatchParams(EntryModel):
+def _check_match(match: str, value: Any) -> None:
+    if match not in ("is", "ns") and (value is None or str(value).strip() == ""):
+        raise ValueError(f"match {match!r} needs a value (only is/ns take none)")
+
+
+class AttributeParams(EntryModel):
+    attribute: str = Field(min_length=1, description="e.g. message, exception.type, http.url.")
     match: Literal[MATCH_OPERATORS]  # type: ignore[valid-type]
     value: str | int | float | None = None
 
     @model_validator(mode="after")
-    def _value(self) -> "MatchParams":
-        if self.match not in ("is", "ns") and (self.value is None or str(self.value).strip() == ""):
-            raise ValueError(f"match {self.match!r} needs a value (only is/ns take none)")
+    def _value(self) -> AttributeParams:
+        _check_match(self.match, self.value)
         return self
 
 
-class AttributeParams(MatchParams):
-    attribute: str = Field(min_length=1, description="e.g. message, exception.type, http.url.")
-
-
-class TaggedParams(MatchParams):
+class TaggedParams(EntryModel):
     key: str = Field(min_length=1, description="Tag key.")
+    match: Literal[MATCH_OPERATORS]  # type: ignore[valid-type]
+    value: str | int | float | None = None
+
+    @model_validator(mode="after")
+    def _value(self) -> TaggedParams:
+        _check_match(self.match, self.value)
+        return self
 
 
 class LevelParams(EntryModel):
@@ -119,7 +127,7 @@ class EmailParams(EntryModel):
     fallthrough: Literal["active_members", "all_members", "no_one"] | None = None
 
     @model_validator(mode="after")
-    def _target(self) -> "EmailParams":
+    def _target(self) -> EmailParams:
         target = self.target or ("team" if self.team is not None else
                                  "member" if self.user is not None else None)
         if target is None:
@@ -147,7 +155,10 @@ class SlackParams(EntryModel):
     tags: list[str] | str | None = Field(None, description="Tags to show: list or 'a,b'.")
     notes: str | None = None
 
-    _split_tags = field_validator("tags")(classmethod(lambda cls, v: _tags(v)))
+    @field_validator("tags")
+    @classmethod
+    def _split_tags(cls, value: Any) -> Any:
+        return _tags(value)
 
 
 class MsTeamsParams(EntryModel):
@@ -160,7 +171,10 @@ class DiscordParams(EntryModel):
     server: Id | None = Field(None, description="Discord integration name.")
     tags: list[str] | str | None = None
 
-    _split_tags = field_validator("tags")(classmethod(lambda cls, v: _tags(v)))
+    @field_validator("tags")
+    @classmethod
+    def _split_tags(cls, value: Any) -> Any:
+        return _tags(value)
 
 
 class TicketParams(EntryModel):

@@ -58,7 +58,7 @@ class EmailTarget(EntryModel):
     user: Id | None = Field(None, description="Member email (or Sentry user id).")
 
     @model_validator(mode="after")
-    def _one(self) -> "EmailTarget":
+    def _one(self) -> EmailTarget:
         exactly_one(self, ("team", "user"), what="email action")
         return self
 
@@ -108,7 +108,7 @@ class FriendlyAction(EntryModel):
     sentry_app: SentryAppTarget | None = None
 
     @model_validator(mode="after")
-    def _one(self) -> "FriendlyAction":
+    def _one(self) -> FriendlyAction:
         exactly_one(self, FRIENDLY_ACTIONS, what="a trigger action")
         return self
 
@@ -131,7 +131,7 @@ class SentryAction(EntryModel):
     priority: str | None = None
 
     @model_validator(mode="after")
-    def _priority(self) -> "SentryAction":
+    def _priority(self) -> SentryAction:
         allowed = {"pagerduty": PAGERDUTY_PRIORITIES, "opsgenie": OPSGENIE_PRIORITIES}
         if self.priority is not None:
             if self.type not in allowed:

@@ -57,15 +57,28 @@ def _number(value: Any, what: str) -> float:
         raise ValueError(f"{what} must be a number, got {value!r}") from None
 
 
+def _actions(value: list[Any], info: ValidationInfo) -> list[Any]:
+    # Sentry's rule for manifests; a live trigger may have lost actions with an integration
+    if not value and not (info.context and info.context.get("live")):
+        raise ValueError("each trigger needs at least one action")
+    return value
+
+
 class FriendlyTrigger(EntryModel):
     threshold: Number = Field(description="alertThreshold: the value that fires the trigger.")
-    actions: list[TriggerAction] = Field(min_length=1, description="At least one action.")
+    actions: list[TriggerAction] = Field(description="At least one action.",
+                                         json_schema_extra={"minItems": 1})
 
     @field_validator("threshold")
     @classmethod
     def _numeric(cls, value: Any) -> Any:
         _number(value, "threshold")
         return value
+
+    @field_validator("actions")
+    @classmethod
+    def _some_action(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
+        return _actions(value, info)
 
 
 class Triggers(EntryModel):
@@ -79,13 +92,19 @@ class SentryTrigger(EntryModel):
     id: StrictInt | StrictStr | None = None
     label: Literal["critical", "warning"]
     alert_threshold: Number
-    actions: list[TriggerAction] = Field(min_length=1, description="At least one action.")
+    actions: list[TriggerAction] = Field(description="At least one action.",
+                                         json_schema_extra={"minItems": 1})
 
     @field_validator("alert_threshold")
     @classmethod
     def _numeric(cls, value: Any) -> Any:
         _number(value, "alert_threshold")
         return value
+
+    @field_validator("actions")
+    @classmethod
+    def _some_action(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
+        return _actions(value, info)
 
 
 def _trigger_form(value: Any) -> str:
@@ -103,26 +122,34 @@ class MetricAlertEntry(EntryModel):
 
     name: str = Field(min_length=1, max_length=256)
     project: str | None = Field(None, description="Project slug (shorthand for `projects`).")
-    projects: list[str] | None = Field(None, max_length=1, description="Project slugs (max 1).")
+    projects: list[str] | None = Field(None, description="Project slugs (Sentry takes one).")
     aggregate: str = Field(min_length=1, description="e.g. `count()`, `p95(transaction.duration)`.")
-    query: str = ""
-    dataset: Literal[DATASETS] | None = None  # type: ignore[valid-type]
-    query_type: Literal["error", "performance", "crash_rate", 0, 1, 2] | None = None
-    event_types: list[Literal[EVENT_TYPES]] | None = None  # type: ignore[valid-type]
+    query: str = Field("", description="Search query, e.g. `level:error`; may be empty.")
+    dataset: Literal[DATASETS] | None = Field(  # type: ignore[valid-type]
+        None, description="Sentry's dataset; `events` when not declared.")
+    query_type: Literal["error", "performance", "crash_rate", 0, 1, 2] | None = Field(
+        None, description="Derived from the dataset by Sentry; declare only to pin it.")
+    event_types: list[Literal[EVENT_TYPES]] | None = Field(  # type: ignore[valid-type]
+        None, description="Compared only when Sentry returns them (detail reads).")
     time_window: Duration = Field(description="1m..1d: `5m`, `1h`, or minutes.")
-    threshold_type: Literal["above", "below", "above_and_below", 0, 1, 2] = "above"
-    resolve_threshold: Number | None = None
+    threshold_type: Literal["above", "below", "above_and_below", 0, 1, 2] = Field(
+        "above", description="Fire above or below the thresholds (above_and_below: dynamic).")
+    resolve_threshold: Number | None = Field(
+        None, description="Resolve when the value crosses back over this.")
     threshold_period: int = Field(1, ge=1, le=20, description="Consecutive windows (1..20).")
     comparison_delta: Duration | None = Field(
         None, description="Percent-change comparison window (1m..89d).")
-    environment: str | None = None
+    environment: str | None = Field(None, description="Environment name; all when absent.")
     owner: Owner | None = Field(None, description="`team:<slug>` or `user:<email>`.")
-    description: str | None = None
-    detection_type: Literal[DETECTION_TYPES] | None = None  # type: ignore[valid-type]
-    sensitivity: Literal[SENSITIVITIES] | None = None  # type: ignore[valid-type]
-    seasonality: str | None = None
+    description: str | None = Field(None, description="Shown in notifications.")
+    detection_type: Literal[DETECTION_TYPES] | None = Field(  # type: ignore[valid-type]
+        None, description="`static`; `percent` with comparison_delta; `dynamic` (anomaly).")
+    sensitivity: Literal[SENSITIVITIES] | None = Field(  # type: ignore[valid-type]
+        None, description="Dynamic rules only.")
+    seasonality: str | None = Field(None, description="Dynamic rules only (Sentry uses auto).")
     extrapolation_mode: Literal[EXTRAPOLATION_MODES] | None = None  # type: ignore[valid-type]
-    triggers: TriggersField
+    triggers: TriggersField = Field(
+        description="`{critical: {threshold, actions}, warning: {...}}` or Sentry's list form.")
     raw: dict[str, Any] | None = Field(
         None, description="Extra Sentry request keys sent as they are (not compared).")
 
@@ -163,7 +190,7 @@ class MetricAlertEntry(EntryModel):
         return value
 
     @model_validator(mode="after")
-    def _sentry_rules(self, info: ValidationInfo) -> "MetricAlertEntry":
+    def _sentry_rules(self, info: ValidationInfo) -> MetricAlertEntry:
         if self.project is not None and self.projects is not None:
             raise ValueError("declare either project or projects, not both")
         if info.context and info.context.get("live"):
@@ -203,6 +230,8 @@ class MetricAlertEntry(EntryModel):
 
 def check_rules(entry: MetricAlertEntry) -> None:
     """Sentry's cross-field rules (REFERENCE §1.1, §1.3); raises ValueError with its text."""
+    if len(entry.project_slugs()) > 1:
+        raise ValueError("a metric alert takes at most one project")
     _check_triggers(entry)
     _check_dataset(entry)
     _check_detection(entry)

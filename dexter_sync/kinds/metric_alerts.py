@@ -9,23 +9,28 @@ written once: floats vs ints, threshold tolerance, `count_unique(tags[sentry:use
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..core.changes import ResourceChange
+from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import ListRequest, ReadContext, Reference, ResourceKind
 from .fields import (
     duration_minutes,
     format_duration,
-    int_or_str,
     number,
     owner_friendly,
     owner_to_sentry,
     payload_number,
+    slack_channel_name,
     sorted_canonical,
 )
 from .metric_alert_actions import (
+    DEFAULT_PRIORITY,
     EmailTarget,
     FriendlyAction,
     SentryAction,
@@ -35,7 +40,6 @@ from .metric_alert_actions import (
 )
 from .metric_alert_model import (
     DATASET_QUERY_TYPE,
-    MODELLED_KEYS,
     QUERY_TYPES,
     THRESHOLD_TYPES,
     MetricAlertEntry,
@@ -58,8 +62,12 @@ _INTEGRATION_FIELD = {"slack": "workspace", "pagerduty": "account", "opsgenie": 
 
 
 def display_aggregate(aggregate: str) -> str:
-    """The aggregate as Sentry shows it (REFERENCE §1.5): stored and display forms compare equal."""
-    text = "".join(aggregate.split()) if "(" in aggregate else aggregate.strip()
+    """The aggregate as Sentry shows it (REFERENCE §1.5), with insignificant whitespace
+    removed, so stored and display forms compare equal: `count_unique(tags[sentry:user])` is
+    `count_unique(user)`, `percentage(a, b) AS x` is `percentage(a,b) AS x`."""
+    text = " ".join(aggregate.split())
+    text = re.sub(r"\s*([(,])\s*", r"\1", text)
+    text = re.sub(r"\s*\)", ")", text)
     text = text.replace("tags[sentry:user]", "user")
     return text.replace("upsampled_count()", "count()")
 
@@ -71,7 +79,7 @@ def build_payload(entry: MetricAlertEntry, *, directory: Directory) -> dict[str,
         "aggregate": entry.aggregate,
         "query": entry.query,
         "dataset": entry.dataset or "events",
-        "timeWindow": int(round(duration_minutes(entry.time_window))),
+        "timeWindow": round(duration_minutes(entry.time_window)),
         "thresholdType": entry.threshold_type_code(),
         "thresholdPeriod": entry.threshold_period,
         "projects": entry.project_slugs(),
@@ -90,7 +98,7 @@ def build_payload(entry: MetricAlertEntry, *, directory: Directory) -> dict[str,
     if body.get("resolveThreshold") is not None:
         body["resolveThreshold"] = payload_number(body["resolveThreshold"])
     if body.get("comparisonDelta") is not None:
-        body["comparisonDelta"] = int(round(duration_minutes(entry.comparison_delta)))
+        body["comparisonDelta"] = round(duration_minutes(entry.comparison_delta))
     if isinstance(body.get("queryType"), str):
         body["queryType"] = QUERY_TYPES[body["queryType"]]
     if entry.raw:
@@ -175,7 +183,7 @@ def entry_from_live(data: dict[str, Any], *, directory: Directory) -> MetricAler
     dataset = data.get("dataset") or "events"
     entry: dict[str, Any] = {
         "name": data.get("name"),
-        "aggregate": display_aggregate(str(data.get("aggregate") or "")),
+        "aggregate": str(data.get("aggregate") or ""),
         "query": data.get("query") or "",
         "time_window": format_duration(float(data.get("timeWindow") or 1)),
         "threshold_type": _THRESHOLD_NAMES.get(int(data.get("thresholdType") or 0), "above"),
@@ -208,7 +216,14 @@ def entry_from_live(data: dict[str, Any], *, directory: Directory) -> MetricAler
     derived = "percent" if data.get("comparisonDelta") is not None else "static"
     if data.get("detectionType") not in (None, derived):
         entry["detection_type"] = data["detectionType"]
-    return MetricAlertEntry.model_validate(entry, context={"live": True})
+    try:
+        return MetricAlertEntry.model_validate(entry, context={"live": True})
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise DexterError(
+            f"live metric alert {data.get('name')!r} (id {data.get('id')}) cannot be read: "
+            f"{where}: {first['msg']}", code="unreadable-live-object") from None
 
 
 def _live_triggers(data: dict[str, Any], directory: Directory) -> dict[str, Any]:
@@ -217,10 +232,20 @@ def _live_triggers(data: dict[str, Any], directory: Directory) -> dict[str, Any]
         label = t.get("label")
         triggers[label] = {
             "threshold": number(t.get("alertThreshold")),
-            "actions": [action_friendly(a, label=label, directory=directory)
-                        for a in sorted(t.get("actions") or [], key=_id_order)],
+            "actions": [_without_default_priority(
+                action_friendly(a, label=label, directory=directory), label)
+                for a in sorted(t.get("actions") or [], key=_id_order)],
         }
     return triggers
+
+
+def _without_default_priority(action: dict[str, Any], label: str) -> dict[str, Any]:
+    """Export leaves out the priority Sentry assumes anyway (canonical fills it back in)."""
+    for kind, params in action.items():
+        if kind in DEFAULT_PRIORITY and isinstance(params, dict) \
+                and params.get("priority") == DEFAULT_PRIORITY[kind].get(label):
+            return {kind: {k: v for k, v in params.items() if k != "priority"}}
+    return action
 
 
 def _id_order(action: dict[str, Any]) -> tuple[int, str]:
@@ -310,7 +335,8 @@ def _action_refs(action: Any, path: tuple[Any, ...]) -> list[Reference]:
         refs.append(Reference("integration", "" if integration is None else str(integration),
                               (*path, which, _INTEGRATION_FIELD[which]), provider=provider))
         if which == "slack":
-            refs.append(Reference("slack_channel", target.channel, (*path, "slack", "channel"),
+            refs.append(Reference("slack_channel", slack_channel_name(target.channel),
+                                  (*path, "slack", "channel"),
                                   scope=None if integration is None else str(integration)))
     email = action.email
     if isinstance(email, EmailTarget):
@@ -323,5 +349,11 @@ def _action_refs(action: Any, path: tuple[Any, ...]) -> list[Reference]:
 
 register(MetricAlertKind())
 
-__all__ = ["MetricAlertEntry", "MetricAlertKind", "build_payload", "display_aggregate",
-           "entry_from_live", "payload_for_update", "int_or_str"]
+__all__ = [
+    "MetricAlertEntry",
+    "MetricAlertKind",
+    "build_payload",
+    "display_aggregate",
+    "entry_from_live",
+    "payload_for_update",
+]

@@ -4,13 +4,14 @@ Sentry's POST is get-or-create by (organization, version): it applies ref/url/da
 only when it creates the release, and on an existing one only adds projects and sets
 status/commits/refs. So a create is safe to retry (and adopts a release that sentry-cli made),
 an update of ref/url/date_released/status goes through PUT, and adding projects is a POST
-with the full project list (POST never removes projects). Commits and refs are sent but not
-compared: Sentry does not return them in the release.
+with the full project list (POST never removes projects, so a project dropped from the
+manifest stays a reported difference). Commits, refs and owner are sent but not compared:
+Sentry does not return the first two and cannot change the owner.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -26,6 +27,7 @@ from .registry import register
 BAD_RELEASE_CHARS = "\r\n\f\x0c\t/\\"
 MAX_VERSION_LENGTH = 200
 MAX_COMMIT_LENGTH = 64
+MAX_PROJECT_FILTER = 50
 
 # Fields Sentry's PUT accepts (OrganizationReleaseSerializer); the rest need a POST.
 PUT_FIELDS = ("ref", "url", "dateReleased", "commits", "refs", "status")
@@ -82,7 +84,7 @@ class ReleaseEntry(EntryModel):
     commits: list[CommitEntry] | None = Field(None, description="Commits (sent, not compared: Sentry does not return them).")
     refs: list[RefEntry] | None = Field(None, description="Commit ranges per repository (sent, not compared).")
     status: Literal["open", "archived"] | None = Field(None, description="`open` (default) or `archived`.")
-    owner: str | None = Field(None, description="Owner's username or email.")
+    owner: str | None = Field(None, description="Owner's username or email (set when the release is created; not compared).")
     deploys: list[DeployEntry] = Field(default_factory=list, description="Deploys of this release (create-only).")
     raw: dict[str, Any] | None = Field(None, description="Extra Sentry request fields, passed through as written (not compared).")
 
@@ -190,7 +192,8 @@ class ReleaseKind(ResourceKind[ReleaseEntry]):
 
     def canonical(self, entry: ReleaseEntry, *, directory: Directory) -> dict[str, Any]:
         out: dict[str, Any] = {"version": entry.version, "projects": sorted(set(entry.projects))}
-        for field_name in ("ref", "url", "status", "owner", "finalized"):
+        # `owner` is set on create only (Sentry's PUT has no owner): sent, never compared.
+        for field_name in ("ref", "url", "status", "finalized"):
             value = getattr(entry, field_name)
             if value is not None:
                 out[field_name] = value
@@ -229,11 +232,16 @@ class ReleaseKind(ResourceKind[ReleaseEntry]):
     def list_requests(self, ctx: ReadContext) -> list[ListRequest]:
         params: dict[str, Any] = {"per_page": 100}
         ids = [ctx.directory.project_id(p) for p in ctx.projects]
-        if ids and all(ids):
+        if ids and all(ids) and len(ids) <= MAX_PROJECT_FILTER:
             # A release linked only to projects out of scope is missed; harmless, since a
-            # create is get-or-create and links the declared projects.
+            # create is get-or-create and links the declared projects. (Many projects: no
+            # filter, which keeps the URL short and reads the same releases.)
             params["project"] = sorted(ids, key=lambda i: (len(i), i))
-        return [ListRequest(ApiRequest("GET", _release_path(ctx.organization), params=params))]
+        # Sentry lists only open releases unless asked: read both statuses, so an archived
+        # release is matched rather than planned as a create.
+        return [ListRequest(ApiRequest("GET", _release_path(ctx.organization),
+                                       params={**params, "status": status}))
+                for status in ("open", "archived")]
 
     def create_request(self, organization: str, change: ResourceChange) -> ApiRequest:
         return ApiRequest("POST", _release_path(organization), json=change.payload)
@@ -265,7 +273,7 @@ class ReleaseKind(ResourceKind[ReleaseEntry]):
 def _finalize_time(entry: ReleaseEntry) -> datetime:
     """`finalized: true` without a date: the last declared deploy's end, else now (plan time)."""
     finished = [d.date_finished for d in entry.deploys if d.date_finished is not None]
-    return max(finished) if finished else datetime.now(timezone.utc).replace(microsecond=0)
+    return max(finished) if finished else datetime.now(UTC).replace(microsecond=0)
 
 
 def _commit_payload(commit: CommitEntry) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
+from .deploys import matching
 from .registry import register
 
 PROVIDER_PREFIX = "integrations:"
@@ -31,14 +32,17 @@ def provider_key(value: Any) -> str | None:
     return str(value).removeprefix(PROVIDER_PREFIX)
 
 
+ProviderKey = matching(r"^[a-z][a-z0-9_.-]*$", "a provider is a lower-case key such as `github`")
+
+
 class RepositoryEntry(EntryModel):
     """A repository (`integration_links[]` with `type: repository`), keyed by name."""
 
     name: str = Field(min_length=1, max_length=200, description="Repository name as Sentry shows it, e.g. `acme/backend`.")
     integration: str | None = Field(
         None, min_length=1, description="Name of the code-host integration that owns it (needed to create it).")
-    provider: str | None = Field(
-        None, pattern=r"^[a-z][a-z0-9_.-]*$",
+    provider: ProviderKey | None = Field(
+        None,
         description="Provider key (`github`, `gitlab`, `bitbucket`, `vsts`, ...); default: the integration's provider.")
     url: str | None = Field(None, description="Web URL of the repository.")
 
@@ -63,9 +67,13 @@ class RepositoryKind(ResourceKind[RepositoryEntry]):
         return str(data["name"])
 
     def references(self, entry: RepositoryEntry) -> list[Reference]:
-        if entry.integration is None:
-            return []
-        return [Reference("integration", entry.integration, ("integration",), provider=entry.provider)]
+        # The repository names itself: usually it is adopted from the integration's sync, and
+        # the embedded emulator creates what the manifests name (scope: its integration).
+        refs = [Reference("repository", entry.name, ("name",), scope=entry.integration)]
+        if entry.integration is not None:
+            refs.append(Reference("integration", entry.integration, ("integration",),
+                                  provider=entry.provider))
+        return refs
 
     def build_payload(self, entry: RepositoryEntry, *, directory: Directory) -> dict[str, Any]:
         if entry.integration is None:

@@ -1,6 +1,6 @@
 """Section entries -> DesiredResources: type tags, defaults, validation, keys, children.
 
-Driven by the kind registry only: a section's kinds come from `kinds_in_section`, a child's
+Driven by the kind registry only: a section's kinds come from the registry (catalog.py), a child's
 kind from `children()`. Duplicate natural keys are reported naming both places.
 """
 
@@ -13,7 +13,8 @@ from ..core.diagnostics import Diagnostic, did_you_mean
 from ..core.sources import FieldPath, SourceSpan
 from ..core.state import DesiredResource
 from ..kinds.base import ResourceKind
-from ..kinds.registry import get_kind, kinds_in_section
+from ..kinds.registry import get_kind
+from .catalog import section_kinds
 from .positions import Located, YamlDocument
 from .validating import field_names, validate_mapping
 
@@ -52,7 +53,7 @@ class EntryCollector:
                 "invalid-section", f"{section} must be a list of entries",
                 span=document.span((section,), key=False), path=(section,)))
             return
-        kinds = kinds_in_section(section)
+        kinds = section_kinds(section)
         for index, item in enumerate(items):
             self._add_entry(section, kinds, item, document, (section, index))
 
@@ -76,7 +77,7 @@ class EntryCollector:
         try:
             key = kind.key(entry)
             children = kind.children(entry)
-        except Exception as error:  # a kind hook refusing an entry its model accepted
+        except Exception as error:  # noqa: BLE001 -- a kind hook refusing an entry its model accepted
             self.problems.append(Diagnostic("invalid-entry", f"invalid entry: {error}",
                                             span=where, path=base))
             return
@@ -87,7 +88,7 @@ class EntryCollector:
             child_kind = get_kind(child_kind_name)
             try:
                 child_key = child_kind.key(child)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 -- as above, for a child entry
                 self.problems.append(Diagnostic(
                     "invalid-entry", f"invalid entry: {error}",
                     span=document.span((*base, *child_path), key=False),

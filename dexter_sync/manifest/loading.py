@@ -18,7 +18,8 @@ from typing import Any
 from ..core.diagnostics import Diagnostic, Diagnostics, ValidationError, did_you_mean
 from ..core.sources import SourceSpan
 from ..core.state import DesiredState, ManifestSettings
-from ..kinds.registry import RESERVED_SECTIONS, kinds_in_section, sections
+from ..kinds.registry import RESERVED_SECTIONS
+from .catalog import ordered_sections, section_kinds
 from .entries import Defaults, EntryCollector
 from .positions import YamlDocument
 from .reading import read_manifest_text
@@ -138,16 +139,16 @@ class _Loader:
         defaults = Defaults()
         if not isinstance(raw, dict):
             return defaults
-        known = set(sections())
+        known = set(ordered_sections())
         all_fields = set().union(*(field_names(k.entry_model)
-                                   for s in known for k in kinds_in_section(s)))
+                                   for s in known for k in section_kinds(s)))
         for key, value in raw.items():
             located = document.spans.get(("defaults", key))
             if located is not None:
                 defaults.spans[(key,)] = located
             if key in known and isinstance(value, dict):
-                names = set().union(*(field_names(k.entry_model) for k in kinds_in_section(key)))
-                for name, inner in value.items():
+                names = set().union(*(field_names(k.entry_model) for k in section_kinds(key)))
+                for name in value:
                     self._check_default(name, names, document, ("defaults", key, name))
                     if ("defaults", key, name) in document.spans:
                         defaults.spans[(key, name)] = document.spans[("defaults", key, name)]
@@ -185,9 +186,11 @@ class _Loader:
 
     def _expand(self, pattern: str, owner: Path, where: SourceSpan,
                 stack: tuple[Path, ...]) -> list[Path]:
-        if os.path.isabs(pattern):
-            self.problems.add(Diagnostic("invalid-include", f"include glob {pattern!r} must be "
-                                         "relative to the file that includes it", span=where))
+        if os.path.isabs(pattern) or ".." in Path(pattern).parts:
+            self.problems.add(Diagnostic(
+                "invalid-include", f"include glob {pattern!r} must be relative to the file that "
+                "includes it and stay inside its directory (no absolute paths, no `..`)",
+                span=where))
             return []
         base = owner.parent
         matches = sorted(Path(m).resolve() for m in glob.glob(os.path.join(glob.escape(str(base)), pattern),
@@ -231,20 +234,20 @@ class _Loader:
             document, problems = parse_yaml(text, display, rendered=True)
         else:
             document, problems = parse_yaml(text, display, render=self.renderer.render_value)
+        lines = text.splitlines() if rendered else []
         before = len(self.collector.problems)
-        self.problems.extend(_mark_rendered(problems, rendered))
+        self.problems.extend(_mark_rendered(problems, lines))
         if document is None:
             return
         self._read_sections(document, path, stack)
-        self.collector.problems[before:] = _mark_rendered(self.collector.problems[before:],
-                                                          rendered)
+        self.collector.problems[before:] = _mark_rendered(self.collector.problems[before:], lines)
 
     def _read_sections(self, document: YamlDocument, path: Path, stack: tuple[Path, ...]) -> None:
         data = document.data
         if not isinstance(data, dict):
             self.problems.add(Diagnostic(
                 "invalid-file", "a resource file must be a mapping of sections such as "
-                f"{', '.join(sections())}", span=document.span(())))
+                f"{', '.join(ordered_sections())}", span=document.span(())))
             return
         for key, value in data.items():
             if key == INCLUDE_KEY:
@@ -258,7 +261,7 @@ class _Loader:
 
 
 def _section_problem(key: str, document: YamlDocument, path: tuple[Any, ...]) -> Diagnostic | None:
-    known = sections()
+    known = ordered_sections()
     if key in known:
         return None
     if key in RESERVED_SECTIONS:
@@ -288,11 +291,15 @@ def _render_tree(value: Any, path: tuple[Any, ...], document: YamlDocument,
     return value
 
 
-_RENDERED_NOTE = "line numbers refer to the rendered output of this template"
-
-
-def _mark_rendered(problems: list[Diagnostic], rendered: bool) -> list[Diagnostic]:
-    if not rendered:
+def _mark_rendered(problems: list[Diagnostic], lines: list[str]) -> list[Diagnostic]:
+    """In a `.j2` file, positions are in the rendered output: say so and quote that line."""
+    if not lines:
         return problems
-    return [dataclasses.replace(p, hint=f"{p.hint}; {_RENDERED_NOTE}" if p.hint else _RENDERED_NOTE)
-            for p in problems]
+    marked = []
+    for p in problems:
+        note = "line numbers refer to the rendered output of this template"
+        if p.span is not None and 0 < p.span.line <= len(lines):
+            quoted = lines[p.span.line - 1].strip()
+            note += f"; rendered line {p.span.line}: {quoted[:80]!r}"
+        marked.append(dataclasses.replace(p, hint=f"{p.hint}; {note}" if p.hint else note))
+    return marked

@@ -43,8 +43,7 @@ def read_manifest_text(path: Path, display: str) -> tuple[str | None, list[Diagn
 
 def decode_utf8(data: bytes, display: str) -> tuple[str | None, list[Diagnostic]]:
     """Decode UTF-8 (a leading BOM is allowed); name the first bad byte's offset and line."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError as error:

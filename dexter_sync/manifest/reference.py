@@ -15,7 +15,8 @@ from typing import Any
 
 import jinja2
 
-from ..kinds.registry import all_kinds, get_kind
+from ..kinds.registry import get_kind
+from .catalog import ordered_kinds
 from .schemas import entry_models, model_schema, resources_schema, settings_schema
 
 _TEMPLATE = Path(__file__).with_name("templates") / "reference.md.j2"
@@ -42,19 +43,20 @@ class TypeDoc:
 
 
 def render_reference() -> str:
+    # entry models link to their kind's section, nested models to the Types section
+    _KIND_ANCHORS.clear()
+    _KIND_ANCHORS.update({k.entry_model.__name__: f"kind-{k.name}" for k in ordered_kinds()})
     resources = resources_schema()
     defs = resources["$defs"]
     settings = settings_schema()
     kinds = []
-    kind_defs: set[str] = set()
     for section, kind in entry_models():
         name = kind.entry_model.__name__
-        kind_defs.add(name)
         kinds.append({
             "kind": kind, "section": section,
             "doc": _type_doc(name, defs[name], ()), "parent": None,
         })
-    for child in [k for k in all_kinds() if k.child_of is not None]:
+    for child in [k for k in ordered_kinds() if k.child_of is not None]:
         schema = model_schema(child.entry_model)
         kinds.append({"kind": child, "section": get_kind(child.child_of).section,
                       "parent": get_kind(child.child_of).name,
@@ -68,7 +70,7 @@ def render_reference() -> str:
         settings_types=[_type_doc(n, s, ()) for n, s in settings_defs.items()],
         kinds=kinds,
         types=[_type_doc(n, s, ()) for n, s in sorted(defs.items())
-               if n not in kind_defs and not n.endswith("Entry")],
+               if n not in _KIND_ANCHORS and n.removesuffix("Entry") not in _KIND_ANCHORS],
     )
     return re.sub(r"\n{3,}", "\n\n", text)
 
@@ -82,7 +84,7 @@ def _type_doc(name: str, schema: dict[str, Any], _: tuple[str, ...]) -> TypeDoc:
             name=field,
             type=type_text(spec),
             required=field in required,
-            default="" if "default" not in spec else _code(spec["default"]),
+            default="" if spec.get("default") is None else _code(spec["default"]),
             allowed=_constraints(spec),
             description=_cell(spec.get("description", "")),
         ))
@@ -92,7 +94,12 @@ def _type_doc(name: str, schema: dict[str, Any], _: tuple[str, ...]) -> TypeDoc:
     )
 
 
+_KIND_ANCHORS: dict[str, str] = {}
+
+
 def anchor(name: str) -> str:
+    if name in _KIND_ANCHORS:
+        return _KIND_ANCHORS[name]
     return "type-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
@@ -107,7 +114,9 @@ def type_text(spec: dict[str, Any]) -> str:
         return "one of " + ", ".join(_code(v) for v in spec["enum"])
     for combinator in ("anyOf", "oneOf"):
         if combinator in spec:
-            parts = [type_text(s) + _range(s) for s in spec[combinator]]
+            # `| null` is noise in a reference: optional fields say so by not being required
+            parts = [type_text(s) + _range(s) for s in spec[combinator]
+                     if s.get("type") != "null"]
             return " \\| ".join(dict.fromkeys(parts))
     if "allOf" in spec and len(spec["allOf"]) == 1:
         return type_text(spec["allOf"][0])

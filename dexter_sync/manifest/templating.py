@@ -30,15 +30,23 @@ class _ManifestSandbox(SandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and isinstance(left, (int, float)):
-            if abs(right) > 1000 and abs(left) > 1:
-                raise jinja2.exceptions.SecurityError("exponent too large")
+        if (operator == "**" and isinstance(right, int) and isinstance(left, (int, float))
+                and abs(right) > 1000 and abs(left) > 1):
+            raise jinja2.exceptions.SecurityError("exponent too large")
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(count, int):
-                    if len(seq) * count > _MAX_PRODUCT:
-                        raise jinja2.exceptions.SecurityError("repetition result too large")
+                if (isinstance(seq, (str, list, tuple)) and isinstance(count, int)
+                        and len(seq) * count > _MAX_PRODUCT):
+                    raise jinja2.exceptions.SecurityError("repetition result too large")
         return super().call_binop(context, operator, left, right)
+
+
+HIDDEN_ENV = frozenset({"SENTRY_AUTH_TOKEN"})
+"""Never visible to templates: a rendered value may end up in a plan, a log or an error."""
+
+
+def template_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in HIDDEN_ENV}
 
 
 @dataclass
@@ -47,7 +55,7 @@ class TemplateContext:
 
     vars: dict[str, Any] = field(default_factory=dict)
     organization: str = ""
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    env: Mapping[str, str] = field(default_factory=template_env)
 
     def as_dict(self) -> dict[str, Any]:
         return {"vars": self.vars, "env": self.env, "organization": self.organization}
@@ -59,6 +67,8 @@ class TemplateRenderer:
         self.environment = _ManifestSandbox(
             undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
+        self._compiled: dict[str, jinja2.Template] = {}
+        """Compiled templates by source: the same `{{ vars.x }}` recurs in many values."""
 
     def render_file(self, text: str, display: str) -> tuple[str | None, Diagnostic | None]:
         """Render a whole `.j2` file (before YAML parsing)."""
@@ -78,10 +88,13 @@ class TemplateRenderer:
 
     def _render(self, text: str, span: SourceSpan, *, whole_file: bool) -> str | Diagnostic:
         try:
-            code = self.environment.compile(text, filename=_TEMPLATE_FILE)
-            template = self.environment.template_class.from_code(
-                self.environment, code, self.environment.make_globals(None)
-            )
+            template = self._compiled.get(text)
+            if template is None:
+                code = self.environment.compile(text, filename=_TEMPLATE_FILE)
+                template = self.environment.template_class.from_code(
+                    self.environment, code, self.environment.make_globals(None))
+                if len(self._compiled) < 10_000:
+                    self._compiled[text] = template
             return template.render(self.context)
         except jinja2.TemplateSyntaxError as error:
             return _diagnostic("template-syntax", f"template syntax error: {error.message}",
@@ -93,15 +106,17 @@ class TemplateRenderer:
                 span, _template_line(error), whole_file,
                 hint="templates may read vars, env and organization, not Python internals")
         except jinja2.UndefinedError as error:
+            hidden = next((name for name in HIDDEN_ENV if name in str(error.message)), None)
             return _diagnostic(
                 "template-undefined", f"template error: {error.message}", span,
                 _template_line(error), whole_file,
-                hint="templates can read `vars.<name>` (from dexter.yaml), `env.<NAME>` and "
-                     "`organization`")
+                hint=f"{hidden} is never available to templates (it stays in the environment)"
+                if hidden else "templates can read `vars.<name>` (from dexter.yaml), "
+                "`env.<NAME>` and `organization`")
         except RecursionError:
             return _diagnostic("template-error", "template recursion is too deep", span, None,
                                whole_file)
-        except Exception as error:  # anything a template expression raises (1/0, bad filter args)
+        except Exception as error:  # noqa: BLE001 -- whatever a template expression raises
             return _diagnostic("template-error",
                                f"template error: {type(error).__name__}: {error}", span,
                                _template_line(error), whole_file)

@@ -7,6 +7,7 @@ the field path in manifest terms and the file:line:column of that key or value.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import Any, TypeVar
@@ -37,7 +38,7 @@ def validate_mapping(model: type[M], data: Any, document: YamlDocument,
 
 def translate_errors(error: PydanticValidationError, model: type[BaseModel], data: Any,
                      document: YamlDocument, base: FieldPath) -> list[Diagnostic]:
-    grouped: dict[tuple[FieldPath, str], list[str]] = {}
+    grouped: dict[FieldPath, list[str]] = {}
     found: list[Diagnostic] = []
     for item in error.errors(include_url=False):
         loc = tuple(item.get("loc", ()))
@@ -55,15 +56,31 @@ def translate_errors(error: PydanticValidationError, model: type[BaseModel], dat
                 "unknown-field", f"unknown field {name!r}",
                 span=document.span((*base, *path)), path=(*base, *path),
                 hint=did_you_mean(name, choices) or _valid_choices(choices)))
+        elif kind == "literal_error" and isinstance(item.get("input"), str):
+            choices = re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", "")))
+            found.append(Diagnostic(
+                "invalid-value", _describe(item), span=document.span((*base, *path), key=False),
+                path=(*base, *path), hint=did_you_mean(item["input"], choices)))
         else:
-            grouped.setdefault(((*base, *path), kind.split("_")[0]), []).append(
-                _describe(item))
-    for (path, _), messages in grouped.items():
+            # one line per place: a union's branches ("a valid integer", "a valid string")
+            # become one "expected ... or ..." message
+            grouped.setdefault((*base, *path), []).append(_describe(item))
+    for path, messages in grouped.items():
         unique = list(dict.fromkeys(messages))
         message = unique[0] if len(unique) == 1 else _join_alternatives(unique)
         found.append(Diagnostic("invalid-value", message, span=document.span(path, key=False),
                                 path=path))
-    return _dedupe(found)
+    return _drop_misspelt_missing(_dedupe(found))
+
+
+def _drop_misspelt_missing(found: list[Diagnostic]) -> list[Diagnostic]:
+    """`chanel: x` gives "unknown field 'chanel'" and "missing field 'channel'": keep the
+    first, whose hint already names the missing field."""
+    suggested = {(d.path, d.hint) for d in found if d.code == "unknown-field"}
+    return [d for d in found if not (
+        d.code == "missing-field"
+        and any(path[:-1] == d.path[:-1] and hint == f"did you mean {d.path[-1]!r}?"
+                for path, hint in suggested))]
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[FieldPath, tuple[Any, ...]]:
@@ -76,11 +93,10 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[FieldPath, tuple[Any, .
     path: list[str | int] = []
     leftover: list[Any] = []
     for part in loc:
-        if isinstance(current, dict) and isinstance(part, str) and part in current:
-            path.append(part)
-            current = current[part]
-            leftover = []
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        in_dict = isinstance(current, dict) and isinstance(part, str) and part in current
+        in_list = (isinstance(current, list) and isinstance(part, int)
+                   and 0 <= part < len(current))
+        if in_dict or in_list:
             path.append(part)
             current = current[part]
             leftover = []
@@ -91,6 +107,10 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[FieldPath, tuple[Any, .
 
 def _describe(item: dict[str, Any]) -> str:
     message = str(item.get("msg", "invalid value"))
+    if item.get("type") == "string_too_short" and item.get("ctx", {}).get("min_length") == 1:
+        return "must not be empty"
+    if item.get("type") == "string_pattern_mismatch":
+        message = f"expected text matching {item.get('ctx', {}).get('pattern')}"
     for prefix, replacement in (("Input should be ", "expected "), ("Value error, ", ""),
                                 ("Assertion failed, ", "")):
         if message.startswith(prefix):
@@ -111,6 +131,8 @@ def _short_repr(value: Any) -> str | None:
 
 def _join_alternatives(messages: list[str]) -> str:
     """`expected a valid integer, got 'x'` + `expected a valid string, got 'x'` in one line."""
+    if not all(m.startswith("expected ") for m in messages):
+        return "; ".join(messages)
     got = {m.rsplit(", got ", 1)[1] for m in messages if ", got " in m}
     heads = [m.rsplit(", got ", 1)[0].removeprefix("expected ") for m in messages]
     text = "expected " + " or ".join(dict.fromkeys(heads))

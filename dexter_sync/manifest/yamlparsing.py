@@ -9,7 +9,8 @@ are expanded.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import yaml
 
@@ -189,7 +190,7 @@ class _Converter:
             return node.value  # dates stay text; models parse what they need
         try:
             return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
-        except Exception:  # an explicit tag on a value that does not fit it (`!!int abc`)
+        except Exception:  # noqa: BLE001 -- an explicit tag that does not fit (`!!int abc`)
             self.problems.append(Diagnostic(
                 "invalid-yaml", f"{node.value!r} is not a valid {tag.removeprefix(_TAG)}",
                 span=here))

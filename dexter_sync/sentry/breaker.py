@@ -37,6 +37,8 @@ class CircuitBreaker:
     state: BreakerState = BreakerState.CLOSED
     failures: int = 0
     opened_at: float = 0.0
+    opened_after: int = 0
+    """Consecutive failures that opened the breaker last."""
     probing: bool = False
     transitions: dict[str, int] = field(default_factory=dict)
     """`closed->open` etc. -> count."""
@@ -75,11 +77,12 @@ class CircuitBreaker:
 
     def _open(self) -> None:
         self.opened_at = self.clock()
+        self.opened_after = self.failures
         self._move(BreakerState.OPEN)
 
     def _open_error(self) -> CircuitOpenError:
         left = max(0.0, self.cooldown - (self.clock() - self.opened_at))
-        return CircuitOpenError(self.host, failures=self.failures, retry_in=max(left, 1.0))
+        return CircuitOpenError(self.host, failures=self.opened_after, retry_in=left)
 
     def _move(self, new: BreakerState) -> None:
         old, self.state = self.state, new

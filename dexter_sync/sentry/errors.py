@@ -127,8 +127,9 @@ class CircuitOpenError(SentryError):
         self.host = host
         self.retry_in = retry_in
         super().__init__(
-            f"Sentry at {host} is failing ({failures} consecutive failures): not sending more "
-            f"requests for {retry_in:.0f}s (circuit breaker open)")
+            f"Sentry at {host} is failing: {failures} consecutive failures opened the circuit "
+            f"breaker; no request is sent for {retry_in:.1f}s more, then one probe "
+            "(circuit breaker open)")
 
 
 _BY_STATUS: dict[int, type[SentryHTTPError]] = {

@@ -52,6 +52,9 @@ class EndpointBudget:
     """Sequence number of the last request sent (to discount requests sent after a reply)."""
     last_send: float = 0.0
     blocked_until: float = 0.0
+    answered: bool = False
+    """Whether any answer came back yet: until then one request at a time (slow start), so
+    an opening burst cannot overrun limits we have not heard of."""
 
     def delay(self, now: float) -> float:
         """Seconds to wait before the next request may be sent (0: send now)."""
@@ -67,10 +70,13 @@ class EndpointBudget:
             return (self.reset - now) if self.reset is not None else UNKNOWN_RESET_POLL
         if self.reset is None:
             return 0.0
-        interval = (self.reset - now) / self.remaining
+        # r requests evenly in the time left, the last one still before the reset.
+        interval = (self.reset - now) / (self.remaining + 1)
         return max(0.0, self.last_send + interval - now)
 
     def has_slot(self) -> bool:
+        if not self.answered:
+            return self.in_flight < 1
         return self.concurrent_limit is None or self.in_flight < self.concurrent_limit
 
     def on_send(self, now: float) -> int:
@@ -84,6 +90,8 @@ class EndpointBudget:
     def on_done(self, headers: Mapping[str, str], seq: int, now: float) -> None:
         """Learn from a response to the request with sequence number `seq` (any status)."""
         self.in_flight = max(0, self.in_flight - 1)
+        if headers:
+            self.answered = True
         limit = _number(headers, "x-sentry-rate-limit-limit")
         remaining = _number(headers, "x-sentry-rate-limit-remaining")
         reset = _number(headers, "x-sentry-rate-limit-reset")
@@ -95,9 +103,11 @@ class EndpointBudget:
         self.limit = int(limit)
         # Requests sent after this one may not have been counted by the server yet.
         estimate = remaining - (self.sent - seq)
-        if reset is None or reset <= now:
+        if reset is None:
             self.remaining = estimate if self.remaining is None else min(self.remaining, estimate)
             return
+        if reset <= now:
+            return  # a late answer from a window that is over says nothing about this one
         if self.reset is None or reset > self.reset:
             if self.reset is None and self.remaining is not None:
                 estimate = min(estimate, self.remaining)

@@ -14,13 +14,9 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+import random
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from .errors import CircuitOpenError, RateLimited, SentryConnectionError, ServerError
 
@@ -48,16 +44,19 @@ def is_retryable(method: str, error: BaseException) -> bool:
     return False
 
 
+def backoff(policy: RetryPolicy, attempt: int) -> float:
+    """Exponential backoff with jitter: initial * 2^(attempt-1), capped, plus up to `jitter`."""
+    base = min(policy.maximum, policy.initial * 2 ** max(0, attempt - 1))
+    return base + random.uniform(0, policy.jitter)
+
+
 def retrying(policy: RetryPolicy, *, method: str, route: str,
              on_retry: Callable[[BaseException], None] | None = None) -> AsyncRetrying:
     """A tenacity controller for one request: `async for attempt in retrying(...)`."""
-    backoff = wait_exponential_jitter(initial=policy.initial, max=policy.maximum,
-                                      jitter=policy.jitter)
-
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         # The rate limiter already holds the endpoint until the window resets.
-        return 0.0 if isinstance(error, RateLimited) else backoff(state)
+        return 0.0 if isinstance(error, RateLimited) else backoff(policy, state.attempt_number)
 
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None

@@ -1,9 +1,11 @@
 """Route modules of the emulator, one per Sentry resource family; each exposes `ROUTES`,
-a list of `(path template, methods, handler)` relative to `/api/0` (or `/api`, `/__emulator__`).
-"""
+a list of `(path template, methods, handler)` relative to `/api/0` (API), `/api`
+(SDK ingestion) or `/__emulator__` (admin)."""
 
-from . import issue_alerts, metric_alerts, org
+from . import (admin, discover, ingest, issue_alerts, issues, links, metric_alerts, org,
+               releases)
 
-API_ROUTES = [*org.ROUTES, *metric_alerts.ROUTES, *issue_alerts.ROUTES]
-INGEST_ROUTES: list = []
-ADMIN_ROUTES: list = []
+API_ROUTES = [*org.ROUTES, *metric_alerts.ROUTES, *issue_alerts.ROUTES, *discover.ROUTES,
+              *releases.ROUTES, *issues.ROUTES, *links.ROUTES]
+INGEST_ROUTES = ingest.ROUTES
+ADMIN_ROUTES = admin.ROUTES

@@ -53,7 +53,27 @@ def serialize_project(store: Store, org: dict, project: dict) -> dict:
             "avatar": {"avatarType": "letter_avatar", "avatarUuid": None},
             "organization": {"id": str(org["id"]), "slug": org["slug"], "name": org["name"]},
             "team": serialize_team(teams[0]) if teams else None,
-            "teams": [serialize_team(t) for t in teams]}
+            "teams": [serialize_team(t) for t in teams],
+            "access": ["project:read", "project:write", "project:releases", "event:read",
+                       "event:write", "alerts:read", "alerts:write"]}
+
+
+# Fields only the project detail serializer adds, with a new project's defaults.
+PROJECT_DETAIL_DEFAULTS = {
+    "allowedDomains": ["*"], "autofixAutomationTuning": "off", "builtinSymbolSources": [],
+    "dataScrubber": True, "dataScrubberDefaults": True, "debugFilesRole": None,
+    "defaultEnvironment": None, "derivedGroupingEnhancements": "", "digestsMaxDelay": 1800,
+    "digestsMinDelay": 300, "dynamicSamplingBiases": None, "enableAutoReleaseCreation": True,
+    "fingerprintingRules": "", "groupingConfig": "newstyle:2023-01-11",
+    "groupingEnhancements": "", "highlightContext": {},
+    "highlightPreset": {"tags": ["level", "environment"], "context": {}},
+    "highlightTags": [], "isDynamicallySampled": False, "options": {}, "processingIssues": 0,
+    "relayPiiConfig": None, "resolveAge": 0, "safeFields": [], "scmSourceContextEnabled": True,
+    "scrapeJavaScript": True, "scrubIPAddresses": False, "secondaryGroupingConfig": None,
+    "secondaryGroupingExpiry": 0, "securityToken": "0" * 32, "securityTokenHeader": None,
+    "seerNightshiftTweaks": None, "seerScannerAutomation": False, "sensitiveFields": [],
+    "storeCrashReports": None, "subjectPrefix": "", "subjectTemplate": "$shortID - $title",
+    "symbolSources": "[]", "tempestFetchScreenshots": False, "verifySSL": False}
 
 
 def serialize_member(member: dict) -> dict:
@@ -61,9 +81,10 @@ def serialize_member(member: dict) -> dict:
             "email": member["email"], "isActive": True, "hasPasswordAuth": True,
             "isManaged": False, "dateJoined": member["dateCreated"], "lastLogin": None,
             "has2fa": False, "lastActive": None, "isSuperuser": False, "isStaff": False,
-            "experiments": {}, "emails": [{"id": str(member["userId"]), "email": member["email"],
-                                           "is_verified": True}],
-            "avatar": {"avatarType": "letter_avatar", "avatarUuid": None}, "avatarUrl": None}
+            "isSuspended": False, "experiments": {},
+            "emails": [{"id": str(member["userId"]), "email": member["email"],
+                        "is_verified": True}],
+            "avatar": {"avatarType": "letter_avatar", "avatarUuid": None}, "avatarUrl": ""}
     return {"id": str(member["id"]), "email": member["email"], "name": member["name"],
             "user": user, "orgRole": member["role"], "role": member["role"],
             "roleName": member["role"].title(), "pending": False, "expired": False,
@@ -78,7 +99,7 @@ def serialize_integration(org: dict, integ: dict) -> dict:
     provider = PROVIDERS[integ["provider"]]
     return {"id": str(integ["id"]), "name": integ["name"], "icon": None,
             "domainName": f"{integ['name'].lower().replace(' ', '-')}.example.com",
-            "accountType": None, "scopes": None, "status": "active",
+            "accountType": None, "scopes": None, "status": "active", "outOfDate": False,
             "provider": {"key": integ["provider"], "slug": integ["provider"],
                          "name": provider["name"], "canAdd": True, "canDisable": False,
                          "features": provider["features"], "aspects": {}},
@@ -110,7 +131,8 @@ def serialize_key(request: Request, key: dict) -> dict:
             "isActive": True, "rateLimit": None, "dateCreated": key["dateCreated"],
             "browserSdkVersion": "7.x", "browserSdk": {"choices": [["latest", "latest"]]},
             "dynamicSdkLoaderOptions": {"hasReplay": False, "hasPerformance": False,
-                                        "hasDebug": False},
+                                        "hasDebug": False, "hasFeedback": False,
+                                        "hasLogsAndMetrics": False},
             "useCase": "user",
             "dsn": {"secret": dsn.replace("@", f":{key['secret']}@", 1), "public": dsn,
                     "csp": f"{base}/csp-report/?sentry_key={key['public']}",
@@ -174,7 +196,10 @@ async def project_list(request: Request) -> Response:
 
 async def project_detail(request: Request) -> Response:
     org = org_of(request)
-    return json_response(serialize_project(store_of(request), org, project_of(request, org)))
+    body = serialize_project(store_of(request), org, project_of(request, org))
+    body.update(PROJECT_DETAIL_DEFAULTS)
+    body["organization"] = serialize_org(org)
+    return json_response(body)
 
 
 async def project_teams(request: Request) -> Response:

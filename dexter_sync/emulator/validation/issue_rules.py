@@ -138,7 +138,7 @@ def resolve_slack(store: Store, org: dict, lookup: dict) -> None:
     match = next((c for c in channels if c["name"] == name), None)
     if lookup["channel_id"] and (match is None or match["channelId"] != lookup["channel_id"]):
         raise ApiError(400, {"actions": [
-            f'Slack: Slack channel name from ID does not match input channel name.']})
+            'Slack: Slack channel name from ID does not match input channel name.']})
     if match is None:
         raise ApiError(400, {"actions": [
             f'The slack resource "{name}" does not exist or has not been granted access in '
@@ -153,7 +153,8 @@ def duplicate_of(store: Store, project: dict, rule: dict, *, exclude: int | None
         return {"environment": env, "actionMatch": r.get("actionMatch"),
                 "filterMatch": r.get("filterMatch"), "frequency": r.get("frequency"),
                 "conditions": r.get("conditions"),
-                "actions": [{k: v for k, v in a.items() if k != "uuid"} for a in r["actions"]]}
+                "actions": [{k: v for k, v in a.items() if k not in ("uuid", "channel_id")}
+                            for a in r["actions"]]}
 
     mine = comparable(rule)
     for other in store.query("issue_rule", scope=str(project["id"])):

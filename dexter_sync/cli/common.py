@@ -1,0 +1,82 @@
+"""CLI helpers shared by the verbs that talk to Sentry (plan, apply, export, inspect, watch).
+
+    @click.command()
+    @sentry_options
+    def command(sentry_url, org, concurrency): ...
+        run(main(...))  # inside: async with connect(sentry_url=..., organization=...) as facade
+
+`connect` opens the facade with the global `--verbose` flag, prints the "using the local
+Sentry emulator" notice and, with `--verbose`, the gateway metrics summary, all on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, TypeVar
+
+import click
+
+from ..core.diagnostics import DexterError
+from ..core.state import DesiredState
+from ..sentry.connect import URL_ENV, open_facade
+from ..sentry.facade import SentryFacade
+
+if TYPE_CHECKING:
+    from .main import GlobalOptions
+
+T = TypeVar("T")
+ORG_ENV = "SENTRY_ORG"
+DEFAULT_CONCURRENCY = 16
+
+
+def sentry_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds `--sentry-url` (SENTRY_URL), `--org` (SENTRY_ORG) and `--concurrency`."""
+    func = click.option("--concurrency", type=click.IntRange(1, 256),
+                        default=DEFAULT_CONCURRENCY, show_default=True,
+                        help="Most requests in flight at once.")(func)
+    func = click.option("--org", "org", envvar=ORG_ENV, default=None,
+                        help=f"Organization slug (env {ORG_ENV}; else `organization:` in "
+                             "dexter.yaml).")(func)
+    func = click.option("--sentry-url", envvar=URL_ENV, default=None,
+                        help=f"Sentry base URL, e.g. https://sentry.io (env {URL_ENV}; unset: "
+                             "the local emulator in .dexter/).")(func)
+    return func
+
+
+def global_options() -> "GlobalOptions":
+    from .main import GlobalOptions  # late: main imports every verb, and verbs import us
+
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(GlobalOptions) if ctx else None
+    return obj or GlobalOptions()
+
+
+def resolve_org(option: str | None, settings_org: str | None = None) -> str:
+    """`--org` / SENTRY_ORG, else the manifests' `organization:`; an error when neither."""
+    org = option or settings_org or os.environ.get(ORG_ENV)
+    if not org:
+        raise DexterError("no organization: pass --org SLUG, set SENTRY_ORG, or set "
+                          "`organization:` in dexter.yaml", code="missing-organization")
+    return org
+
+
+def notice(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@asynccontextmanager
+async def connect(*, sentry_url: str | None, organization: str,
+                  desired: DesiredState | None = None,
+                  concurrency: int = DEFAULT_CONCURRENCY) -> AsyncIterator[SentryFacade]:
+    """`open_facade` with the CLI's notices and the global `--verbose` flag."""
+    async with open_facade(sentry_url=sentry_url, organization=organization, desired=desired,
+                           concurrency=concurrency, verbose=global_options().verbose,
+                           notify=notice) as facade:
+        yield facade
+
+
+def run(coroutine: Awaitable[T]) -> T:
+    """Run a verb's async body to completion (one event loop per command)."""
+    return asyncio.run(coroutine)  # type: ignore[arg-type]

@@ -1,0 +1,222 @@
+"""Admin endpoints under `/__emulator__/` (same token, no rate limit, no faults): faults,
+rate limits, quirks, counters, bulk seeding, out-of-band changes, names, reset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..api import ApiError, json_response, read_object, store_of
+from ..config import settings_dict, update_settings
+from ..seeding import ensure_project, find_by, find_org
+from ..store import Store, now_iso
+from ..validation.fields import convert_keys
+from . import issue_alerts, metric_alerts
+
+UI_USER = {"type": "user", "id": 999, "name": "ui-user", "email": "ui-user@example.com"}
+OOB_KINDS = {"metric_rule", "issue_rule", "saved_query", "release", "code_mapping", "repo",
+             "project", "team", "integration"}
+
+
+def _settings_endpoint(attr: str):
+    async def handler(request: Request) -> Response:
+        config = request.app.state.config
+        settings = getattr(config, attr)
+        if request.method == "PUT":
+            changes = await read_object(request)
+            if changes.pop("reset", False):
+                fresh = type(settings)()
+                for key, value in settings_dict(fresh).items():
+                    setattr(settings, key, getattr(fresh, key))
+            try:
+                unknown = update_settings(settings, changes)
+            except ValueError as exc:
+                raise ApiError(400, {"detail": str(exc)}) from None
+            if unknown:
+                raise ApiError(400, {"detail": f"unknown settings: {', '.join(unknown)}"})
+            if attr == "rate_limit":
+                request.app.state.limiter.reset()
+            if attr == "faults":
+                request.app.state.faults.reseed()
+        return json_response(settings_dict(settings))
+
+    handler.__name__ = f"{attr}_settings"
+    return handler
+
+
+async def counters(request: Request) -> Response:
+    if request.method == "DELETE":
+        request.app.state.counters.reset()
+        return json_response(None, 204)
+    return json_response(request.app.state.counters.snapshot())
+
+
+def _org(request: Request) -> dict:
+    config = request.app.state.config
+    org = find_org(store_of(request), config.organization)
+    if org is None:
+        raise ApiError(404, {"detail": "organization missing"})
+    return org
+
+
+def _count(body: dict, key: str, high: int = 100_000) -> int:
+    value = body.get(key, 0)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+        raise ApiError(400, {key: [f"must be an integer 0..{high}"]})
+    return value
+
+
+async def seed(request: Request) -> Response:
+    """N metric rules + M issue rules over P projects + Q saved queries, deterministic."""
+    body = await read_object(request)
+    store, org = store_of(request), _org(request)
+    n_metric, n_issue = _count(body, "metric_rules"), _count(body, "issue_rules")
+    n_projects, n_queries = max(_count(body, "projects", 1000), 1), _count(body, "saved_queries")
+    with store.transaction():
+        projects = [ensure_project(store, org, f"seed-{i:03d}")[0] for i in range(n_projects)]
+        for i in range(n_metric):
+            store.insert("metric_rule", org["id"], _metric(store, i, projects[i % n_projects]),
+                         scope=str(projects[i % n_projects]["id"]))
+        for i in range(n_issue):
+            project = projects[i % n_projects]
+            store.insert("issue_rule", org["id"], _issue(i, project),
+                         scope=str(project["id"]))
+        for i in range(n_queries):
+            store.insert("saved_query", org["id"], {
+                "name": f"seed query {i:05d}", "projects": [], "version": 2,
+                "queryDataset": "error-events", "fields": ["title", "count()"],
+                "query": f"seed:{i}", "range": "24h", "dateCreated": now_iso(),
+                "dateUpdated": now_iso(), "createdBy": None})
+        store.audit(org["id"], actor={"type": "system", "name": "emulator"},
+                    event="emulator.seed", target=None, data=body)
+    return json_response({"projects": [p["slug"] for p in projects], "metric_rules": n_metric,
+                          "issue_rules": n_issue, "saved_queries": n_queries}, 201)
+
+
+def _metric(store: Store, i: int, project: dict) -> dict:
+    ts = now_iso()
+    return {"name": f"seed metric rule {i:05d}", "aggregate": "count()", "query": "",
+            "timeWindow": 60, "thresholdType": 0, "thresholdPeriod": 1, "dataset": "events",
+            "queryType": 0, "environment": None, "resolveThreshold": None,
+            "comparisonDelta": None, "owner": None, "description": "",
+            "detectionType": "static", "sensitivity": None, "seasonality": None,
+            "eventTypes": ["error"], "projects": [project["id"]], "dateCreated": ts,
+            "dateModified": ts, "createdBy": None,
+            "triggers": [{"id": store.next_id("trigger"), "label": "critical",
+                          "alertThreshold": float(100 + i), "dateCreated": ts,
+                          "actions": [{"id": store.next_id("action"), "type": "email",
+                                       "targetType": "team", "targetIdentifier": "1000",
+                                       "inputChannelId": None, "integrationId": None,
+                                       "sentryAppId": None, "priority": None,
+                                       "dateCreated": ts}]}]}
+
+
+def _issue(i: int, project: dict) -> dict:
+    return {"name": f"seed issue rule {i:05d}", "actionMatch": "all", "filterMatch": None,
+            "frequency": 30, "environment": None, "owner": None, "projectId": project["id"],
+            "conditions": [{"id": "sentry.rules.conditions.event_frequency."
+                                  "EventFrequencyCondition", "value": 100 + i,
+                            "interval": "1h"}],
+            "actions": [{"id": "sentry.mail.actions.NotifyEmailAction",
+                         "targetType": "IssueOwners", "fallthroughType": "ActiveMembers",
+                         "uuid": f"00000000-0000-4000-8000-{i:012d}"}],
+            "dateCreated": now_iso(), "createdBy": None}
+
+
+async def oob(request: Request) -> Response:
+    """Change an object as a UI user would: `{"kind", "op": create|update|delete, "id",
+    "fields", "project"}`; recorded in the audit log with actor "ui-user"."""
+    body = await read_object(request)
+    store, org = store_of(request), _org(request)
+    kind, op = body.get("kind"), body.get("op")
+    if kind not in OOB_KINDS or op not in ("create", "update", "delete"):
+        raise ApiError(400, {"detail": f"kind must be one of {sorted(OOB_KINDS)}, op one of "
+                                       "create/update/delete"})
+    fields: dict[str, Any] = body.get("fields") or {}
+    if op == "create":
+        return json_response(_oob_create(request, store, org, kind, fields, body), 201)
+    record = store.get(kind, body.get("id"), org=org["id"])
+    if record is None:
+        raise ApiError(404, {"detail": f"no {kind} with id {body.get('id')!r}"})
+    if op == "delete":
+        with store.transaction():
+            store.delete(kind, record["id"])
+            store.audit(org["id"], actor=UI_USER, event=f"{kind}.remove", target=record["id"],
+                        data={"name": record.get("name")})
+        return json_response({"deleted": record["id"]})
+    with store.transaction():
+        record.update(fields)
+        if "dateModified" in record:
+            record["dateModified"] = now_iso()
+        store.put(kind, record)
+        store.audit(org["id"], actor=UI_USER, event=f"{kind}.edit", target=record["id"],
+                    data={"name": record.get("name"), "fields": sorted(fields)})
+    return json_response(record)
+
+
+def _oob_create(request: Request, store: Store, org: dict, kind: str, fields: dict,
+                body: dict) -> dict:
+    quirks = request.app.state.config.quirks
+    if kind == "metric_rule":
+        from ..validation.metric_rules import resolve_slack, validate_rule
+        rule, lookups = validate_rule(store, org, convert_keys(fields), partial_of=None)
+        for lookup in lookups:
+            resolve_slack(store, org, lookup)
+        return metric_alerts.save_rule(store, org, rule, None, UI_USER)
+    if kind == "issue_rule":
+        from ..validation.issue_rules import resolve_slack, validate_rule
+        project = find_by(store, "project", org, body.get("project") or "", "slug")
+        if project is None:
+            raise ApiError(400, {"project": ["unknown project"]})
+        rule, lookups = validate_rule(store, org, project, fields, quirks)
+        for lookup in lookups:
+            resolve_slack(store, org, lookup)
+        return issue_alerts.save_rule(store, org, project, rule, None, UI_USER)
+    with store.transaction():
+        record = store.insert(kind, org["id"], dict(fields))
+        store.audit(org["id"], actor=UI_USER, event=f"{kind}.add", target=record["id"],
+                    data={"name": record.get("name")})
+    return record
+
+
+async def names(request: Request) -> Response:
+    """`POST {"projects": [...], "teams": [...], ...}`: the seeding API of ensure_names."""
+    body = await read_object(request)
+    converted = {k: [tuple(v) if isinstance(v, list) else v for v in vals]
+                 for k, vals in body.items() if isinstance(vals, list)}
+    try:
+        created = store_of(request).ensure_names(request.app.state.config.organization,
+                                                 **converted)
+    except (TypeError, ValueError) as exc:
+        raise ApiError(400, {"detail": str(exc)}) from None
+    return json_response(created)
+
+
+async def reset(request: Request) -> Response:
+    state = request.app.state
+    config = state.config
+    store = store_of(request)
+    store.wipe()
+    store.ensure_names(config.organization, projects=config.projects, teams=config.teams,
+                       members=config.members, environments=config.environments)
+    for attr, initial in state.initial_settings.items():  # back to the configured settings
+        current = getattr(config, attr)
+        for key, value in settings_dict(initial).items():
+            setattr(current, key, getattr(initial, key))
+    state.counters.reset()
+    state.limiter.reset()
+    return json_response({"reset": True})
+
+
+ROUTES = [
+    ("/faults/", ["GET", "PUT"], _settings_endpoint("faults")),
+    ("/rate-limits/", ["GET", "PUT"], _settings_endpoint("rate_limit")),
+    ("/quirks/", ["GET", "PUT"], _settings_endpoint("quirks")),
+    ("/counters/", ["GET", "DELETE"], counters),
+    ("/seed/", ["POST"], seed),
+    ("/oob/", ["POST"], oob),
+    ("/names/", ["POST"], names),
+    ("/reset/", ["POST"], reset),
+]

@@ -1,0 +1,149 @@
+"""SDK ingestion: `/api/{project_id}/envelope/` and `/api/{project_id}/store/`, with DSN key
+auth, grouping events into issues (see grouping.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid as uuidlib
+from datetime import UTC, datetime
+from urllib.parse import urlparse
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..api import ApiError, json_response, read_body, store_of
+from ..grouping import (EnvelopeError, culprit_of, decompress, event_as_dict, group_hash,
+                        message_of, parse_envelope, tags_of, title_of, user_key)
+from ..seeding import ensure_environment
+from ..store import Store
+
+EVENT_ITEMS = {"event"}
+
+
+def _auth_key(request: Request, envelope_header: dict | None = None) -> str | None:
+    key = request.query_params.get("sentry_key")
+    for header in ("x-sentry-auth", "authorization"):
+        value = request.headers.get(header, "")
+        if value.lower().startswith("sentry "):
+            for part in value[7:].split(","):
+                name, _, val = part.strip().partition("=")
+                if name == "sentry_key":
+                    key = key or val.strip()
+    if key is None and envelope_header and isinstance(envelope_header.get("dsn"), str):
+        key = urlparse(envelope_header["dsn"]).username
+    return key
+
+
+def _project_for(request: Request, key: str | None) -> tuple[dict, dict]:
+    store = store_of(request)
+    project_id = request.path_params["project_id"]
+    project = store.get("project", project_id)
+    if key is None:
+        raise ApiError(401, {"detail": "missing authorization information"})
+    if project is None:
+        raise ApiError(400, {"detail": "invalid project id"})
+    keys = store.query("project_key", scope=str(project["id"]))
+    if not any(k["public"] == key for k in keys):
+        raise ApiError(401, {"detail": "invalid authorization information"})
+    org = store.get("org", _org_id(store, project))
+    return org, project
+
+
+def _org_id(store: Store, project: dict) -> int:
+    for org in store.query("org"):
+        if store.get("project", project["id"], org=org["id"]):
+            return org["id"]
+    raise ApiError(400, {"detail": "invalid project id"})
+
+
+async def _body(request: Request) -> bytes:
+    raw = await read_body(request, request.app.state.config.max_envelope_bytes)
+    try:
+        return decompress(raw, request.headers.get("content-encoding", ""))
+    except EnvelopeError as exc:
+        raise ApiError(400, {"detail": str(exc)}) from None
+
+
+async def envelope(request: Request) -> Response:
+    body = await _body(request)
+    try:
+        header, items = parse_envelope(body)
+    except EnvelopeError as exc:
+        raise ApiError(400, {"detail": f"invalid envelope: {exc}"}) from None
+    org, project = _project_for(request, _auth_key(request, header))
+    event_id = header.get("event_id")
+    for item_header, payload in items:
+        if item_header.get("type") not in EVENT_ITEMS:
+            continue  # sessions, transactions, attachments... accepted and dropped
+        try:
+            event = event_as_dict(json.loads(payload))
+        except (ValueError, EnvelopeError) as exc:
+            raise ApiError(400, {"detail": f"invalid event: {exc}"}) from None
+        event_id = record_event(store_of(request), org, project, event)
+    return json_response({"id": event_id} if event_id else {})
+
+
+async def store_endpoint(request: Request) -> Response:
+    body = await _body(request)
+    org, project = _project_for(request, _auth_key(request))
+    try:
+        event = event_as_dict(json.loads(body))
+    except (ValueError, EnvelopeError) as exc:
+        raise ApiError(400, {"detail": f"invalid event: {exc}"}) from None
+    return json_response({"id": record_event(store_of(request), org, project, event)})
+
+
+def record_event(store: Store, org: dict, project: dict, event: dict) -> str:
+    """Store one event and fold it into its issue (creating the issue when new)."""
+    event_id = str(event.get("event_id") or uuidlib.uuid4().hex).replace("-", "")[:32]
+    now = datetime.now(UTC)
+    stamp, ms = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), int(now.timestamp() * 1000)
+    digest = group_hash(event)
+    title, metadata = title_of(event)
+    level = str(event.get("level") or "error")
+    user = user_key(event)
+    with store.transaction():
+        if event.get("environment"):
+            ensure_environment(store, org, str(event["environment"]))
+        found = store.find("issue", org["id"], scope=str(project["id"]), hash=digest)
+        if found:
+            issue = found[0]
+            issue["count"] += 1
+            issue["lastSeen"], issue["lastSeenMs"] = stamp, ms
+            if issue["status"] == "resolved":
+                issue["status"], issue["substatus"] = "unresolved", "regressed"
+        else:
+            number = store.next_id(f"short_id:{project['id']}")
+            issue = store.insert("issue", org["id"], {
+                "projectId": project["id"], "hash": digest,
+                "shortId": f"{project['slug'].upper()}-{number}", "title": title,
+                "culprit": culprit_of(event), "level": level, "status": "unresolved",
+                "substatus": "new", "firstSeen": stamp, "firstSeenMs": ms, "lastSeen": stamp,
+                "lastSeenMs": ms, "count": 1, "users": [], "metadata": metadata,
+                "type": "error" if "exception" in event else "default",
+                "platform": event.get("platform") or "other",
+                "firstRelease": event.get("release"), "environments": []},
+                scope=str(project["id"]))
+        if user and user not in issue["users"]:
+            issue["users"].append(user)
+        env = event.get("environment")
+        if env and env not in issue["environments"]:
+            issue["environments"].append(str(env))
+        store.put("issue", issue)
+        store.insert("event", org["id"], {
+            "eventID": event_id, "groupID": issue["id"], "projectID": project["id"],
+            "title": title, "message": message_of(event), "dateCreated": stamp,
+            "dateReceived": stamp, "receivedMs": ms, "platform": event.get("platform"),
+            "type": issue["type"], "tags": tags_of(event), "user": event.get("user"),
+            "culprit": issue["culprit"], "environment": env, "release": event.get("release"),
+            "level": level, "fingerprint": event.get("fingerprint"),
+            "exception": event.get("exception"), "time": time.time()},
+            scope=str(project["id"]))
+    return event_id
+
+
+ROUTES = [
+    ("/{project_id:int}/envelope/", ["POST"], envelope),
+    ("/{project_id:int}/store/", ["POST"], store_endpoint),
+]

@@ -1,0 +1,196 @@
+"""Reading live state: the directory (names <-> ids) and every requested kind, concurrently.
+
+One request per page of a list endpoint, never one GET per object: a read of N objects
+costs about N/100 pages plus one list per project (for project-scoped kinds) plus the
+directory's lists. Kinds are used only through their hooks (`list_requests`, `items`,
+`to_live_object`); a kind with `depends_on` starts once its dependencies are read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ..core.diagnostics import DexterError
+from ..core.directory import Directory, Integration, Repository
+from ..core.requests import ApiRequest, path_segment
+from ..core.state import DesiredState, LiveObject, LiveState
+from ..kinds.base import ListRequest, ReadContext, ResourceKind
+from ..kinds.registry import apply_order, get_kind
+from .gateway import Gateway
+
+log = logging.getLogger(__name__)
+
+
+async def list_all(gateway: Gateway, request: ApiRequest) -> list[Any]:
+    """Every item of a paged list endpoint."""
+    items: list[Any] = []
+    async for page in gateway.pages(request):
+        if isinstance(page.body, list):
+            items.extend(page.body)
+    return items
+
+
+async def read_directory(gateway: Gateway, organization: str) -> Directory:
+    """Projects, teams, members, integrations, repositories and environments (6 lists)."""
+    org = f"organizations/{path_segment(organization)}"
+    projects, teams, members, integrations, repos, environments = await asyncio.gather(
+        list_all(gateway, ApiRequest("GET", f"{org}/projects/")),
+        list_all(gateway, ApiRequest("GET", f"{org}/teams/", params={"detailed": 0})),
+        list_all(gateway, ApiRequest("GET", f"{org}/members/")),
+        list_all(gateway, ApiRequest("GET", f"{org}/integrations/", params={"includeConfig": 0})),
+        list_all(gateway, ApiRequest("GET", f"{org}/repos/")),
+        list_all(gateway, ApiRequest("GET", f"{org}/environments/")),
+    )
+    directory = Directory(organization=organization)
+    directory.projects = {p["slug"]: str(p["id"]) for p in projects if "slug" in p}
+    directory.teams = {t["slug"]: str(t["id"]) for t in teams if "slug" in t}
+    for member in members:
+        user = member.get("user") or {}
+        email = member.get("email") or user.get("email")
+        if email and user.get("id") is not None:  # invited members have no user yet
+            directory.members[email.lower()] = str(user["id"])
+    for item in integrations:
+        provider = item.get("provider") or {}
+        key = provider.get("key") if isinstance(provider, dict) else str(provider)
+        directory.integrations[str(item["id"])] = Integration(
+            id=str(item["id"]), name=item.get("name", ""), provider=key or "")
+    for item in repos:
+        provider = item.get("provider") or {}
+        integration_id = item.get("integrationId")
+        directory.repositories[str(item["id"])] = Repository(
+            id=str(item["id"]), name=item.get("name", ""),
+            integration_id=str(integration_id) if integration_id is not None else None,
+            provider=provider.get("id") if isinstance(provider, dict) else provider)
+    directory.environments = {e["name"] for e in environments if isinstance(e, dict) and "name" in e}
+    return directory
+
+
+def read_order(kinds: list[str]) -> list[str]:
+    """The requested kinds plus their dependencies, dependencies first."""
+    wanted: set[str] = set()
+
+    def add(name: str) -> None:
+        if name not in wanted:
+            wanted.add(name)
+            for dep in get_kind(name).depends_on:
+                add(dep)
+
+    for name in kinds:
+        add(name)
+    return [name for name in apply_order() if name in wanted]
+
+
+async def read_state(gateway: Gateway, directory: Directory, kinds: list[str], *,
+                     projects: list[str] | None = None,
+                     desired: DesiredState | None = None) -> LiveState:
+    """Live objects of every requested kind (and of the kinds they depend on)."""
+    scope = _project_scope(directory, projects)
+    live = LiveState(directory=directory, objects={name: [] for name in kinds})
+    order = read_order(kinds)
+    for name in order:
+        live.objects.setdefault(name, [])
+    tasks: dict[str, asyncio.Task] = {}
+
+    async def run(kind: ResourceKind) -> None:
+        for dep in kind.depends_on:
+            if dep in tasks:
+                await tasks[dep]
+        ctx = ReadContext(organization=directory.organization, directory=directory,
+                          projects=scope, desired=desired.of_kind(kind.name) if desired else [],
+                          live=live)
+        await read_kind(gateway, kind, ctx, into=live.objects[kind.name])
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for name in order:
+                tasks[name] = group.create_task(run(get_kind(name)))
+    except BaseExceptionGroup as group:
+        raise first_error(group) from None
+    learn_slack_channels(live)
+    return live
+
+
+async def read_kind(gateway: Gateway, kind: ResourceKind, ctx: ReadContext, *,
+                    into: list[LiveObject]) -> None:
+    listings = kind.list_requests(ctx)
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(read_listing(gateway, kind, listing, ctx.directory))
+                     for listing in listings]
+    except BaseExceptionGroup as group:
+        raise first_error(group) from None
+    for task in tasks:
+        into.extend(task.result())
+
+
+async def read_listing(gateway: Gateway, kind: ResourceKind, listing: ListRequest,
+                       directory: Directory) -> list[LiveObject]:
+    objects: list[LiveObject] = []
+    if listing.paged:
+        async for page in gateway.pages(listing.request):
+            objects += [kind.to_live_object(item, listing, directory=directory)
+                        for item in kind.items(page.body, listing)]
+    else:
+        page = await gateway.request(listing.request)
+        objects += [kind.to_live_object(item, listing, directory=directory)
+                    for item in kind.items(page.body, listing)]
+    return objects
+
+
+def first_error(group: BaseExceptionGroup) -> BaseException:
+    """The error to report from a task group: the first leaf, a DexterError if any."""
+    leaves: list[BaseException] = []
+
+    def walk(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                walk(inner)
+        else:
+            leaves.append(error)
+
+    walk(group)
+    return next((e for e in leaves if isinstance(e, DexterError)), leaves[0])
+
+
+def _project_scope(directory: Directory, projects: list[str] | None) -> list[str]:
+    """Project slugs to read: the ones asked for that exist (None: every project)."""
+    if projects is None:
+        return sorted(directory.projects)
+    missing = sorted(set(projects) - set(directory.projects))
+    if missing:  # the planner's reference checks name them to the user
+        log.info("not reading projects missing in Sentry: %s", ", ".join(missing))
+    return sorted(p for p in set(projects) if p in directory.projects)
+
+
+def learn_slack_channels(live: LiveState) -> None:
+    """(Slack integration id, "#name") -> channel id, from the Slack actions of live rules.
+
+    Metric alert actions carry `integrationId`, `targetIdentifier` (the name) and
+    `inputChannelId`; issue alert Slack nodes carry `workspace`, `channel` and `channel_id`.
+    """
+    found = live.directory.slack_channels
+    for objects in live.objects.values():
+        for obj in objects:
+            _walk(obj.data, found)
+
+
+def _walk(value: Any, found: dict[tuple[str, str], str]) -> None:
+    if isinstance(value, dict):
+        if value.get("type") == "slack" and value.get("inputChannelId") and value.get("integrationId"):
+            found[(str(value["integrationId"]), _channel(value.get("targetIdentifier")))] = str(
+                value["inputChannelId"])
+        elif value.get("channel_id") and value.get("workspace") and value.get("channel"):
+            found[(str(value["workspace"]), _channel(value["channel"]))] = str(value["channel_id"])
+        for item in value.values():
+            if isinstance(item, (dict, list)):
+                _walk(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _walk(item, found)
+
+
+def _channel(name: Any) -> str:
+    text = str(name or "").strip()
+    return text if text.startswith(("#", "@")) else f"#{text}"

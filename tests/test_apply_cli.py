@@ -1,0 +1,137 @@
+"""`dexter apply` end to end against the emulator on loopback: approval, plan files (stale
+ones refused), safety, a change Sentry rejects, Sentry's asynchronous rule tasks, and a
+quiet `dexter plan --detailed-exitcode` after every successful apply."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dexter_sync.cli.main import cli
+from dexter_sync.emulator.testing import running_emulator
+
+from tests.test_apply_support import PROJECTS, live_names, list_all, prepare, write_manifests
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    with running_emulator(projects=PROJECTS) as handle:
+        monkeypatch.setenv("SENTRY_AUTH_TOKEN", handle.token)
+        monkeypatch.delenv("SENTRY_URL", raising=False)
+        prepare(handle)
+        yield handle
+
+
+def dexter(emu, *args: str):
+    return CliRunner().invoke(cli, [*args, "--sentry-url", emu.url], catch_exceptions=False)
+
+
+def count_writes(counters: dict) -> int:
+    """POST/PUT/DELETE requests in the emulator's admin counters, whatever their status."""
+    return sum(sum(statuses.values()) for route, statuses in counters["routes"].items()
+               if route.split(" ", 1)[0] in ("POST", "PUT", "DELETE"))
+
+
+def test_apply_then_plan_shows_no_changes(emu, tmp_path):
+    manifests = write_manifests(tmp_path / "m", queries=3, metric=2, issue=2)
+    result = dexter(emu, "apply", str(manifests), "--auto-approve")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "7 applied, 0 failed, 0 not attempted" in result.stdout
+    assert sorted(live_names(emu)) == sorted(
+        ["q-0000", "q-0001", "q-0002", "m-0000", "m-0001", "i-0000", "i-0001"])
+    again = dexter(emu, "plan", str(manifests), "--detailed-exitcode")
+    assert again.exit_code == 0, again.stdout
+
+
+def test_no_terminal_and_no_auto_approve_is_refused_before_any_write(emu, tmp_path):
+    manifests = write_manifests(tmp_path / "m", queries=2)
+    emu.reset_counters()
+    result = dexter(emu, "apply", str(manifests))
+    assert count_writes(emu.counters()) == 0
+    assert result.exit_code == 1
+    assert "no terminal to confirm on" in result.stderr and "--auto-approve" in result.stderr
+    assert sum(live_names(emu).values()) == 0
+    applied = dexter(emu, "apply", str(manifests), "--auto-approve")
+    assert applied.exit_code == 0 and count_writes(emu.counters()) == 2
+
+
+def test_rejected_change_fails_alone_with_sentrys_text_and_file_line(emu, tmp_path):
+    bogus = ("  - name: bogus-node\n    project: backend\n    conditions:\n"
+             "      - {id: sentry.rules.conditions.no_such.NoSuchCondition}\n"
+             "    actions:\n      - email: {team: backend}\n")
+    manifests = write_manifests(tmp_path / "m", queries=3, issue=1, extra=bogus)
+    result = dexter(emu, "apply", str(manifests), "--auto-approve", "--format", "json")
+    assert result.exit_code == 3, result.stderr
+    report = json.loads(result.stdout)
+    assert report["summary"] == {"applied": 4, "failed": 1, "not-attempted": 0}
+    [failed] = [c for c in report["changes"] if c["status"] == "failed"]
+    assert failed["key"].endswith("bogus-node")
+    assert "NoSuchCondition" in failed["detail"] and "400" in failed["detail"]
+    lines = (manifests / "resources.yaml").read_text().splitlines()
+    line = int(failed["source"].rsplit(":", 1)[1])
+    assert failed["source"].rsplit(":", 1)[0].endswith("resources.yaml")
+    assert "bogus-node" in lines[line - 1]
+    names = live_names(emu)
+    assert "bogus-node" not in names and {"q-0000", "q-0001", "q-0002", "i-0000"} <= set(names)
+
+
+def test_saved_plan_applies_exactly_and_a_stale_one_is_refused(emu, tmp_path):
+    manifests = write_manifests(tmp_path / "m", queries=2, metric=1)
+    assert dexter(emu, "apply", str(manifests), "--auto-approve").exit_code == 0
+    changed = write_manifests(tmp_path / "m", queries=3, metric=1)  # one more query
+    plan_file = tmp_path / "plan.json"
+    assert dexter(emu, "plan", str(changed), "--out", str(plan_file)).exit_code == 0
+
+    [rule] = list_all(emu, f"organizations/{emu.organization}/alert-rules/")
+    emu.oob_change("metric_rule", "update", id=rule["id"], fields={"timeWindow": 60})
+    refused = dexter(emu, "apply", str(plan_file))
+    assert refused.exit_code == 1
+    assert "stale-plan" in refused.stderr
+    assert "metric_alert/m-0000: changed since the plan" in refused.stderr
+    assert "q-0002" not in live_names(emu)
+
+    fresh_file = tmp_path / "fresh.json"
+    assert dexter(emu, "plan", str(changed), "--out", str(fresh_file)).exit_code == 0
+    applied = dexter(emu, "apply", str(fresh_file), "--format", "json")
+    assert applied.exit_code == 0, applied.stderr
+    report = json.loads(applied.stdout)
+    assert sorted((c["action"], c["key"]) for c in report["changes"]) == [
+        ("create", "q-0002"), ("update", "m-0000")]
+    assert dexter(emu, "plan", str(changed), "--detailed-exitcode").exit_code == 0
+
+
+def test_safety_findings_stop_the_run_unless_forced(emu, tmp_path):
+    manifests = write_manifests(tmp_path / "m", queries=12)
+    assert dexter(emu, "apply", str(manifests), "--auto-approve").exit_code == 0
+    smaller = write_manifests(tmp_path / "m", queries=4)
+    settings = (smaller / "dexter.yaml").read_text().replace(
+        "max_delete_percent: 100", "max_delete_percent: 30")
+    (smaller / "dexter.yaml").write_text(settings + "prune: {discover_queries: true}\n")
+    refused = dexter(emu, "apply", str(smaller), "--auto-approve")
+    assert refused.exit_code == 1 and "unsafe-plan" in refused.stderr
+    assert sum(live_names(emu).values()) == 12
+    forced = dexter(emu, "apply", str(smaller), "--auto-approve", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert sorted(live_names(emu)) == [f"q-{i:04d}" for i in range(4)]
+    assert dexter(emu, "plan", str(smaller), "--detailed-exitcode").exit_code == 0
+
+
+def test_slack_rule_answered_202_is_followed_until_the_task_succeeds(emu, tmp_path):
+    emu.ensure_names(integrations=[("slack", "Acme Slack")],
+                     slack_channels=[("Acme Slack", "#alerts")])
+    slack = ("  - name: slack-rule\n    project: backend\n    conditions: [first_seen_event]\n"
+             "    actions:\n      - slack: {channel: '#alerts', workspace: Acme Slack}\n")
+    manifests = write_manifests(Path(tmp_path / "m"), issue=1, extra=slack)
+    emu.set_quirks(slack_async=True, slack_task_delay=0.3, slack_task_polls=3)
+    result = dexter(emu, "apply", str(manifests), "--auto-approve", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    [slack_change] = [c for c in report["changes"] if c["key"].endswith("slack-rule")]
+    assert slack_change["status"] == "applied" and slack_change["live_id"]
+    rules = list_all(emu, f"projects/{emu.organization}/backend/rules/")
+    assert slack_change["live_id"] in {r["id"] for r in rules}
+    polled = json.dumps(emu.counters())
+    assert "rule-task" in polled

@@ -1,0 +1,74 @@
+"""Apply when Sentry pushes back: a 429 storm is absorbed by the gateway, and a full outage
+opens the circuit breaker, which stops new writes (reported "not attempted", exit 3) until a
+later run completes the rest. Counts come from the emulator's API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from dexter_sync.apply.executor import execute_plan
+from dexter_sync.apply.report import Status
+from dexter_sync.cli.main import cli
+from dexter_sync.cli.plan import load_desired, plan_live
+from dexter_sync.emulator.testing import running_emulator
+from dexter_sync.sentry.connect import open_facade
+
+from tests.test_apply_support import (FAST, PROJECTS, apply_sync, duplicates, live_names,
+                                      plan_only, prepare, write_manifests)
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    with running_emulator(projects=PROJECTS) as handle:
+        monkeypatch.setenv("SENTRY_AUTH_TOKEN", handle.token)
+        prepare(handle)
+        yield handle
+
+
+def test_429_storm_finishes_without_surfacing_a_429(emu, tmp_path):
+    manifests = write_manifests(tmp_path / "m", queries=18, metric=12)
+    emu.set_rate_limit(enabled=True, limit=5, window=1)
+    emu.reset_counters()
+    result = CliRunner().invoke(cli, ["apply", str(manifests), "--auto-approve", "--format",
+                                      "json", "--sentry-url", emu.url], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["summary"] == {"applied": 30, "failed": 0, "not-attempted": 0}
+    assert all(c["detail"] is None for c in report["changes"])
+    assert "too frequently" not in result.stderr and "answered 429" not in result.stderr
+    names = live_names(emu)
+    assert duplicates(names) == {} and len(names) == 30
+
+
+async def _plan_then_outage(emu, manifests):
+    """Plan while Sentry is healthy, then apply during a full outage."""
+    desired = load_desired(str(manifests), emu.organization)
+    async with open_facade(sentry_url=emu.url, organization=emu.organization, desired=desired,
+                           settings=FAST, notify=lambda _: None) as facade:
+        plan = await plan_live(facade, desired)
+        emu.set_faults(error_rate=1.0, seed=3)
+        return await execute_plan(plan, facade, concurrency=4)
+
+
+def test_breaker_opens_in_a_full_outage_and_a_later_run_completes(emu, tmp_path):
+    manifests = write_manifests(tmp_path / "m", queries=40, metric=20)
+    report = asyncio.run(_plan_then_outage(emu, manifests))
+    assert report.exit_code == 3
+    assert report.stopped and "circuit breaker open" in report.stopped
+    skipped = report.of_status(Status.NOT_ATTEMPTED)
+    assert len(skipped) >= 40, report.summary  # most of the run never started
+    assert len(report.outcomes) == 60
+    emu.reset_counters()
+    # The outage is total: nothing can have been written.
+    emu.clear_faults()
+    assert sum(live_names(emu).values()) == 0
+
+    _, later = apply_sync(emu, manifests)
+    assert later.exit_code == 0 and len(later.outcomes) == 60
+    names = live_names(emu)
+    assert duplicates(names) == {} and len(names) == 60
+    assert not asyncio.run(plan_only(emu, manifests)).has_changes

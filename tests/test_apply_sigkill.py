@@ -1,0 +1,120 @@
+"""A real `dexter apply` process, killed with SIGKILL part-way through against a real
+`dexter emulator` process on loopback, then run again: it converges with zero duplicates and
+nothing lost (identity is the natural key, not local state). Counted through the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.test_apply_support import PROJECTS, duplicates, write_manifests
+
+TOKEN = "sigkill-test-token"
+DEXTER = [str(Path(sys.executable).with_name("dexter"))]
+
+
+class Served:
+    """The handful of emulator calls this test needs, over plain HTTP."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.organization = "acme"
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        self._http = httpx.Client(timeout=10.0, headers=headers)
+        self._api = httpx.Client(base_url=f"{url}/api/0/", timeout=10.0, headers=headers)
+
+    def client(self) -> httpx.Client:
+        return self._api
+
+    def close(self) -> None:
+        self._http.close()
+        self._api.close()
+
+    def admin(self, method: str, path: str, **kwargs) -> dict:
+        response = self._http.request(method, f"{self.url}/__emulator__/{path}", **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else {}
+
+    def posts(self) -> int:
+        routes = self.admin("GET", "counters/")["routes"]
+        return sum(sum(s.values()) for r, s in routes.items() if r.startswith("POST "))
+
+
+@pytest.fixture
+def served(tmp_path):
+    env = {**os.environ, "SENTRY_AUTH_TOKEN": TOKEN}
+    proc = subprocess.Popen(
+        [*DEXTER, "emulator", "--port", "0", "--db", str(tmp_path / "emu.sqlite"),
+         "--org", "acme", "--projects", ",".join(PROJECTS), "--teams", ",".join(PROJECTS),
+         "--environments", "production"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert line, "dexter emulator printed no ready line"
+        handle = Served(json.loads(line)["url"])
+        yield handle
+        handle.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _apply(served: Served, manifests: Path, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "SENTRY_AUTH_TOKEN": TOKEN}
+    env.pop("SENTRY_URL", None)
+    return subprocess.Popen(
+        [*DEXTER, "apply", str(manifests), "--auto-approve", "--sentry-url", served.url,
+         "--concurrency", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, **kwargs)
+
+
+def live_names(served: Served):
+    from tests.test_apply_support import live_names as names_of
+    return names_of(served)
+
+
+def test_killed_apply_converges_on_the_next_run(served, tmp_path):
+    manifests = write_manifests(tmp_path / "m", queries=80, metric=40)
+    served.admin("PUT", "faults/", json={"latency_ms": 25})
+    served.admin("DELETE", "counters/")
+    first = _apply(served, manifests)
+    deadline = time.monotonic() + 60
+    while served.posts() < 30:
+        assert first.poll() is None, "apply finished before it could be killed"
+        assert time.monotonic() < deadline, "apply made no progress"
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    assert first.returncode == -signal.SIGKILL
+
+    partial = live_names(served)
+    assert 30 <= sum(partial.values()) < 120, "the kill should leave a partial state"
+    assert duplicates(partial) == {}
+
+    served.admin("PUT", "faults/", json={"reset": True})
+    second = _apply(served, manifests)
+    out, err = second.communicate(timeout=90)
+    assert second.returncode == 0, err
+    created = int(out.split(" applied")[0].rsplit(" ", 1)[-1])
+    assert created == 120 - sum(partial.values())  # only what the killed run had not done
+
+    names = live_names(served)
+    assert duplicates(names) == {}
+    assert set(names) == {f"q-{i:04d}" for i in range(80)} | {f"m-{i:04d}" for i in range(40)}
+    env = {**os.environ, "SENTRY_AUTH_TOKEN": TOKEN}
+    plan = subprocess.run([*DEXTER, "plan", str(manifests), "--detailed-exitcode",
+                           "--sentry-url", served.url], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert plan.returncode == 0, plan.stdout + plan.stderr

@@ -1,0 +1,357 @@
+"""The planner against the emulator (in-process, over httpx's ASGI transport), quirks ON.
+
+Each perpetual-diff class users of other Sentry tools report is a named test: the rule is
+created from the manifest, the raw live object is checked to really show the hazard, and
+the next plan is quiet. Also: one-field changes and out-of-band drift, prune, ambiguous
+keys, targets and stale saved plans, all through real HTTP to the emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dexter_sync.cli.plan import plan_live
+from dexter_sync.core.changes import Action, NoteReason, Plan
+from dexter_sync.core.planning import parse_targets
+from dexter_sync.emulator import create_app
+from dexter_sync.emulator.testing import make_config
+from dexter_sync.kinds.registry import get_kind
+from dexter_sync.manifest import load_manifests
+from dexter_sync.render.jsonplan import render_json
+from dexter_sync.render.planfile import read_plan, stale_objects, write_plan
+from dexter_sync.sentry.client import SentryClient
+from dexter_sync.sentry.facade import SentryFacade
+from dexter_sync.sentry.gateway import Gateway
+
+# the gateway's retry policy passes tenacity's deprecated `initial` (reported to its owner)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The 'initial' parameter is deprecated:DeprecationWarning")
+
+ORG = "acme"
+BASE = "http://emulator.test"
+TOKEN = "planner-test-token"
+
+
+class Org:
+    """An in-process emulator, a facade on it, and a manifest directory."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.dir = tmp_path
+        self.app = create_app(make_config(token=TOKEN, organization=ORG))
+        self.app.state.store.ensure_names(
+            ORG, projects=["backend", "frontend"], teams=["backend-team"],
+            members=["ana@example.com"], environments=["production"],
+            integrations=[("slack", "acme-slack"), ("pagerduty", "acme-pd")],
+            slack_channels=[("acme-slack", "#alerts")])
+        transport = httpx.ASGITransport(app=self.app)
+        self.facade = SentryFacade(Gateway(SentryClient(base_url=BASE, token=TOKEN,
+                                                        transport=transport)), ORG)
+        self.admin = httpx.AsyncClient(transport=transport, base_url=f"{BASE}/__emulator__/",
+                                       headers={"Authorization": f"Bearer {TOKEN}"})
+
+    def write(self, body: str, settings: str = "") -> None:
+        (self.dir / "dexter.yaml").write_text(
+            f"version: 1\norganization: {ORG}\ninclude: [r.yaml]\n" + textwrap.dedent(settings))
+        (self.dir / "r.yaml").write_text(textwrap.dedent(body))
+
+    async def plan(self, **kwargs) -> Plan:
+        return await plan_live(self.facade, load_manifests(self.dir), **kwargs)
+
+    async def apply(self, plan: Plan) -> None:
+        """Send each change's request as planned (a minimal apply: no retries needed)."""
+        for change in plan.changes:
+            kind = get_kind(change.kind)
+            request = {Action.CREATE: kind.create_request, Action.UPDATE: kind.update_request,
+                       Action.DELETE: kind.delete_request}[change.action](ORG, change)
+            response = await self.facade.send(request)
+            assert response.status < 300, (change.address, response.status, response.body)
+
+    async def converge(self, body: str, settings: str = "") -> Plan:
+        self.write(body, settings)
+        first = await self.plan()
+        assert first.has_changes
+        await self.apply(first)
+        return await self.plan()
+
+    async def live(self, kind: str) -> list[dict]:
+        state = await self.facade.read_state([kind], projects=["backend", "frontend"])
+        return [o.data for o in state.of_kind(kind)]
+
+    async def oob(self, kind: str, op: str, **payload) -> dict:
+        response = await self.admin.post("oob/", json={"kind": kind, "op": op, **payload})
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    async def close(self) -> None:
+        await self.admin.aclose()
+        await self.facade.aclose()
+        self.app.state.store.close()
+
+
+@pytest.fixture
+def org(tmp_path):
+    created = Org(tmp_path)
+    yield created
+    asyncio.run(created.close())
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def metric(name: str, threshold: str = "100", extra: str = "") -> str:
+    return f"""
+      - name: {name}
+        project: backend
+        aggregate: count()
+        time_window: 1h
+        {extra}
+        triggers:
+          critical:
+            threshold: {threshold}
+            actions:
+              - email: {{team: backend-team}}
+    """
+
+
+def assert_quiet(plan: Plan) -> None:
+    assert not plan.has_changes, render_json(plan)
+    assert plan.notes == [] and plan.safety == []
+
+
+# ---- perpetual-diff classes, each a regression test (emulator quirks ON) --------------
+
+
+ISSUE_RULE = """
+issue_alerts:
+  - name: Reordered
+    project: backend
+    action_match: any
+    conditions:
+      - first_seen_event
+      - regression_event
+      - reappeared_event
+      - id: sentry.rules.conditions.event_frequency.EventFrequencyCondition
+        value: "80"
+        interval: 1h
+    filters:
+      - tagged_event: {key: environment, match: eq, value: "  production  "}
+    filter_match: all
+    actions:
+      - email: {target: team, team: backend-team}
+"""
+
+
+def test_conditions_returned_in_another_order(org):
+    quiet = run(org.converge(ISSUE_RULE))
+    assert_quiet(quiet)
+    live = run(org.live("issue_alert"))[0]
+    sent = ["FirstSeenEventCondition", "RegressionEventCondition", "ReappearedEventCondition",
+            "EventFrequencyCondition"]
+    assert [c["id"].rsplit(".", 1)[-1] for c in live["conditions"]] != sent
+    assert quiet.cosmetic.get("order", 0) >= 1
+
+
+def test_server_added_name_fields(org):
+    quiet = run(org.converge(ISSUE_RULE))
+    assert_quiet(quiet)
+    live = run(org.live("issue_alert"))[0]
+    assert all("name" in node for node in live["conditions"] + live["actions"])
+    assert all("uuid" in node for node in live["actions"])
+    assert quiet.cosmetic.get("server-field", 0) >= len(live["conditions"])
+
+
+def test_string_80_versus_number_80(org):
+    assert_quiet(run(org.converge(ISSUE_RULE)))
+    live = run(org.live("issue_alert"))[0]
+    frequency = next(c for c in live["conditions"] if c["id"].endswith("EventFrequencyCondition"))
+    assert frequency["value"] == 80
+
+
+def test_whitespace_in_filter_values(org):
+    assert_quiet(run(org.converge(ISSUE_RULE)))
+    live = run(org.live("issue_alert"))[0]
+    assert live["filters"][0]["value"] == "production"
+
+
+def test_filter_match_null_versus_all(org):
+    body = """
+    issue_alerts:
+      - name: No filter match
+        project: backend
+        conditions: [first_seen_event]
+        actions:
+          - email: {target: team, team: backend-team}
+    """
+    assert_quiet(run(org.converge(body)))
+    live = run(org.live("issue_alert"))[0]
+    assert live["filterMatch"] == "all" and live["frequency"] == 30
+
+
+def test_thresholds_as_floats(org):
+    quiet = run(org.converge("metric_alerts:" + metric("Floats", threshold="100")))
+    assert_quiet(quiet)
+    live = run(org.live("metric_alert"))[0]
+    assert live["triggers"][0]["alertThreshold"] == 100.0
+    assert isinstance(live["triggers"][0]["alertThreshold"], float)
+    assert isinstance(live["timeWindow"], float)
+    assert quiet.cosmetic.get("type", 0) >= 1
+
+
+def test_projects_in_another_order(org):
+    body = """
+    discover_queries:
+      - name: Both projects
+        projects: [frontend, backend]
+        query_dataset: error-events
+        fields: [title, count()]
+        range: 24h
+    """
+    assert_quiet(run(org.converge(body)))
+    live = run(org.live("discover_query"))[0]
+    assert live["projects"] == sorted(live["projects"])
+
+
+# ---- one-field changes and drift ---------------------------------------------------
+
+
+def test_one_field_change_and_out_of_band_drift(org):
+    assert_quiet(run(org.converge("metric_alerts:" + metric("Edit me"))))
+    org.write("metric_alerts:" + metric("Edit me", threshold="250"))
+    plan = run(org.plan())
+    assert [(c.action, c.key) for c in plan.changes] == [(Action.UPDATE, "Edit me")]
+    assert [(d.path, d.before, d.after) for d in plan.changes[0].diff] == [
+        (("triggers", "critical", "threshold"), 100, 250)]
+    # drift: someone edits the rule in Sentry's UI; the plan proposes the reverse update
+    org.write("metric_alerts:" + metric("Edit me"))
+    live = run(org.live("metric_alert"))[0]
+    run(org.oob("metric_rule", "update", id=live["id"], fields={"timeWindow": 30}))
+    drift = run(org.plan())
+    assert [(d.path, d.before, d.after) for d in drift.changes[0].diff] == [
+        (("time_window",), "30m", "1h")]
+
+
+# ---- prune, ambiguity, targets, stale plans -----------------------------------------
+
+
+def test_prune_and_ambiguous_keys_over_http(org):
+    assert_quiet(run(org.converge("metric_alerts:" + metric("Keep") + metric("Stray"))))
+    org.write("metric_alerts:" + metric("Keep"))
+    kept = run(org.plan())
+    assert kept.changes == [] and [(n.reason, n.key) for n in kept.notes] == [
+        (NoteReason.UNMANAGED, "Stray")]
+    org.write("metric_alerts:" + metric("Keep"), "prune: {metric_alerts: true}\n")
+    pruned = run(org.plan())
+    assert [(c.action, c.key) for c in pruned.changes] == [(Action.DELETE, "Stray")]
+    run(org.apply(pruned))
+    assert [r["name"] for r in run(org.live("metric_alert"))] == ["Keep"]
+    # someone creates a second rule named "Keep" in the UI: neither is touched any more
+    team = run(org.facade.read_directory()).team_id("backend-team")
+    run(org.oob("metric_rule", "create", fields={
+        "name": "Keep", "aggregate": "count()", "query": "", "timeWindow": 60,
+        "projects": ["backend"],
+        "thresholdType": 0, "triggers": [{"label": "critical", "alertThreshold": 1, "actions": [
+            {"type": "email", "targetType": "team", "targetIdentifier": team}]}]}))
+    org.write("metric_alerts:" + metric("Keep", threshold="9"), "prune: {metric_alerts: true}\n")
+    twins = run(org.plan())
+    assert twins.changes == []
+    assert [(n.reason, n.key, len(n.live_ids)) for n in twins.notes] == [
+        (NoteReason.AMBIGUOUS, "Keep", 2)]
+
+
+def test_target_and_stale_saved_plan(org, tmp_path):
+    assert_quiet(run(org.converge("metric_alerts:" + metric("A") + metric("B"))))
+    org.write("metric_alerts:" + metric("A", threshold="5") + metric("B", threshold="6"))
+    only_b = run(org.plan(targets=parse_targets(["metric_alert/B"])))
+    assert [c.key for c in only_b.changes] == ["B"]
+    saved = tmp_path / "plan.json"
+    write_plan(run(org.plan()), saved)
+    plan = read_plan(saved, organization=ORG)
+    current = run(org.facade.read_state(plan.kinds_read, projects=plan.projects_read))
+    assert stale_objects(plan, current) == []
+    live_b = next(r for r in run(org.live("metric_alert")) if r["name"] == "B")
+    run(org.oob("metric_rule", "update", id=live_b["id"], fields={"thresholdPeriod": 3}))
+    current = run(org.facade.read_state(plan.kinds_read, projects=plan.projects_read))
+    assert stale_objects(plan, current) == ["metric_alert/B: changed since the plan"]
+
+
+def test_planning_twice_against_the_same_state_is_identical(org):
+    org.write(ISSUE_RULE + "metric_alerts:" + metric("X") + metric("Y", threshold="7"))
+    run(org.apply(run(org.plan())))
+    org.write(ISSUE_RULE.replace("first_seen_event", "first_seen_event\n      - "
+                                 "new_high_priority_issue")
+              + "metric_alerts:" + metric("X", threshold="3") + metric("Z"))
+    assert render_json(run(org.plan())) == render_json(run(org.plan()))
+
+
+# ---- every kind: a one-field change, and the reverse of an out-of-band change ----------
+
+KIND_CASES = {
+    "issue_alert": (
+        """
+        issue_alerts:
+          - name: Kinds
+            project: backend
+            frequency: {value}
+            conditions: [first_seen_event]
+            actions:
+              - email: {{target: issue_owners, fallthrough: active_members}}
+        """, ("30m", "1h"), ("frequency",), "issue_rule", {"frequency": 1440}, "1d"),
+    "discover_query": (
+        """
+        discover_queries:
+          - name: Kinds
+            projects: [backend]
+            query_dataset: error-events
+            fields: [title, count()]
+            query: "{value}"
+            range: 24h
+        """, ("event.type:error", "level:fatal"), ("query",), "saved_query",
+        {"query": "level:info"}, "level:info"),
+    "release": (
+        """
+        releases:
+          - version: kinds@1.0.0
+            projects: [backend]
+            url: "{value}"
+        """, ("https://example.com/1", "https://example.com/2"), ("url",), "release",
+        {"url": "https://example.com/ui"}, "https://example.com/ui"),
+    "code_mapping": (
+        """
+        integration_links:
+          - {{type: repository, name: acme/app, integration: acme-github, provider: github}}
+          - type: code_mapping
+            project: backend
+            repository: acme/app
+            stack_root: app/
+            source_root: "{value}"
+            default_branch: main
+        """, ("src/", "lib/"), ("source_root",), "code_mapping", {"sourceRoot": "ui/"}, "ui/"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_CASES))
+def test_each_kind_one_field_change_and_drift(org, kind):
+    body, (old, new), path, oob_kind, oob_fields, drifted = KIND_CASES[kind]
+    org.app.state.store.ensure_names(ORG, integrations=[("github", "acme-github")],
+                                     repositories=[("acme/app", "acme-github")])
+    assert_quiet(run(org.converge(body.format(value=old))))
+    org.write(body.format(value=new))
+    plan = run(org.plan())
+    assert [(c.action, c.kind) for c in plan.changes] == [(Action.UPDATE, kind)], \
+        render_json(plan)
+    assert [(d.path, d.before, d.after) for d in plan.changes[0].diff] == [(path, old, new)]
+    run(org.apply(plan))
+    assert_quiet(run(org.plan()))
+    live = next(o for o in run(org.live(kind)))
+    run(org.oob(oob_kind, "update", id=live["id"], fields=oob_fields))
+    drift = run(org.plan())
+    assert [(c.action, c.kind) for c in drift.changes] == [(Action.UPDATE, kind)]
+    assert [(d.path, d.before, d.after) for d in drift.changes[0].diff] == [
+        (path, drifted, new)]

@@ -1,0 +1,252 @@
+"""Pure parts of the sentry package: Link parsing, route templates, error mapping and texts,
+redaction, retry classification, rate-limit budgets and the breaker on a fake clock,
+single-flight and the TTL cache."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from dexter_sync.core.diagnostics import DexterError
+from dexter_sync.sentry import errors
+from dexter_sync.sentry.breaker import BreakerState, CircuitBreaker
+from dexter_sync.sentry.cache import TTLCache
+from dexter_sync.sentry.links import next_cursor, parse_link_header
+from dexter_sync.sentry.ratelimit import EndpointBudget, RateLimiter
+from dexter_sync.sentry.redaction import MASK, RedactingFilter, redact, register_secret
+from dexter_sync.sentry.retrying import is_retryable
+from dexter_sync.sentry.routes import endpoint_key, route_template
+from dexter_sync.sentry.singleflight import SingleFlight
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+LINK = ('<https://sentry.io/api/0/organizations/acme/releases/?&cursor=100:-1:1>; rel="previous"; '
+        'results="false"; cursor="100:-1:1", <https://sentry.io/api/0/organizations/acme/'
+        'releases/?&cursor=100:1:0>; rel="next"; results="{}"; cursor="100:1:0"')
+
+
+def test_link_header_next_cursor_until_results_false():
+    assert next_cursor(LINK.format("true")) == "100:1:0"
+    assert next_cursor(LINK.format("false")) is None
+    assert next_cursor(None) is None
+    links = parse_link_header(LINK.format("true"))
+    assert links["previous"].results is False and links["next"].results is True
+
+
+def test_route_templates_replace_identifiers_by_position():
+    assert route_template("projects/acme/web/rules/12/") == "projects/{org}/{project}/rules/{id}/"
+    assert route_template("organizations/acme/alert-rules/") == "organizations/{org}/alert-rules/"
+    assert endpoint_key("get", "organizations/acme/issues/9/events/") == \
+        "GET organizations/{org}/issues/{id}/events/"
+
+
+@pytest.mark.parametrize("status, body, cls, text", [
+    (400, {"timeWindow": ["Invalid time window"], "triggers": [{}, {"actions": ["need one"]}]},
+     errors.BadRequest, "timeWindow: Invalid time window; triggers[1].actions: need one"),
+    (400, ["You may not exceed 5 metric alerts"], errors.BadRequest,
+     "You may not exceed 5 metric alerts"),
+    (403, {"detail": {"code": "sso-required", "message": "SSO required"}}, errors.Forbidden,
+     "SSO required"),
+    (404, {"detail": "The requested resource does not exist"}, errors.NotFound,
+     "The requested resource does not exist"),
+    (410, {"detail": "This API has been retired"}, errors.Gone, "retired"),
+    (503, None, errors.ServerError, "upstream down"),
+])
+def test_error_mapping_keeps_sentry_text_method_and_path(status, body, cls, text):
+    error = errors.error_for(status=status, method="POST", path="/api/0/organizations/acme/x/",
+                             body=body, text="upstream down", headers={})
+    assert type(error) is cls and isinstance(error, DexterError)
+    assert text in str(error) and "POST /api/0/organizations/acme/x/" in str(error)
+    assert error.status == status
+
+
+def test_gone_never_reads_as_missing_object():
+    error = errors.error_for(status=410, method="GET", path="/api/0/projects/a/b/rules/",
+                             body={"detail": "gone"}, text="", headers={})
+    assert not isinstance(error, errors.NotFound) and "retired" in str(error)
+
+
+def test_retry_at_prefers_retry_after_then_reset():
+    assert errors.retry_at({"Retry-After": "3"}, now=100.0) == 103.0
+    assert errors.retry_at({"X-Sentry-Rate-Limit-Reset": "150"}, now=100.0) == 150.0
+    assert errors.retry_at({}, now=100.0) is None
+
+
+def test_error_texts_are_trimmed_and_redacted():
+    register_secret("sntrys_UNIT_SECRET_123456")
+    long = "x" * 5000 + " sntrys_UNIT_SECRET_123456"
+    error = errors.error_for(status=500, method="GET", path="/api/0/", body=None, text=long,
+                             headers={})
+    assert len(str(error)) < 700 and "sntrys_UNIT_SECRET" not in str(error)
+    error = errors.error_for(status=400, method="GET", path="/api/0/", body={
+        "detail": "bad token sntrys_UNIT_SECRET_123456"}, text="", headers={})
+    assert "sntrys_UNIT_SECRET" not in str(error) and MASK in str(error)
+
+
+def test_log_records_are_redacted():
+    register_secret("sntrys_LOG_SECRET_abcdef")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "token is %s", (
+        "sntrys_LOG_SECRET_abcdef",), None)
+    assert RedactingFilter().filter(record)
+    assert "sntrys_LOG_SECRET" not in record.getMessage()
+    assert redact("a sntrys_LOG_SECRET_abcdef b") == f"a {MASK} b"
+
+
+def test_retry_classification_never_retries_post_blindly():
+    server = errors.ServerError(status=502, method="POST", path="/x", detail="bad gateway")
+    dropped = errors.SentryConnectionError("dropped", sent=True)
+    refused = errors.SentryConnectionError("refused", sent=False)
+    limited = errors.RateLimited(status=429, method="POST", path="/x", detail="slow down")
+    assert not is_retryable("POST", server) and not is_retryable("POST", dropped)
+    assert is_retryable("POST", refused) and is_retryable("POST", limited)
+    assert is_retryable("GET", server) and is_retryable("PUT", dropped)
+    assert is_retryable("DELETE", server)
+    assert not is_retryable("GET", errors.NotFound(status=404, method="GET", path="/x", detail=""))
+    assert not is_retryable("GET", errors.CircuitOpenError("h", failures=3, retry_in=5))
+
+
+def _headers(limit, remaining, reset, concurrent=None):
+    h = {"x-sentry-rate-limit-limit": str(limit), "x-sentry-rate-limit-remaining": str(remaining),
+         "x-sentry-rate-limit-reset": str(reset)}
+    if concurrent is not None:
+        h["x-sentry-rate-limit-concurrentlimit"] = str(concurrent)
+    return h
+
+
+def test_budget_spreads_remaining_requests_over_the_window():
+    budget = EndpointBudget()
+    assert budget.delay(1000.0) == 0  # nothing known: no waiting
+    seq = budget.on_send(1000.0)
+    budget.on_done(_headers(40, 39, 1001), seq, 1000.0)
+    # 39 requests left for 1 s: one every 25 ms, the last before the reset
+    assert budget.delay(1000.0) == pytest.approx(1 / 40)
+    seq = budget.on_send(1000.0 + 1 / 40)
+    assert budget.remaining == 38
+
+
+def test_budget_waits_for_reset_when_spent_then_starts_fresh():
+    budget = EndpointBudget()
+    seq = budget.on_send(1000.2)
+    budget.on_done(_headers(20, 0, 1001), seq, 1000.2)
+    assert budget.delay(1000.2) == pytest.approx(0.8)
+    assert budget.delay(1001.0) == 0  # the window ended: a full budget again
+    assert budget.remaining == 20
+
+
+def test_budget_discounts_requests_sent_after_the_reply():
+    budget = EndpointBudget()
+    first = budget.on_send(1000.0)
+    for _ in range(5):
+        budget.on_send(1000.0)
+    budget.on_done(_headers(10, 9, 1001), first, 1000.1)
+    assert budget.remaining == 4  # 9 left minus the 5 sent since that request
+
+
+def test_budget_caps_concurrency_and_blocks_after_429():
+    budget = EndpointBudget()
+    seq = budget.on_send(1000.0)
+    budget.on_done(_headers(40, 39, 1001, concurrent=2), seq, 1000.0)
+    budget.on_send(1000.0)
+    budget.on_send(1000.0)
+    assert not budget.has_slot()
+    budget.on_rate_limited(1003.0, _headers(40, 0, 1003), 1000.5)
+    assert budget.delay(1000.5) == pytest.approx(2.5)
+
+
+def test_limiter_paces_a_burst_on_a_fake_clock():
+    clock = FakeClock(1000.0)
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep)
+
+    async def burst() -> list[float]:
+        sent = []
+        ticket = await limiter.acquire("GET x/")
+        limiter.release("GET x/", ticket, _headers(10, 9, 1001))
+        for _ in range(9):
+            ticket = await limiter.acquire("GET x/")
+            sent.append(clock.now)
+            limiter.release("GET x/", ticket, {})
+        ticket = await limiter.acquire("GET x/")  # the 11th waits for the next window
+        sent.append(clock.now)
+        return sent
+
+    sent = asyncio.run(burst())
+    assert sent[8] < 1001.0 <= sent[9]
+    gaps = [b - a for a, b in zip(sent, sent[1:9])]
+    assert min(gaps) > 0.08  # spread, not bursted
+
+
+def test_breaker_opens_fails_fast_and_closes_after_a_probe():
+    clock = FakeClock(0.0)
+    breaker = CircuitBreaker("sentry.test", failure_threshold=3, cooldown=5.0, clock=clock)
+    for _ in range(3):
+        breaker.before_call()
+        breaker.on_failure()
+    assert breaker.state is BreakerState.OPEN
+    with pytest.raises(errors.CircuitOpenError, match="circuit breaker open"):
+        breaker.before_call()
+    clock.now = 5.1
+    assert breaker.before_call() is True  # the probe
+    with pytest.raises(errors.CircuitOpenError):
+        breaker.before_call()  # only one probe at a time
+    breaker.on_failure()
+    assert breaker.state is BreakerState.OPEN  # a failed probe re-opens
+    clock.now = 10.3
+    breaker.before_call()
+    breaker.on_success()
+    assert breaker.state is BreakerState.CLOSED
+    assert breaker.transitions == {"closed->open": 1, "open->half-open": 2,
+                                   "half-open->open": 1, "half-open->closed": 1}
+
+
+def test_breaker_success_resets_the_failure_count():
+    breaker = CircuitBreaker("h", failure_threshold=3, clock=FakeClock())
+    for outcome in (False, False, True, False, False):
+        breaker.before_call()
+        breaker.on_success() if outcome else breaker.on_failure()
+    assert breaker.state is BreakerState.CLOSED
+
+
+def test_single_flight_shares_one_call_and_its_error():
+    flights = SingleFlight()
+    calls = 0
+
+    async def slow(fail: bool):
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        if fail:
+            raise ValueError("boom")
+        return calls
+
+    async def main():
+        ok = await asyncio.gather(*(flights.do("k", lambda: slow(False)) for _ in range(20)))
+        bad = await asyncio.gather(*(flights.do("e", lambda: slow(True)) for _ in range(5)),
+                                   return_exceptions=True)
+        return ok, bad
+
+    ok, bad = asyncio.run(main())
+    assert ok == [1] * 20 and calls == 2
+    assert all(isinstance(b, ValueError) for b in bad)
+    assert flights.calls == 2 and flights.shared == 23
+
+
+def test_ttl_cache_counts_hits_and_expires():
+    clock = FakeClock(0.0)
+    cache = TTLCache(ttl=5.0, clock=clock)
+    cache.put("a", 1)
+    assert cache.get("a") == (True, 1)
+    clock.now = 6.0
+    assert cache.get("a") == (False, None)
+    assert (cache.hits, cache.misses) == (1, 1)
