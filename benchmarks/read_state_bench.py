@@ -1,6 +1,7 @@
 """Benchmark: read the live state of 10,000 objects over 500 projects through the facade.
 
-The emulator is served on loopback with 20 ms added latency and a rate limit of 40 requests
+The emulator runs as its own process (`dexter emulator`, as Sentry would be remote) on
+loopback, with 20 ms added latency and a rate limit of 40 requests
 per second per endpoint (Sentry limits each endpoint apart). Printed figures:
 
   requests ratio   requests made / minimum requests (pages of 100 + one list per project
@@ -16,13 +17,41 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
+import os
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from dexter_sync.emulator.testing import running_emulator
+import httpx
+
 from dexter_sync.sentry.client import SentryClient
 from dexter_sync.sentry.facade import SentryFacade
 from dexter_sync.sentry.gateway import Gateway, GatewaySettings
+
+TOKEN = "bench-token"
+
+
+@contextmanager
+def emulator_process(rate_limit: int) -> Iterator[tuple[str, httpx.Client]]:
+    """`dexter emulator` in a subprocess: (base URL, admin client)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from dexter_sync.cli.main import main; main()", "emulator",
+         "--port", "0", "--token", TOKEN, "--rate-limit", str(rate_limit), "--rate-window", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={k: v for k, v in os.environ.items() if k != "SENTRY_AUTH_TOKEN"})
+    try:
+        url = json.loads(process.stdout.readline())["url"]
+        with httpx.Client(base_url=f"{url}/__emulator__/", timeout=120,
+                          headers={"Authorization": f"Bearer {TOKEN}"}) as admin:
+            yield url, admin
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
 
 
 def main() -> None:
@@ -36,17 +65,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
-    with running_emulator(rate_limit={"enabled": True, "limit": args.rate_limit,
-                                      "window": 1}) as emu:
-        emu.seed_rules(metric_rules=args.metric_rules, issue_rules=args.issue_rules,
-                       projects=args.projects, saved_queries=args.saved_queries)
-        emu.set_faults(latency_ms=args.latency_ms)
-        emu.reset_counters()
+    with emulator_process(args.rate_limit) as (url, admin):
+        admin.post("seed/", json={"metric_rules": args.metric_rules,
+                                  "issue_rules": args.issue_rules, "projects": args.projects,
+                                  "saved_queries": args.saved_queries}).raise_for_status()
+        admin.put("faults/", json={"latency_ms": args.latency_ms}).raise_for_status()
+        admin.delete("counters/").raise_for_status()
 
         async def read():
-            client = SentryClient(base_url=emu.url, token=emu.token)
+            client = SentryClient(base_url=url, token=TOKEN)
             facade = SentryFacade(Gateway(client, GatewaySettings(concurrency=args.concurrency)),
-                                  emu.organization)
+                                  "acme")
             try:
                 started = time.perf_counter()
                 live = await facade.read_state(["metric_alert", "issue_alert", "discover_query"])
@@ -55,7 +84,7 @@ def main() -> None:
                 await facade.aclose()
 
         live, wall, facade = asyncio.run(read())
-        counters = emu.counters()
+        counters = admin.get("counters/").json()
 
     objects = sum(len(v) for v in live.objects.values())
     projects = len(live.directory.projects)
@@ -64,7 +93,8 @@ def main() -> None:
                + math.ceil(args.saved_queries / 100) + math.ceil(projects / 100) + 5)
     made = counters["total"]
     busiest = max(sum(statuses.values()) for statuses in counters["routes"].values())
-    print(f"objects read:            {objects} ({', '.join(f'{k}: {len(v)}' for k, v in live.objects.items())})")
+    by_kind = ", ".join(f"{k}: {len(v)}" for k, v in live.objects.items())
+    print(f"objects read:            {objects} ({by_kind})")
     print(f"projects:                {projects}")
     print(f"requests made:           {made} (minimum {minimum}; 429s: {counters['rate_limited']})")
     print(f"wall time:               {wall:.2f} s (latency {args.latency_ms} ms, "

@@ -12,8 +12,7 @@ from click.testing import CliRunner
 
 from dexter_sync.cli.main import cli
 from dexter_sync.emulator.testing import running_emulator
-
-from tests.test_apply_support import PROJECTS, live_names, list_all, prepare, write_manifests
+from tests.test_apply_support import PROJECTS, list_all, live_names, prepare, write_manifests
 
 
 @pytest.fixture
@@ -135,3 +134,25 @@ def test_slack_rule_answered_202_is_followed_until_the_task_succeeds(emu, tmp_pa
     assert slack_change["live_id"] in {r["id"] for r in rules}
     polled = json.dumps(emu.counters())
     assert "rule-task" in polled
+
+
+def test_issue_alert_exact_duplicate_is_a_conflict_with_sentrys_text(emu, tmp_path):
+    twin = ("  - name: i-twin\n    project: backend\n    action_match: any\n"
+            "    conditions:\n      - event_frequency: {value: 1000, interval: 1h}\n"
+            "    actions:\n      - email: {team: backend}\n")
+    manifests = write_manifests(tmp_path / "m", issue=1, extra=twin)  # i-0000 has the same rule
+    result = dexter(emu, "apply", str(manifests), "--auto-approve", "--format", "json")
+    assert result.exit_code == 3
+    report = json.loads(result.stdout)
+    [failed] = [c for c in report["changes"] if c["status"] == "failed"]
+    assert "exact duplicate" in failed["detail"]
+    names = live_names(emu)
+    assert sum(names.values()) == 1 and failed["key"].split("/")[-1] not in names
+
+
+def test_target_limits_the_apply(emu, tmp_path):
+    manifests = write_manifests(tmp_path / "m", queries=3, metric=1)
+    result = dexter(emu, "apply", str(manifests), "--auto-approve", "--target",
+                    "discover_query/q-0001")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(live_names(emu)) == ["q-0001"]

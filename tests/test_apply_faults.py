@@ -9,9 +9,14 @@ import pytest
 
 from dexter_sync.apply.report import Status
 from dexter_sync.emulator.testing import running_emulator
-
-from tests.test_apply_support import (apply_sync, duplicates, live_names, plan_only, prepare,
-                                write_manifests)
+from tests.test_apply_support import (
+    apply_sync,
+    duplicates,
+    live_names,
+    plan_only,
+    prepare,
+    write_manifests,
+)
 
 
 @pytest.fixture
@@ -40,3 +45,31 @@ def test_500_changes_under_faults_converge_in_two_runs_without_duplicates(emu, t
     assert not asyncio.run(plan_only(emu, manifests)).has_changes
     assert second.exit_code == 0 or first.exit_code == 0 or \
         all(o.status is Status.APPLIED for o in second.outcomes)
+
+
+def _posts(emu) -> int:
+    routes = emu.counters()["routes"]
+    return sum(sum(s.values()) for r, s in routes.items() if r.startswith("POST "))
+
+
+@pytest.mark.parametrize("mode", ["502", "drop"])
+def test_every_lost_response_is_adopted_after_one_post_each(emu, tmp_path, mode):
+    manifests = write_manifests(tmp_path / "m", queries=3, metric=2, issue=2)
+    emu.set_faults(lost_response_rate=1.0, lost_response_mode=mode, seed=1)
+    emu.reset_counters()
+    _, report = apply_sync(emu, manifests)
+    emu.clear_faults()
+    assert [o.status for o in report.outcomes] == [Status.APPLIED] * 7
+    assert all(o.detail and o.detail.startswith("adopted") for o in report.outcomes)
+    assert _posts(emu) == 7  # one POST per create: never a blind second one
+    names = live_names(emu)
+    assert duplicates(names) == {} and len(names) == 7
+    org = emu.organization
+    live_ids = {str(x["id"]) for path in (f"organizations/{org}/discover/saved/",
+                                          f"organizations/{org}/alert-rules/",
+                                          f"projects/{org}/backend/rules/",
+                                          f"projects/{org}/frontend/rules/")
+                for x in list_all(emu, path)}
+    assert {o.live_id for o in report.outcomes} == live_ids
+    assert not asyncio.run(plan_only(emu, manifests)).has_changes
+

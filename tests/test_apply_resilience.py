@@ -16,9 +16,17 @@ from dexter_sync.cli.main import cli
 from dexter_sync.cli.plan import load_desired, plan_live
 from dexter_sync.emulator.testing import running_emulator
 from dexter_sync.sentry.connect import open_facade
-
-from tests.test_apply_support import (FAST, PROJECTS, apply_sync, duplicates, live_names,
-                                      plan_only, prepare, write_manifests)
+from tests.test_apply_support import (
+    FAST,
+    PROJECTS,
+    apply_sync,
+    duplicates,
+    list_all,
+    live_names,
+    plan_only,
+    prepare,
+    write_manifests,
+)
 
 
 @pytest.fixture
@@ -72,3 +80,44 @@ def test_breaker_opens_in_a_full_outage_and_a_later_run_completes(emu, tmp_path)
     names = live_names(emu)
     assert duplicates(names) == {} and len(names) == 60
     assert not asyncio.run(plan_only(emu, manifests)).has_changes
+
+
+async def _plan_then(emu, manifests, between, **execute):
+    """Plan, run `between()` (a change in Sentry), then execute the plan."""
+    desired = load_desired(str(manifests), emu.organization)
+    async with open_facade(sentry_url=emu.url, organization=emu.organization, desired=desired,
+                           settings=FAST, notify=lambda _: None) as facade:
+        plan = await plan_live(facade, desired)
+        between()
+        return await execute_plan(plan, facade, **execute)
+
+
+def test_a_rule_task_still_pending_at_the_bound_is_never_reported_applied(emu, tmp_path):
+    emu.ensure_names(integrations=[("slack", "Acme Slack")],
+                     slack_channels=[("Acme Slack", "#alerts")])
+    slack = ("issue_alerts:\n  - name: slow-slack\n    project: backend\n"
+             "    conditions: [first_seen_event]\n"
+             "    actions:\n      - slack: {channel: '#alerts', workspace: Acme Slack}\n")
+    manifests = write_manifests(tmp_path / "m", extra=slack)
+    emu.set_quirks(slack_async=True, slack_task_delay=30.0, slack_task_polls=1000)
+    report = asyncio.run(_plan_then(emu, manifests, lambda: None, task_timeout=0.6))
+    [outcome] = report.outcomes
+    assert outcome.status is Status.FAILED and "still pending" in (outcome.detail or "")
+    assert report.exit_code == 3
+    assert "slow-slack" not in live_names(emu)
+
+
+def test_a_delete_of_an_object_already_gone_counts_as_applied(emu, tmp_path):
+    manifests = write_manifests(tmp_path / "m", queries=3)
+    apply_sync(emu, manifests)
+    pruning = write_manifests(tmp_path / "m", queries=1)
+    (pruning / "dexter.yaml").write_text((pruning / "dexter.yaml").read_text()
+                                         + "prune: {discover_queries: true}\n")
+    gone = next(q for q in list_all(emu, f"organizations/{emu.organization}/discover/saved/")
+                if q["name"] == "q-0002")
+    report = asyncio.run(_plan_then(
+        emu, pruning, lambda: emu.oob_change("saved_query", "delete", id=gone["id"])))
+    details = {o.change.key: (o.status, o.detail) for o in report.outcomes}
+    assert details == {"q-0001": (Status.APPLIED, None),
+                       "q-0002": (Status.APPLIED, "already deleted")}
+    assert sorted(live_names(emu)) == ["q-0000"]

@@ -69,15 +69,16 @@ def served(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        proc.stdout.close()
 
 
-def _apply(served: Served, manifests: Path, **kwargs) -> subprocess.Popen:
+def _apply(served: Served, manifests: Path, *, output: int = subprocess.PIPE
+           ) -> subprocess.Popen:
     env = {**os.environ, "SENTRY_AUTH_TOKEN": TOKEN}
     env.pop("SENTRY_URL", None)
     return subprocess.Popen(
         [*DEXTER, "apply", str(manifests), "--auto-approve", "--sentry-url", served.url,
-         "--concurrency", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=env, **kwargs)
+         "--concurrency", "4"], stdout=output, stderr=output, text=True, env=env)
 
 
 def live_names(served: Served):
@@ -86,21 +87,22 @@ def live_names(served: Served):
 
 
 def test_killed_apply_converges_on_the_next_run(served, tmp_path):
-    manifests = write_manifests(tmp_path / "m", queries=80, metric=40)
+    manifests = write_manifests(tmp_path / "m", queries=40, metric=20)
     served.admin("PUT", "faults/", json={"latency_ms": 25})
     served.admin("DELETE", "counters/")
-    first = _apply(served, manifests)
+    first = _apply(served, manifests, output=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while served.posts() < 30:
+    while served.posts() < 15:
         assert first.poll() is None, "apply finished before it could be killed"
         assert time.monotonic() < deadline, "apply made no progress"
         time.sleep(0.05)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     assert first.returncode == -signal.SIGKILL
+    time.sleep(0.5)  # writes in flight at the kill still land on the server: let them
 
     partial = live_names(served)
-    assert 30 <= sum(partial.values()) < 120, "the kill should leave a partial state"
+    assert 15 <= sum(partial.values()) < 60, "the kill should leave a partial state"
     assert duplicates(partial) == {}
 
     served.admin("PUT", "faults/", json={"reset": True})
@@ -108,13 +110,13 @@ def test_killed_apply_converges_on_the_next_run(served, tmp_path):
     out, err = second.communicate(timeout=90)
     assert second.returncode == 0, err
     created = int(out.split(" applied")[0].rsplit(" ", 1)[-1])
-    assert created == 120 - sum(partial.values())  # only what the killed run had not done
+    assert created == 60 - sum(partial.values())  # only what the killed run had not done
 
     names = live_names(served)
     assert duplicates(names) == {}
-    assert set(names) == {f"q-{i:04d}" for i in range(80)} | {f"m-{i:04d}" for i in range(40)}
+    assert set(names) == {f"q-{i:04d}" for i in range(40)} | {f"m-{i:04d}" for i in range(20)}
     env = {**os.environ, "SENTRY_AUTH_TOKEN": TOKEN}
     plan = subprocess.run([*DEXTER, "plan", str(manifests), "--detailed-exitcode",
-                           "--sentry-url", served.url], capture_output=True, text=True,
+                           "--sentry-url", served.url], capture_output=True, text=True, check=False,
                           env=env, timeout=60)
     assert plan.returncode == 0, plan.stdout + plan.stderr

@@ -21,7 +21,7 @@ PROJECTS = ["backend", "frontend"]
 TEAMS = ["backend", "frontend"]
 
 # Fast gateway for tests: short backoffs, a breaker that cools down quickly.
-FAST = GatewaySettings(concurrency=8, retry=RetryPolicy(attempts=8, initial=0.02, maximum=0.2,
+FAST = GatewaySettings(concurrency=16, retry=RetryPolicy(attempts=8, initial=0.02, maximum=0.2,
                                                          jitter=0.02),
                        breaker_threshold=10, breaker_cooldown=1.0)
 
@@ -98,7 +98,7 @@ def prepare(emu: Any) -> None:
 
 
 async def plan_and_apply(emu: Any, manifests: Path, *, settings: GatewaySettings = FAST,
-                         concurrency: int = 8) -> tuple[Plan, ApplyReport]:
+                         concurrency: int = 16) -> tuple[Plan, ApplyReport]:
     desired = load_desired(str(manifests), emu.organization)
     async with open_facade(sentry_url=emu.url, organization=emu.organization, desired=desired,
                            settings=settings, notify=lambda _: None) as facade:

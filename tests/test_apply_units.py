@@ -10,13 +10,20 @@ import pytest
 
 from dexter_sync.apply.failures import classify, duplicate_rule_id, from_response
 from dexter_sync.apply.progress import BarProgress, LineProgress, format_eta
-from dexter_sync.apply.report import ApplyReport, ChangeOutcome, Status, render_json, render_text
+from dexter_sync.apply.report import (
+    TEXT_LIST_LIMIT,
+    ApplyReport,
+    ChangeOutcome,
+    Status,
+    render_json,
+    render_text,
+)
 from dexter_sync.apply.tasks import interpret, task_project, task_uuid
 from dexter_sync.apply.waves import kind_depths, plan_waves
 from dexter_sync.core.changes import Action, ResourceChange
 from dexter_sync.core.diagnostics import DexterError
 from dexter_sync.core.sources import SourceSpan
-from dexter_sync.sentry.errors import (CircuitOpenError, SentryConnectionError, error_for)
+from dexter_sync.sentry.errors import CircuitOpenError, SentryConnectionError, error_for
 
 DEPS = {
     "repository": (),
@@ -165,3 +172,13 @@ def test_plain_lines_when_not_a_terminal():
         "[2/2] failed create k/y: boom",
     ]
     assert "\r" not in stream.getvalue()
+
+
+def test_report_text_is_capped_but_json_lists_everything():
+    outcomes = [ChangeOutcome(ResourceChange(Action.CREATE, "discover_query", f"q{i}"),
+                              Status.NOT_ATTEMPTED, "breaker") for i in range(250)]
+    report = ApplyReport("acme", outcomes, stopped="breaker")
+    text = render_text(report)
+    assert text.count("create discover_query/") == TEXT_LIST_LIMIT
+    assert f"... and {250 - TEXT_LIST_LIMIT} more" in text
+    assert render_json(report).count('"not-attempted"') == 251  # 250 changes + summary key

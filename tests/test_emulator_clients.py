@@ -23,14 +23,18 @@ BIN = Path(sys.executable).parent
 TOKEN = "cli-test-token"
 
 
+def start(tmp_path: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "SENTRY_AUTH_TOKEN": TOKEN}
+    return subprocess.Popen(
+        [str(BIN / "dexter"), "emulator", "--port", "0", "--db", str(tmp_path / "s.sqlite"),
+         "--org", "acme", "--projects", "backend,frontend", "--environments", "production",
+         *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+
+
 @pytest.fixture
 def served(tmp_path) -> Iterator[dict]:
     """`dexter emulator` in a subprocess; yields its ready line plus the process."""
-    env = {**os.environ, "SENTRY_AUTH_TOKEN": TOKEN}
-    proc = subprocess.Popen(
-        [str(BIN / "dexter"), "emulator", "--port", "0", "--db", str(tmp_path / "s.sqlite"),
-         "--org", "acme", "--projects", "backend,frontend", "--environments", "production"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    proc = start(tmp_path)
     try:
         line = proc.stdout.readline()
         ready = json.loads(line)
@@ -56,6 +60,26 @@ def test_ready_line_then_clean_stop_on_sigterm(served):
     assert TOKEN not in proc.stderr.read()
 
 
+def test_rate_limit_flags(tmp_path):
+    proc = start(tmp_path, "--rate-limit", "2", "--rate-window", "60")
+    try:
+        url = json.loads(proc.stdout.readline())["url"]
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        with httpx.Client(base_url=f"{url}/api/0/", headers=headers) as client:
+            statuses = [client.get("organizations/acme/teams/").status_code for _ in range(3)]
+            assert statuses == [200, 200, 429]
+            assert client.get("organizations/acme/teams/").headers[
+                "X-Sentry-Rate-Limit-Limit"] == "2"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
 @pytest.mark.skipif(shutil.which("sentry-cli", path=str(BIN)) is None,
                     reason="sentry-cli binary not installed")
 def test_sentry_cli_creates_lists_finalizes_and_deploys(served):
@@ -64,7 +88,7 @@ def test_sentry_cli_creates_lists_finalizes_and_deploys(served):
 
     def cli(*args: str) -> str:
         done = subprocess.run([str(BIN / "sentry-cli"), *args], env=env, capture_output=True,
-                              text=True, timeout=60)
+                              text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stderr
         return done.stdout
 

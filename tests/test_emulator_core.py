@@ -157,3 +157,14 @@ def test_counters_by_route_template_and_reset(emulator):
     assert counts["GET /api/0/organizations/{org}/projects/"] == {"200": 2}
     emulator.reset_counters()
     assert emulator.counters()["total"] == 0
+
+
+def test_rate_limit_override_for_one_endpoint():
+    key = "GET /api/0/organizations/{org}/teams/"
+    with running_emulator(projects=["backend"], rate_limit={
+            "enabled": True, "limit": 0, "overrides": {key: {"limit": 1, "window": 30}}}) as emu:
+        client = emu.client()
+        assert [client.get("organizations/acme/teams/").status_code for _ in range(2)] == \
+            [200, 429]
+        assert all(client.get("organizations/acme/projects/").status_code == 200
+                   for _ in range(3))

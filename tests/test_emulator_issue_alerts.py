@@ -39,8 +39,8 @@ INVALID = [
     ("action as condition", body(conditions=[EMAIL]),
      {"conditions": [f"Invalid node. Could not find '{EMAIL['id']}'"]}),
     ("missing required form field", body(conditions=[{**FREQUENCY, "value": None}]),
-     {"conditions": ["Ensure at least one action is enabled and all required fields are "
-                     "filled in."]}),
+     {"conditions": [("Ensure at least one action is enabled and all required fields are "
+                     "filled in.")]}),
     ("fractional count", body(conditions=[{**FREQUENCY, "value": 1.5}]),
      {"conditions": ["Enter a whole number."]}),
     ("unknown environment", body(environment="nowhere"),
@@ -115,8 +115,8 @@ def test_exact_duplicate_is_refused_with_rule_id_whatever_the_name(emulator):
     duplicate = client.post(URL, json=body(name="Another name"))
     assert duplicate.status_code == 400
     assert duplicate.json() == {
-        "name": ["This rule is an exact duplicate of 'New issues' in this project and may not "
-                 "be created."], "ruleId": [int(first["id"])]}
+        "name": [("This rule is an exact duplicate of 'New issues' in this project and may not "
+                 "be created.")], "ruleId": [int(first["id"])]}
     assert client.post(URL, json=body(frequency=60)).status_code == 200
     assert client.post("projects/acme/frontend/rules/", json=body()).status_code == 200
     # updating a rule into its own shape is not a duplicate of itself
@@ -170,6 +170,6 @@ def test_unknown_slack_channel_is_a_400(emulator):
                                                            "channel_id": None}]))
     assert sync.status_code == 400
     assert sync.json() == {"actions": [
-        'The slack resource "nowhere" does not exist or has not been granted access in the '
-        'Acme Slack Slack workspace.']}
+        ('The slack resource "nowhere" does not exist or has not been granted access in the '
+        'Acme Slack Slack workspace.')]}
     assert task["status"] in ("pending", "failed")

@@ -38,21 +38,21 @@ INVALID = [
     ("threshold period 21", body(thresholdPeriod=21),
      {"thresholdPeriod": ["Ensure this value is less than or equal to 20."]}),
     ("no actions", body(triggers=[{"label": "critical", "alertThreshold": 1, "actions": []}]),
-     {"nonFieldErrors": ["Each trigger must have an associated action for this alert to "
-                         "fire."]}),
+     {"nonFieldErrors": [("Each trigger must have an associated action for this alert to "
+                         "fire.")]}),
     ("first not critical", body(triggers=[{"label": "warning", "alertThreshold": 1,
                                            "actions": [EMAIL]}]),
      {"nonFieldErrors": ['First trigger must be labeled "critical"']}),
     ("three triggers", body(triggers=[{"label": "critical", "alertThreshold": 1,
                                        "actions": [EMAIL]}] * 3),
-     {"nonFieldErrors": ["Must send 1 or 2 triggers - A critical trigger, and an optional "
-                         "warning trigger"]}),
+     {"nonFieldErrors": [("Must send 1 or 2 triggers - A critical trigger, and an optional "
+                         "warning trigger")]}),
     ("critical below warning", with_warning(10, 20),
-     {"nonFieldErrors": ["Critical trigger must have an alert threshold above warning "
-                         "trigger"]}),
+     {"nonFieldErrors": [("Critical trigger must have an alert threshold above warning "
+                         "trigger")]}),
     ("below: critical above warning", with_warning(20, 10, thresholdType=1),
-     {"nonFieldErrors": ["Critical trigger must have an alert threshold below warning "
-                         "trigger"]}),
+     {"nonFieldErrors": [("Critical trigger must have an alert threshold below warning "
+                         "trigger")]}),
     ("resolve above alert", body(resolveThreshold=2, triggers=[
         {"label": "critical", "alertThreshold": 0, "actions": [EMAIL]}]),
      {"nonFieldErrors": ["critical alert threshold must be above resolution threshold"]}),
@@ -188,3 +188,10 @@ def test_project_scoped_twin_forces_the_project(emulator):
     assert [r["id"] for r in client.get("projects/acme/frontend/alert-rules/").json()] == \
         [created["id"]]
     assert client.get("projects/acme/backend/alert-rules/").json() == []
+
+
+def test_stored_aggregate_is_shown_translated(emulator):
+    rule = emulator.client().post(URL, json=body(aggregate="count_unique(tags[sentry:user])"))
+    assert rule.json()["aggregate"] == "count_unique(user)"
+    assert emulator.client().post(URL, json=body(aggregate="upsampled_count()")
+                                  ).status_code == 400

@@ -43,7 +43,7 @@ def to_jsonschema(schema):
 
 # Where the published schema is stricter than Sentry's own answers: (path, property chain).
 # Sentry serializes `owners` and `inbox` as null for issues without owners / inbox entry.
-NULLABLE_IN_PRACTICE = {f"/api/0/organizations/{{organization_id_or_slug}}/issues/":
+NULLABLE_IN_PRACTICE = {"/api/0/organizations/{organization_id_or_slug}/issues/":
                         [("items", "owners"), ("items", "inbox")]}
 
 
@@ -135,6 +135,8 @@ TABLE = [
      "projects/acme/backend/events/{event}/"),
     (CURRENT, f"{PROJ}/keys/", "get", "200", "projects/acme/backend/keys/"),
     (CURRENT, f"{PROJ}/teams/", "get", "200", "projects/acme/backend/teams/"),
+    (CURRENT, "/api/0/teams/{organization_id_or_slug}/{team_id_or_slug}/projects/", "get",
+     "200", "teams/acme/platform/projects/"),
 ]
 
 

@@ -177,3 +177,19 @@ def test_audit_log_records_api_and_out_of_band_changes(emulator):
 ])
 def test_name_resolution_lists(emulator, path, key, expected):
     assert [item[key] for item in emulator.client().get(path).json()] == expected
+
+
+def test_slack_channel_listing_like_sentrys_channel_picker(emulator):
+    emulator.ensure_names(slack_channels=[("Acme Slack", "#deploys"), ("Acme Slack", "#ops")])
+    client = emulator.client()
+    url = "organizations/acme/integrations/24000/channels/"
+    first = client.get(url + "?limit=2").json()
+    assert first["results"][0] == {"id": "C00000001", "name": "alerts", "display": "#alerts",
+                                   "type": "public"}
+    assert len(first["results"]) == 2 and first["nextCursor"] == "2"
+    rest = client.get(f"{url}?limit=2&cursor={first['nextCursor']}").json()
+    assert [c["name"] for c in rest["results"]] == ["ops"] and rest["nextCursor"] is None
+    github = client.get("organizations/acme/integrations/?providerKey=github").json()[0]
+    other = client.get(f"organizations/acme/integrations/{github['id']}/channels/").json()
+    assert other["results"] == [] and "not supported" in other["warning"]
+    assert client.get("organizations/acme/integrations/1/channels/").status_code == 404

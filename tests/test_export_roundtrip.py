@@ -11,25 +11,21 @@ import textwrap
 from pathlib import Path
 
 import httpx
-
 import pytest
 
-from dexter_sync.core.requests import ApiRequest
-from dexter_sync.manifest import load_manifests
-from dexter_sync.manifest.exporting import build_export, write_tree
-from dexter_sync.render.jsonplan import render_json
 from dexter_sync.cli.export import read_for_export
 from dexter_sync.cli.plan import plan_live
 from dexter_sync.core.changes import Action, Plan
+from dexter_sync.core.requests import ApiRequest
 from dexter_sync.emulator import create_app
 from dexter_sync.emulator.testing import make_config
 from dexter_sync.kinds.registry import get_kind
+from dexter_sync.manifest import load_manifests
+from dexter_sync.manifest.exporting import build_export, write_tree
+from dexter_sync.render.jsonplan import render_json
 from dexter_sync.sentry.client import SentryClient
 from dexter_sync.sentry.facade import SentryFacade
 from dexter_sync.sentry.gateway import Gateway
-
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:The 'initial' parameter is deprecated:DeprecationWarning")
 
 ORG = "acme"
 BASE = "http://emulator.test"

@@ -70,6 +70,11 @@ def test_payload_is_sentry_request_shape_with_version_2_and_project_ids():
     }
 
 
+def test_payload_project_ids_are_unique_and_sorted():
+    payload = KIND.build_payload(entry(projects=["mobile", "backend", "mobile"]), directory=DIRECTORY)
+    assert payload["projects"] == [11, 13]
+
+
 def test_payload_sends_only_declared_keys():
     payload = KIND.build_payload(entry(), directory=DIRECTORY)
     assert payload == {"name": "Slow pages", "version": 2,

@@ -69,6 +69,7 @@ def test_minutes_in_range_names_the_field_and_the_range():
 @pytest.mark.parametrize("value, expected", [
     (60.0, 60), ("80", 80), (" 80 ", 80), (10.099999999999994, 10.1), (110.1, 110.1),
     (0.1 + 0.2, 0.3), (1e-7, 1e-7), ("abc", "abc"), (None, None), (True, True),
+    (1234567, 1234567), (1234567.0, 1234567), ("1234567", 1234567), (2.5, 2.5),
 ])
 def test_number_normalizes_types_and_float_noise(value, expected):
     assert f.number(value) == expected

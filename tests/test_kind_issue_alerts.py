@@ -573,3 +573,56 @@ def test_live_value_without_a_friendly_form_falls_back_to_sentry_form(directory)
     assert {"event_frequency": {"value": 100, "interval": "3h", "comparison_type": "count"}} \
         in canonical["conditions"]
     assert "name" not in KIND.export(live, directory=directory)["conditions"][1]
+
+
+def test_sentry_ids_are_not_names_to_check(directory):
+    data = {**FRIENDLY, "owner": "user:2001",
+            "filters": [{"assigned_to": {"team": 1001}}, {"assigned_to": {"user": "2001"}}]}
+    refs = {(r.kind, r.name) for r in KIND.references(entry(data))}
+    assert not {("member", "2001"), ("team", "1001")} & refs
+    assert ("project", "backend") in refs
+
+
+def test_emulator_update_keeps_action_uuids():
+    import asyncio
+
+    from dexter_sync.emulator import EmulatorConfig, create_app
+    from dexter_sync.emulator.testing import asgi_client
+
+    app = create_app(EmulatorConfig(token="t"))
+    app.state.store.ensure_names("acme", projects=["backend"], teams=["platform"],
+                                 environments=["production"])
+    data = {**FRIENDLY, "actions": [{"email": {"target": "issue_owners"}},
+                                     {"email": {"team": "platform"}}]}
+    changed = {**data, "frequency": "2h", "actions": list(reversed(data["actions"]))}
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with asgi_client(app, token="t") as client:
+            teams = (await client.get("/api/0/organizations/acme/teams/")).json()
+            directory = Directory(organization="acme", projects={"backend": "1"},
+                                  teams={t["slug"]: t["id"] for t in teams},
+                                  environments={"production"})
+            rules = "/api/0/projects/acme/backend/rules/"
+            created = (await client.post(rules, json=KIND.build_payload(
+                entry(data), directory=directory))).json()
+            updated = (await client.put(f"{rules}{created['id']}/", json=payload_for_update(
+                entry(changed), created, directory=directory))).json()
+            return created, updated
+
+    created, updated = asyncio.run(run())
+
+    def uuids(rule: dict[str, Any]) -> dict[str, str]:
+        return {a["targetType"]: a["uuid"] for a in rule["actions"]}
+
+    assert updated["frequency"] == 120
+    assert uuids(updated) == uuids(created) and len(uuids(created)) == 2
+
+
+def test_unresolvable_workspace_is_not_sent_as_text(directory):
+    two = Directory(organization="acme", integrations={
+        "1": Integration("1", "A", "slack"), "2": Integration("2", "B", "slack")})
+    data = {**FRIENDLY, "actions": [{"slack": {"channel": "#alerts"}}]}
+    body = KIND.build_payload(entry(data), directory=two)
+    assert body["actions"][0]["workspace"] is None
+    refs = [r for r in KIND.references(entry(data)) if r.kind == "integration"]
+    assert [(r.name, r.provider) for r in refs] == [("", "slack")]

@@ -3,6 +3,7 @@ perpetual-diff class), one-field diffs, Sentry's validation rules, export round 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
@@ -97,6 +98,7 @@ EXPECTED_PAYLOAD = {
     "environment": "production",
     "owner": "team:1001",
     "resolveThreshold": 50,
+    "detectionType": "static",
     "triggers": [
         {"label": "critical", "alertThreshold": 100, "actions": [
             {"type": "slack", "targetType": "specific", "targetIdentifier": "#alerts",
@@ -207,7 +209,7 @@ def test_optional_fields_and_raw_are_sent(directory):
     assert body["description"] == "slow"
     assert body["extrapolationMode"] == "unknown"
     assert body["monitorType"] == 0
-    assert "detectionType" not in body  # derived by Sentry, not declared
+    assert body["detectionType"] == "percent"  # what Sentry stores for a comparison_delta
 
 
 def test_undeclared_optional_fields_are_not_sent(directory):
@@ -620,11 +622,8 @@ def comparable(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-def test_emulator_round_trip_of_every_dataset_trigger_and_action():
-    import asyncio
-
+def _seeded_app() -> Any:
     from dexter_sync.emulator import EmulatorConfig, create_app
-    from dexter_sync.emulator.testing import asgi_client
 
     app = create_app(EmulatorConfig(token="t"))
     app.state.store.ensure_names(
@@ -634,13 +633,23 @@ def test_emulator_round_trip_of_every_dataset_trigger_and_action():
                       ("opsgenie", "Acme Opsgenie"), ("msteams", "Acme Teams"),
                       ("discord", "Acme Discord")],
         slack_channels=[("Acme Slack", "#alerts")])
+    return app
+
+
+async def _read_directory(client: Any, app: Any) -> Directory:
+    listing = {name: (await client.get(f"/api/0/organizations/acme/{name}/")).json()
+               for name in ("projects", "teams", "members", "integrations", "environments")}
+    return _emulator_directory(app, listing)
+
+
+def test_emulator_round_trip_of_every_dataset_trigger_and_action():
+    from dexter_sync.emulator.testing import asgi_client
+
+    app = _seeded_app()
 
     async def run() -> tuple[Directory, list[dict[str, Any]], list[Any]]:
         async with asgi_client(app, token="t") as client:
-            listing = {name: (await client.get(f"/api/0/organizations/acme/{name}/")).json()
-                       for name in ("projects", "teams", "members", "integrations",
-                                    "environments")}
-            directory = _emulator_directory(app, listing)
+            directory = await _read_directory(client, app)
             statuses = []
             for rule in [*EMULATOR_RULES, sentry_form_for(directory)]:
                 body = KIND.build_payload(entry(rule), directory=directory)
@@ -679,3 +688,52 @@ def test_unreadable_live_rule_is_a_clear_error(directory):
     live["dataset"] = "future_dataset"
     with pytest.raises(DexterError, match="live metric alert 'Backend error spike'.*dataset"):
         KIND.entry_from_live(live, directory=directory)
+
+
+def test_sentry_ids_are_not_names_to_check(directory):
+    refs = {(r.kind, r.name) for r in KIND.references(entry(SENTRY_FORM))}
+    assert ("team", "1001") not in refs and ("member", "1001") not in refs
+    assert ("integration", "24001") in refs and ("project", "backend") in refs
+
+
+def test_emulator_update_keeps_trigger_and_action_ids():
+    from dexter_sync.emulator.testing import asgi_client
+
+    app = _seeded_app()
+    changed = copy.deepcopy(FRIENDLY)
+    changed["triggers"]["critical"]["threshold"] = 150
+    changed["triggers"]["critical"]["actions"].reverse()
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        async with asgi_client(app, token="t") as client:
+            directory = await _read_directory(client, app)
+            rules = "/api/0/organizations/acme/alert-rules/"
+            created = (await client.post(rules, json=KIND.build_payload(
+                entry(FRIENDLY), directory=directory))).json()
+            kept = (await client.put(f"{rules}{created['id']}/", json=payload_for_update(
+                entry(changed), created, directory=directory))).json()
+            # the same PUT without the ids: Sentry recreates triggers and actions
+            renewed = (await client.put(f"{rules}{created['id']}/", json=KIND.build_payload(
+                entry(changed), directory=directory))).json()
+            return created, kept, renewed
+
+    created, kept, renewed = asyncio.run(run())
+
+    def ids(rule: dict[str, Any]) -> list[tuple[str, list[str]]]:
+        return [(t["id"], sorted(a["id"] for a in t["actions"])) for t in rule["triggers"]]
+
+    assert kept["triggers"][0]["alertThreshold"] == 150
+    assert ids(kept) == ids(created)
+    assert not set(dict(ids(renewed))) & set(dict(ids(created)))
+
+
+def test_large_whole_thresholds_stay_exact(directory):
+    data = copy.deepcopy(FRIENDLY)
+    data.pop("resolve_threshold")
+    data["triggers"]["critical"]["threshold"] = 1234567
+    data["triggers"]["warning"]["threshold"] = 1234566
+    live = live_of(KIND.build_payload(entry(data), directory=directory))
+    assert live["triggers"][0]["alertThreshold"] == 1234567.0
+    assert live_canon(live, directory) == canon(data, directory)
+    data["triggers"]["critical"]["threshold"] = 1234568
+    assert live_canon(live, directory) != canon(data, directory)

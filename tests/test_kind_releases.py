@@ -432,11 +432,18 @@ def test_manifest_errors_name_file_line_and_field(tmp_path):
         "  - version: backend@1.0\n"
         "    projects: [backend]\n"
         "    deploys:\n"
-        "      - {environment: prod/eu}\n")
+        "      - {environment: prod/eu}\n"
+        "  - version: backend@1.1\n"
+        "    projects: [backend]\n"
+        "    finalized: false\n"
+        "    date_released: 2024-05-01T00:00:00Z\n"
+        "    deploys:\n"
+        "      - {environment: production, name: a}\n"
+        "      - {environment: production, name: b}\n")
     with pytest.raises(ManifestError) as error:
         load_manifests(tmp_path)
     found = {(d.span.line, d.path[-1]) for d in error.value.diagnostics}
-    assert found == {(2, "version"), (7, "environment")}
+    assert found == {(2, "version"), (7, "environment"), (10, "finalized"), (13, "deploys")}
     assert "is reserved" in str(error.value) and "may not contain `/`" in str(error.value)
 
 
@@ -457,3 +464,55 @@ def test_manifest_release_with_deploys_loads_children_with_parent(tmp_path):
         ("release", "backend@1.0", None, 2),
         ("deploy", "backend@1.0/staging/", "backend@1.0", 6),
         ("deploy", "backend@1.0/production/prod", "backend@1.0", 7)]
+
+
+# ---- end to end through the CLI on the embedded emulator -----------------------------------------
+
+E2E_RESOURCES = """\
+discover_queries:
+  - name: Slow pages
+    projects: [backend]
+    fields: [transaction, "p95(transaction.duration)"]
+    range: 14d
+releases:
+  - version: backend@1.4.0
+    projects: [backend]
+    ref: v1.4.0
+    finalized: true
+    deploys:
+      - {environment: production, name: deploy-1, date_finished: "2024-05-01T10:00:00Z"}
+integration_links:
+  - {type: repository, name: acme/backend, integration: acme-github, provider: github}
+  - {type: code_mapping, project: backend, repository: acme/backend, stack_root: app/,
+     source_root: src/app/, default_branch: main}
+"""
+
+
+def _cli(*args: str):
+    import json
+
+    from click.testing import CliRunner
+
+    from dexter_sync.cli.main import cli
+
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, (json.loads(result.stdout) if "--format" in args else result.output)
+
+
+def test_cli_apply_then_plan_is_quiet_and_one_field_change_is_one_update(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("SENTRY_URL", "SENTRY_ORG"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "dexter.yaml").write_text("version: 1\norganization: acme\ninclude: [r.yaml]\n")
+    (tmp_path / "r.yaml").write_text(E2E_RESOURCES)
+    code, output = _cli("apply", ".", "--auto-approve")
+    assert code == 0, output
+    code, plan = _cli("plan", ".", "--format", "json", "--detailed-exitcode")
+    assert (code, plan["summary"]["create"], plan["summary"]["update"]) == (0, 0, 0)
+    assert plan["summary"]["unchanged"] == 5  # query, release, deploy, repository, mapping
+    (tmp_path / "r.yaml").write_text(E2E_RESOURCES.replace("ref: v1.4.0", "ref: v1.4.1")
+                                     .replace("source_root: src/app/", "source_root: lib/"))
+    code, plan = _cli("plan", ".", "--format", "json", "--detailed-exitcode")
+    assert code == 2
+    assert sorted((c["action"], c["kind"], [d["path"] for d in c["diff"]]) for c in plan["changes"]) == [
+        ("update", "code_mapping", ["source_root"]), ("update", "release", ["ref"])]

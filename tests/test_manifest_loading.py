@@ -224,7 +224,7 @@ def test_include_globs_stay_inside_the_directory(tmp_path: Path, pattern: str) -
     assert problem.code == "invalid-include" and "`..`" in problem.message
 
 
-def test_errors_in_rendered_templates_quote_the_rendered_line(tmp_path: Path) -> None:
+def test_errors_in_rendered_templates_point_at_the_template_line(tmp_path: Path) -> None:
     write(tmp_path, {
         "dexter.yaml": "version: 1\norganization: acme\nvars: {n: [1, 2]}\ninclude: [a.yaml.j2]\n",
         "a.yaml.j2": "metric_alerts:\n{% for i in vars.n %}\n" + ALERT.format(name="A{{ i }}")
@@ -233,5 +233,18 @@ def test_errors_in_rendered_templates_quote_the_rendered_line(tmp_path: Path) ->
     problems = errors(tmp_path)
     assert [p.path for p in problems] == [("metric_alerts", 0, "time_window"),
                                           ("metric_alerts", 1, "time_window")]
-    assert "rendered line 6: 'time_window: 5000m'" in problems[0].hint
-    assert "rendered output" in problems[1].hint and "10000m" in problems[1].hint
+    # both come from template line 6, inside the loop; the rendered lines are quoted
+    assert [(p.span.line, p.span.column) for p in problems] == [(6, 18), (6, 18)]
+    assert "template line 6, rendered as line 6: 'time_window: 5000m'" in problems[0].hint
+    assert "rendered as line 15: 'time_window: 10000m'" in problems[1].hint
+
+
+def test_ambiguous_rendered_lines_keep_the_rendered_position(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "dexter.yaml": "version: 1\norganization: acme\ninclude: [a.yaml.j2]\n",
+        "a.yaml.j2": "{% set w = '9d' %}\nmetric_alerts:\n" + ALERT.format(name="A").replace(
+            "5m", "{{ w }}") + ALERT.format(name="B").replace("5m", "{{ w }}"),
+    })
+    problems = errors(tmp_path)
+    assert [p.span.line for p in problems] == [6, 14]  # rendered lines: two template lines fit
+    assert "rendered output" in problems[0].hint and "'time_window: 9d'" in problems[0].hint

@@ -76,3 +76,14 @@ def test_the_sentry_token_is_never_visible_to_templates(monkeypatch: pytest.Monk
     assert "sntrys_secret_value" not in str(problem)
     rendered, _ = renderer.render_file("{{ env | string }}", "t.j2")
     assert "sntrys_secret_value" not in (rendered or "")
+
+
+def test_rendered_lines_map_back_to_unique_template_lines() -> None:
+    from dexter_sync.manifest.linemapping import TemplateLines
+
+    template = TemplateLines("a:\n{% for x in y %}\n  - name: {{ x }}\n    size: 1\n"
+                             "{% endfor %}\nb:\n    size: 1\n{{ whole }}\n")
+    assert template.origin("  - name: anything") == 3
+    assert template.origin("a:") == 1
+    assert template.origin("    size: 1") is None  # lines 4 and 7 both render this
+    assert template.origin("c: 2") is None  # a bare `{{ whole }}` line could be anything

@@ -14,9 +14,6 @@ from dexter_sync.cli.main import cli
 from dexter_sync.emulator.testing import running_emulator
 from dexter_sync.render.planfile import read_plan
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:The 'initial' parameter is deprecated:DeprecationWarning")
-
 RULES = """
 metric_alerts:
   - name: Errors
@@ -121,6 +118,11 @@ def test_export_then_plan_shows_no_changes(target, tmp_path):
     assert plan.exit_code == 0, plan.stdout
     summary = json.loads(plan.stdout)["summary"]
     assert summary["unchanged"] >= 14 and summary["create"] == summary["update"] == 0
+    quiet = dexter("plan", str(out))
+    assert "cosmetic difference" in quiet.stdout and "--explain lists them" in quiet.stdout
+    explained = dexter("plan", str(out), "--explain").stdout
+    assert "server-field (sent null, Sentry has" in explained
+    assert len(explained.splitlines()) > len(quiet.stdout.splitlines()) + 10
     only = dexter("export", "--org", "acme", "--out", str(tmp_path / "some"),
                   "--kinds", "issue_alerts", "--projects", "backend")
     assert only.exit_code == 0, only.output

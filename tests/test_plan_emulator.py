@@ -9,8 +9,8 @@ keys, targets and stale saved plans, all through real HTTP to the emulator.
 from __future__ import annotations
 
 import asyncio
+import json
 import textwrap
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -28,10 +28,6 @@ from dexter_sync.render.planfile import read_plan, stale_objects, write_plan
 from dexter_sync.sentry.client import SentryClient
 from dexter_sync.sentry.facade import SentryFacade
 from dexter_sync.sentry.gateway import Gateway
-
-# the gateway's retry policy passes tenacity's deprecated `initial` (reported to its owner)
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:The 'initial' parameter is deprecated:DeprecationWarning")
 
 ORG = "acme"
 BASE = "http://emulator.test"
@@ -355,3 +351,19 @@ def test_each_kind_one_field_change_and_drift(org, kind):
     assert [(c.action, c.kind) for c in drift.changes] == [(Action.UPDATE, kind)]
     assert [(d.path, d.before, d.after) for d in drift.changes[0].diff] == [
         (path, drifted, new)]
+
+
+def test_a_changed_deploy_is_noted_never_updated(org):
+    body = """
+    releases:
+      - version: web@2.0.0
+        projects: [backend]
+        deploys:
+          - {{environment: production, name: prod, url: "{url}"}}
+    """
+    assert_quiet(run(org.converge(body.format(url="https://ci.example/1"))))
+    org.write(body.format(url="https://ci.example/2"))
+    plan = run(org.plan())
+    assert plan.changes == []
+    assert [(n.reason, n.kind) for n in plan.notes] == [(NoteReason.IMMUTABLE, "deploy")]
+    assert json.loads(render_json(plan))["summary"]["immutable"] == 1

@@ -6,8 +6,15 @@ from __future__ import annotations
 import io
 import json
 
-from dexter_sync.core.changes import (Action, FieldChange, NoteReason, Plan, PlanNote,
-                                      ResourceChange, SafetyFinding)
+from dexter_sync.core.changes import (
+    Action,
+    FieldChange,
+    NoteReason,
+    Plan,
+    PlanNote,
+    ResourceChange,
+    SafetyFinding,
+)
 from dexter_sync.core.sources import SourceSpan
 from dexter_sync.render.jsonplan import render_json
 from dexter_sync.render.markdown import COMMENT_LIMIT, render_markdown
@@ -110,3 +117,15 @@ def test_markdown_of_5000_changes_stays_under_the_comment_limit():
     assert f"**{5000 - shown} more changes not shown**" in text
     assert f"{5000 - shown} to update" in text
     assert "| **total** | **0** | **5000** |" in text
+
+
+def test_long_nested_values_of_a_create_read_as_yaml_blocks():
+    triggers = {"critical": {"threshold": 100, "actions": [
+        {"slack": {"channel": "#alerts", "workspace": "acme-slack"}},
+        {"email": {"team": "backend-team"}}]}}
+    plan = Plan(organization="acme", changes=[ResourceChange(
+        Action.CREATE, "metric_alert", "New", after={"name": "New", "triggers": triggers})])
+    text = render_text(plan)
+    assert '    + name: "New"\n    + triggers:\n        critical:\n          threshold: 100\n' in text
+    markdown = render_markdown(plan)
+    assert "+ triggers:\n+   critical:\n+     threshold: 100\n" in markdown

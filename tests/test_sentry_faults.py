@@ -5,13 +5,14 @@ fail fast with a clear message, and a half-open probe closes it once the faults 
 from __future__ import annotations
 
 import asyncio
+
 import pytest
 
 from dexter_sync.core.requests import ApiRequest
 from dexter_sync.emulator.testing import running_emulator
 from dexter_sync.sentry.breaker import BreakerState
 from dexter_sync.sentry.client import SentryClient
-from dexter_sync.sentry.errors import CircuitOpenError, ServerError, SentryConnectionError
+from dexter_sync.sentry.errors import CircuitOpenError, SentryConnectionError, ServerError
 from dexter_sync.sentry.facade import SentryFacade
 from dexter_sync.sentry.gateway import Gateway, GatewaySettings
 from dexter_sync.sentry.retrying import RetryPolicy

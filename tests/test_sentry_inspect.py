@@ -19,7 +19,7 @@ from dexter_sync.emulator.testing import running_emulator
 from dexter_sync.kinds.issue_alert_model import IssueAlertEntry
 from dexter_sync.sentry.client import SentryClient
 from dexter_sync.sentry.connect import EMBEDDED_NOTICE, open_facade
-from dexter_sync.sentry.errors import ServerError, BadRequest
+from dexter_sync.sentry.errors import BadRequest, ServerError
 from dexter_sync.sentry.facade import SentryFacade
 from dexter_sync.sentry.gateway import Gateway, GatewaySettings
 from dexter_sync.sentry.redaction import install_log_redaction
@@ -39,13 +39,14 @@ def send_event(emu, project: str, message: str, *, browser: str = "Chrome") -> N
     assert response.status_code == 200, response.text
 
 
-def first_issue(emu) -> str:
+def first_issue(emu, field: str = "id") -> str:
     issues = emu.client().get(f"organizations/{emu.organization}/issues/",
                               params={"query": ""}).json()
-    return issues[0]["id"]
+    return issues[0][field]
 
 
-def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, env: dict[str, str],
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items()
                 if k not in ("SENTRY_URL", "SENTRY_AUTH_TOKEN", "SENTRY_ORG")}
     full_env.update(env)
@@ -87,11 +88,11 @@ def test_issue_context_fetches_the_parts_in_parallel():
 def test_cli_inspect_issue_json_and_text_never_show_the_token():
     with running_emulator(projects=["web"], token=CANARY) as emu:
         send_event(emu, "web", "boom")
-        issue = first_issue(emu)
+        issue, short_id = first_issue(emu), first_issue(emu, "shortId")
         env = {"SENTRY_AUTH_TOKEN": CANARY, "SENTRY_URL": emu.url}
         as_json = run_cli("--verbose", "--debug", "inspect", "issue", issue, "--org", "acme",
                           "--format", "json", env=env)
-        as_text = run_cli("-v", "inspect", "issue", issue, "--org", "acme", env=env)
+        as_text = run_cli("-v", "inspect", "issue", short_id, "--org", "acme", env=env)
         missing = run_cli("-v", "inspect", "issue", "999999", "--org", "acme", env=env)
         bad_token = run_cli("inspect", "issue", issue, "--org", "acme",
                             env={**env, "SENTRY_AUTH_TOKEN": CANARY + "x"})
@@ -100,6 +101,7 @@ def test_cli_inspect_issue_json_and_text_never_show_the_token():
     assert json.loads(as_json.stdout)["issue"]["id"] == issue
     assert "sentry requests: 4" in as_json.stderr  # the --verbose summary
     assert as_text.returncode == 0 and "latest events (1):" in as_text.stdout
+    assert as_text.stdout.startswith(f"{short_id}  boom")
     assert missing.returncode == 1 and "404" in missing.stderr and "Traceback" not in missing.stderr
     assert bad_token.returncode == 1 and "SENTRY_AUTH_TOKEN" in bad_token.stderr
     for result in (as_json, as_text, missing, bad_token):

@@ -34,8 +34,8 @@ async def read(emu, kinds, **kwargs):
 
 def served(emu, kind_name: str) -> bool:
     """Whether the emulator serves a kind's list endpoint yet (built in parallel)."""
-    from dexter_sync.kinds.base import ReadContext
     from dexter_sync.core.directory import Directory
+    from dexter_sync.kinds.base import ReadContext
 
     ctx = ReadContext(organization=emu.organization, directory=Directory(emu.organization),
                       projects=[])
@@ -172,3 +172,73 @@ def test_send_find_live_and_poll_a_slack_rule_task(emulator):
     if found is None:  # the kind's key format is its own; accept whichever it chose
         pytest.skip("issue_alert natural key is not project/name")
     assert found.id == str(created.body["id"]) and alt is not None and missing is None
+
+
+def test_a_429_waits_for_the_window_reset_and_retries():
+    with running_emulator(projects=["web"], rate_limit={"enabled": True, "limit": 3,
+                                                        "window": 1}) as emu:
+        path = f"organizations/{emu.organization}/projects/"
+        other = emu.client()  # another client spends this window's budget first
+        statuses = []
+        while 429 not in statuses and len(statuses) < 20:
+            statuses.append(other.get(path).status_code)
+
+        async def main():
+            facade = facade_for(emu)
+            try:
+                return await facade.send(ApiRequest("GET", path)), facade
+            finally:
+                await facade.aclose()
+
+        response, facade = asyncio.run(main())
+
+    route = facade.gateway.metrics.route("GET organizations/{org}/projects/")
+    if route.rate_limited == 0:
+        pytest.skip("the window turned over between the other client's 429 and ours")
+    assert response.status == 200
+    assert route.rate_limited == 1 and route.retries == 1 and route.statuses[200] == 1
+
+
+def test_deploys_are_read_after_the_releases_they_depend_on(emulator):
+    from pydantic import BaseModel
+
+    from dexter_sync.core.state import DesiredResource, DesiredState, ManifestSettings
+
+    client = emulator.client()
+    org = emulator.organization
+    for version in ("1.0", "2.0"):
+        created = client.post(f"organizations/{org}/releases/",
+                              json={"version": version, "projects": ["backend"]})
+        assert created.status_code in (200, 201), created.text
+        deployed = client.post(f"organizations/{org}/releases/{version}/deploys/",
+                               json={"environment": "production"})
+        assert deployed.status_code == 201, deployed.text
+
+    class Declared(BaseModel):
+        pass
+
+    desired = DesiredState(settings=ManifestSettings(organization=org, root="."), resources=[
+        DesiredResource("deploy", "2.0/production", Declared(), parent_key="2.0")])
+    emulator.reset_counters()
+    live, _ = asyncio.run(read(emulator, ["deploy"], desired=desired))
+    routes = emulator.counters()["routes"]
+
+    assert {o.key for o in live.of_kind("release")} >= {"1.0", "2.0"}  # read first, implicitly
+    assert [o.data["environment"] for o in live.of_kind("deploy")] == ["production"]
+    deploy_lists = [r for r in routes if r.endswith("/deploys/")]
+    assert len(deploy_lists) == 1 and sum(routes[deploy_lists[0]].values()) == 1  # 2.0 only
+
+
+def test_an_unknown_organization_is_a_clear_error(emulator):
+    async def main():
+        client = SentryClient(base_url=emulator.url, token=emulator.token)
+        facade = SentryFacade(Gateway(client), "no-such-org")
+        try:
+            await facade.read_state(["metric_alert"])
+        finally:
+            await facade.aclose()
+
+    with pytest.raises(Exception) as caught:
+        asyncio.run(main())
+    assert caught.value.code == "unknown-organization"
+    assert "organization 'no-such-org' was not found in Sentry" in str(caught.value)

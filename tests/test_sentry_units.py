@@ -50,6 +50,14 @@ def test_route_templates_replace_identifiers_by_position():
     assert route_template("organizations/acme/alert-rules/") == "organizations/{org}/alert-rules/"
     assert endpoint_key("get", "organizations/acme/issues/9/events/") == \
         "GET organizations/{org}/issues/{id}/events/"
+    assert route_template("organizations/acme/discover/saved/") == \
+        "organizations/{org}/discover/saved/"
+    assert route_template("organizations/acme/discover/saved/77/") == \
+        "organizations/{org}/discover/saved/{id}/"
+    assert route_template("organizations/acme/releases/v1.2%40x/deploys/") == \
+        "organizations/{org}/releases/{id}/deploys/"
+    assert route_template("projects/acme/web/rule-task/abc123/") == \
+        "projects/{org}/{project}/rule-task/{id}/"
 
 
 @pytest.mark.parametrize("status, body, cls, text", [
@@ -145,6 +153,19 @@ def test_budget_waits_for_reset_when_spent_then_starts_fresh():
     assert budget.remaining == 20
 
 
+def test_budget_learns_the_window_and_keeps_pacing_across_windows():
+    budget = EndpointBudget()
+    seq = budget.on_send(1000.5)
+    budget.on_done(_headers(10, 9, 1001), seq, 1000.6)
+    assert budget.delay(1001.0) == 0 and budget.reset is None  # window length unknown yet
+    seq = budget.on_send(1001.1)
+    budget.on_send(1001.1)  # still in flight when the window ends
+    budget.on_done(_headers(10, 9, 1002), seq, 1001.2)
+    assert budget.window == 1
+    budget.delay(1002.05)
+    assert budget.reset == 1003 and budget.remaining == 9  # limit less the one in flight
+
+
 def test_budget_discounts_requests_sent_after_the_reply():
     budget = EndpointBudget()
     first = budget.on_send(1000.0)
@@ -200,11 +221,14 @@ def test_breaker_opens_fails_fast_and_closes_after_a_probe():
     assert breaker.before_call() is True  # the probe
     with pytest.raises(errors.CircuitOpenError):
         breaker.before_call()  # only one probe at a time
-    breaker.on_failure()
+    breaker.on_failure()  # a late failure of a call sent before the breaker opened...
+    with pytest.raises(errors.CircuitOpenError):
+        breaker.before_call()  # ...does not let a second probe through
+    breaker.on_failure(probe=True)
     assert breaker.state is BreakerState.OPEN  # a failed probe re-opens
     clock.now = 10.3
-    breaker.before_call()
-    breaker.on_success()
+    assert breaker.before_call() is True
+    breaker.on_success(probe=True)
     assert breaker.state is BreakerState.CLOSED
     assert breaker.transitions == {"closed->open": 1, "open->half-open": 2,
                                    "half-open->open": 1, "half-open->closed": 1}

@@ -3,6 +3,7 @@ error and exit 1 (never a traceback); valid manifests and examples/acme give exi
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -249,3 +250,22 @@ def test_misspelt_choice_suggests_the_closest(tmp_path: Path) -> None:
     text = "metric_alerts:\n" + alert(extra="  threshold_type: abov\n")
     refused(run(tmp_path, {"a.yaml": text}), "invalid-value", "metric_alerts[0].threshold_type",
             "got 'abov'", "did you mean 'above'?")
+
+
+def test_fixture_with_every_family_of_error_reports_all_in_one_run() -> None:
+    fixture = REPO / "tests" / "data" / "manifests" / "several-errors"
+    result = CliRunner().invoke(cli, ["validate", str(fixture)])
+    out = refused(result, "duplicate-key")
+    found = re.findall(r"^  \S*?([a-z-]+\.yaml(?:\.j2)?):(\d+):(\d+): .*\[([a-z-]+)\]$", out,
+                       re.MULTILINE)
+    assert [(f, int(line), code) for f, line, _, code in found] == [
+        ("alerts.yaml", 8, "duplicate-key"),       # same name as line 2
+        ("alerts.yaml", 17, "unknown-field"),      # time_windw
+        ("alerts.yaml", 20, "invalid-value"),      # warning above critical
+        ("alerts.yaml", 28, "invalid-value"),      # empty name
+        ("alerts.yaml", 30, "invalid-value"),      # frequency under 5m
+        ("dexter.yaml", 6, "unknown-field"),       # default enviroment
+        ("dexter.yaml", 7, "include-no-match"),
+        ("per-project.yaml.j2", 6, "invalid-value"),  # top_events 50 (rendered line 11)
+    ]
+    assert out.splitlines()[0] == "error: 8 errors in the manifests:"

@@ -1,9 +1,12 @@
 """Apply: a Plan -> dependency-ordered waves -> concurrent writes through the facade -> ApplyReport.
 
 waves.py      pure: which changes may run together, in which order
-creating.py   create safety: a POST is never retried blindly (look up by natural key first)
-tasks.py      following Sentry's 202 `{"uuid"}` rule tasks until they settle
 executor.py   running the waves concurrently, stopping when the circuit breaker opens
+creating.py   create safety: a POST is never retried blindly (look up by natural key first)
+changing.py   updates and deletes (idempotent; a delete answered 404 is already done)
+tasks.py      following Sentry's 202 `{"uuid"}` rule tasks until they settle
+failures.py   what a failed write means next: rejected, ambiguous, rate-limited, breaker
+ports.py      what apply needs from the facade (a Protocol) and the one write helper
 progress.py   a progress bar on a terminal, plain lines otherwise (stderr)
 report.py     ApplyReport and its text/json rendering, exit codes
 

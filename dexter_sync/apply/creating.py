@@ -15,6 +15,7 @@ import asyncio
 from ..core.changes import ResourceChange
 from ..core.state import LiveObject
 from ..kinds.base import ResourceKind
+from ..sentry.errors import SentryError
 from .failures import BreakerOpen, WriteFailure, classify, duplicate_rule_id
 from .ports import WriteFacade, send_write
 from .report import ChangeOutcome, Status
@@ -32,9 +33,7 @@ async def _lookup(facade: WriteFacade, change: ResourceChange) -> LiveObject | N
     try:
         return await facade.find_live(change.kind, change.key, project=change.project,
                                       parent=change.parent_key)
-    except asyncio.CancelledError:
-        raise
-    except Exception as error:
+    except SentryError as error:
         failure = classify(error)
         if failure.category == "breaker":
             raise BreakerOpen(failure.message, sent=True) from error
@@ -57,7 +56,7 @@ async def _adopt_or_conflict(facade: WriteFacade, change: ResourceChange, rule_i
 
 async def create_safely(facade: WriteFacade, kind: ResourceKind, organization: str,
                         change: ResourceChange, *, attempts: int = CREATE_ATTEMPTS,
-                        backoff: float = 0.2, task_timeout: float = TASK_TIMEOUT
+                        backoff: float = 0.1, task_timeout: float = TASK_TIMEOUT
                         ) -> ChangeOutcome:
     """Create one object, at most once, whatever the network does."""
     request = kind.create_request(organization, change)
@@ -67,12 +66,13 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind, organization: s
     last: WriteFailure | None = None
     try:
         for attempt in range(attempts):
+            if attempt:
+                # Wait first: a write Sentry is still committing must be visible to the look-up.
+                await asyncio.sleep(backoff * 2 ** (attempt - 1))
             if maybe_created and not idempotent:
                 found = await _lookup(facade, change)
                 if found is not None:
                     return ChangeOutcome(change, Status.APPLIED, ADOPTED, found.id, writes)
-            if attempt:
-                await asyncio.sleep(backoff * 2 ** (attempt - 1))
             sent = await send_write(facade, request)
             writes += sent.requests
             if sent.response is not None:

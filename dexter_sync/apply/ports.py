@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from ..core.requests import ApiRequest
 from ..core.state import LiveObject
+from ..sentry.errors import SentryError
 from .failures import WriteFailure, classify, from_response
 
 RATE_LIMIT_RESENDS = 5
@@ -48,9 +49,7 @@ async def send_write(facade: WriteFacade, request: ApiRequest, *,
         sent.requests += 1
         try:
             response = await facade.send(request)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # the gateway's error tree; classified, never swallowed
+        except SentryError as error:  # the gateway's whole error tree
             failure = classify(error)
         else:
             if response.status < 400:

@@ -7,8 +7,9 @@ Both write to a text stream the CLI hands in (stderr), so stdout stays free for 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, TextIO
+from typing import Protocol, TextIO
 
 from .report import ChangeOutcome
 
@@ -58,7 +59,7 @@ class _Counter:
 def format_eta(seconds: float | None) -> str:
     if seconds is None:
         return "--:--"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from ..core.changes import ResourceChange
 
 REPORT_FORMAT_VERSION = 1
+TEXT_LIST_LIMIT = 100
+"""Text reports list at most this many changes per section (JSON lists every one)."""
 
 
 class Status(str, Enum):
@@ -68,18 +70,22 @@ def _line(outcome: ChangeOutcome) -> str:
     return f"{text}: {outcome.detail}" if outcome.detail else text
 
 
+def _section(title: str, outcomes: list[ChangeOutcome]) -> list[str]:
+    if not outcomes:
+        return []
+    lines = [f"{title} ({len(outcomes)}):"]
+    lines += [f"  {_line(o)}" for o in outcomes[:TEXT_LIST_LIMIT]]
+    if len(outcomes) > TEXT_LIST_LIMIT:
+        lines.append(f"  ... and {len(outcomes) - TEXT_LIST_LIMIT} more (--format json lists "
+                     "every one)")
+    return lines
+
+
 def render_text(report: ApplyReport) -> str:
     """Human report: failures first with file:line and Sentry's text, then what was not tried."""
     counts = report.summary
-    lines: list[str] = []
-    failed = report.of_status(Status.FAILED)
-    skipped = report.of_status(Status.NOT_ATTEMPTED)
-    if failed:
-        lines.append(f"Failed ({len(failed)}):")
-        lines += [f"  {_line(o)}" for o in failed]
-    if skipped:
-        lines.append(f"Not attempted ({len(skipped)}):")
-        lines += [f"  {_line(o)}" for o in skipped]
+    lines = _section("Failed", report.of_status(Status.FAILED))
+    lines += _section("Not attempted", report.of_status(Status.NOT_ATTEMPTED))
     if report.stopped:
         lines.append(f"Stopped: {report.stopped}")
     lines.append(

@@ -8,11 +8,11 @@ task may still create the rule.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..core.changes import ResourceChange
+from ..sentry.errors import SentryError
 from .ports import WriteFacade
 
 TaskState = Literal["success", "failed", "pending"]
@@ -67,11 +67,7 @@ async def follow_task(facade: WriteFacade, change: ResourceChange, uuid: str, *,
                                           "names no project whose task endpoint to poll")
     try:
         result = await facade.poll_task(project, uuid, kind=change.kind, timeout=timeout)
-    except asyncio.CancelledError:
-        raise
-    except TimeoutError:
-        return TaskResult("pending")
-    except Exception as error:  # a failed or unfinished task: never reported applied
+    except SentryError as error:  # a failed or unfinished task: never reported applied
         code = getattr(error, "code", "")
         if code in ("task-failed", "task-pending"):
             return TaskResult("failed", error=str(error))

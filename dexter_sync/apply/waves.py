@@ -7,8 +7,9 @@ follow, dependents first (a code mapping is deleted before its repository). Pure
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Literal
 
 from ..core.changes import Action, ResourceChange
 from ..core.diagnostics import DexterError

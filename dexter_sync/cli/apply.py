@@ -105,6 +105,9 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
             live = await facade.read_state(plan.kinds_read, projects=plan.projects_read,
                                            desired=desired)
             refuse_stale(path, stale_objects(plan, live))
+            count = sum(1 for c in plan.changes if str(c.action) != "no-op")
+            click.echo(f"applying the saved plan {path}: {count} change"
+                       f"{'s' if count != 1 else ''} to {organization}", err=True)
         else:
             assert desired is not None
             plan = await plan_live(facade, desired, targets=targets)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -45,7 +46,7 @@ def sentry_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def global_options() -> "GlobalOptions":
+def global_options() -> GlobalOptions:
     from .main import GlobalOptions  # late: main imports every verb, and verbs import us
 
     ctx = click.get_current_context(silent=True)

@@ -25,7 +25,8 @@ def command() -> None:
 @sentry_options
 def issue_command(issue: str, fmt: str, sentry_url: str | None, org: str | None,
                   concurrency: int) -> None:
-    """Show ISSUE (its numeric id): latest events, stats, tags and participants."""
+    """Show ISSUE (numeric id or short id such as WEB-1A): latest events, stats, tags and
+    participants."""
     organization = resolve_org(org)
 
     async def fetch() -> dict[str, Any]:

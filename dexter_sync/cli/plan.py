@@ -9,7 +9,8 @@ plan has changes.
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import click
 
@@ -18,7 +19,7 @@ from ..core.diagnostics import ValidationError
 from ..core.planning import Target, make_plan, parse_targets
 from ..core.references import check_references
 from ..core.state import DesiredState
-from ..kinds.registry import all_kinds, get_kind
+from ..kinds.registry import all_kinds, apply_order, get_kind
 from ..manifest import load_manifests
 from ..render.jsonplan import render_json
 from ..render.markdown import render_markdown
@@ -48,7 +49,7 @@ def read_scope(desired: DesiredState, targets: Iterable[Target] = (),
     for kind in all_kinds():  # children ride with their parents (deploys with releases)
         if kind.child_of in kinds:
             kinds.add(kind.name)
-    order = [k.name for k in all_kinds()]
+    order = apply_order()
     return sorted(kinds, key=order.index), sorted(projects)
 
 
@@ -64,7 +65,6 @@ async def plan_live(facade: Any, desired: DesiredState, *, targets: Iterable[Tar
     if problems:
         raise ValidationError(problems)
     plan = make_plan(desired, live, targets=targets, cosmetics=cosmetics)
-    plan.kinds_read = list(kinds)
     plan.projects_read = list(projects)
     return plan
 

@@ -96,6 +96,8 @@ class Plan:
     changes: list[ResourceChange] = field(default_factory=list)
     notes: list[PlanNote] = field(default_factory=list)
     unchanged: int = 0
+    unchanged_by_kind: dict[str, int] = field(default_factory=dict)
+    """Kind -> objects that need no change (the per-kind rows of summaries)."""
     safety: list[SafetyFinding] = field(default_factory=list)
     cosmetic: dict[str, int] = field(default_factory=dict)
     """Differences normalization suppressed, by class (`order`, `type`, `server-default`, ...)."""

@@ -55,13 +55,6 @@ class CosmeticTally:
         else:
             self.dropped += 1
 
-    def merge(self, other: "CosmeticTally") -> None:
-        for cls, count in other.counts.items():
-            self.counts[cls] = self.counts.get(cls, 0) + count
-        room = MAX_DETAILS - len(self.raw)
-        self.raw.extend(other.raw[:room])
-        self.dropped += other.dropped + max(0, len(other.raw) - room)
-
     def finish(self) -> tuple[dict[str, int], list[str]]:
         details = [_detail(*item) for item in self.raw]
         if self.dropped:
@@ -106,8 +99,11 @@ def _matches(sent: Any, got: Any) -> bool:
     if isinstance(sent, dict):
         if not isinstance(got, dict):
             return False
-        return all(_same(v, got[k]) for k, v in sent.items()
-                   if k in got and not isinstance(v, (dict, list)))
+        for key, value in sent.items():
+            if key in got and not isinstance(value, (dict, list)) \
+                    and not _same(value, got[key]):
+                return False
+        return True
     if isinstance(sent, list):
         return isinstance(got, list)
     return _same(sent, got)
@@ -116,12 +112,12 @@ def _matches(sent: Any, got: Any) -> bool:
 def tally_object(address: str, sent: dict[str, Any], live: dict[str, Any],
                  tally: CosmeticTally) -> None:
     """Classify the raw differences of one unchanged object (payload vs live) into `tally`."""
-    for key in sent:
+    for key, value in sent.items():
         if key not in live:
-            if sent[key] not in _DEFAULT_VALUES:
-                tally.add("server-omitted", address, (key,), sent[key], None)
+            if value not in _DEFAULT_VALUES:
+                tally.add("server-omitted", address, (key,), value, None)
             continue
-        _walk(sent[key], live[key], (key,), address, tally)
+        _walk(value, live[key], (key,), address, tally)
 
 
 def _walk(sent: Any, got: Any, path: FieldPath, address: str, tally: CosmeticTally) -> None:
@@ -135,7 +131,9 @@ def _walk(sent: Any, got: Any, path: FieldPath, address: str, tally: CosmeticTal
                 tally.add(cls, address, path + (key,), None, value)
         for key, value in sent.items():
             if key in got:
-                _walk(value, got[key], path + (key,), address, tally)
+                other = got[key]
+                if value != other or type(value) is not type(other):
+                    _walk(value, other, path + (key,), address, tally)
             elif value not in _DEFAULT_VALUES:
                 tally.add("server-omitted", address, path + (key,), value, None)
         return
@@ -171,4 +169,5 @@ def _walk_list(sent: list, got: list, path: FieldPath, address: str,
         if any(i != j for i, j in pairs):
             tally.add("order", address, path)
     for i, j in pairs:
-        _walk(sent[i], got[j], path + (i,), address, tally)
+        if sent[i] != got[j] or type(sent[i]) is not type(got[j]):
+            _walk(sent[i], got[j], path + (i,), address, tally)

@@ -7,7 +7,8 @@ Callers get `FieldChange(path, before, after)` in manifest field names, never de
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from deepdiff import DeepDiff
 from deepdiff.helper import NotPresent

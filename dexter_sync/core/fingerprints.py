@@ -30,7 +30,7 @@ def live_canonical(obj: LiveObject, directory: Directory) -> dict[str, Any] | No
     try:
         return kind.canonical(kind.entry_from_live(obj.data, directory=directory),
                               directory=directory)
-    except Exception as error:  # an odd live object must not break a plan it is not part of
+    except Exception as error:  # noqa: BLE001 - an odd live object must not break the plan
         log.debug("cannot normalize live %s/%s: %s", obj.kind, obj.key, error)
         return None
 

@@ -8,8 +8,9 @@ plan down, and safety findings are added. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .changes import Action, FieldChange, NoteReason, Plan, PlanNote, ResourceChange
 from .cosmetics import CosmeticTally, tally_object
@@ -34,7 +35,9 @@ class _Draft:
     notes: list[PlanNote] = field(default_factory=list)
     unchanged: list[tuple[str, str, str | None]] = field(default_factory=list)
     """(kind, key, parent key) of objects that need no change"""
-    cosmetic: dict[tuple[str, str], CosmeticTally] = field(default_factory=dict)
+    cosmetic: CosmeticTally | None = None
+    """One tally for the whole plan (None: not counting); only targeted objects count."""
+    targets: list[Target] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
     addresses: set[tuple[str, str]] = field(default_factory=set)
 
@@ -65,11 +68,13 @@ def make_plan(desired: DesiredState, live: LiveState, *, targets: Iterable[Targe
               prune: Mapping[str, bool | list[str]] | None = None,
               cosmetics: bool = True) -> Plan:
     """Compare desired with live and propose changes (see the module docstring)."""
-    from ..kinds.registry import all_kinds, get_kind
+    from ..kinds.registry import apply_order, get_kind
 
-    order = {k.name: i for i, k in enumerate(all_kinds())}
+    # dependencies first (releases before deploys): the order readers and apply expect
+    order = {name: i for i, name in enumerate(apply_order())}
     prune_rules = dict(desired.settings.prune if prune is None else prune)
-    draft = _Draft()
+    wanted = list(targets)
+    draft = _Draft(cosmetic=CosmeticTally() if cosmetics else None, targets=wanted)
     kind_names = sorted({r.kind for r in desired.resources} | set(live.objects),
                         key=lambda n: (order.get(n, len(order)), n))
     by_kind: dict[str, list[DesiredResource]] = {}
@@ -77,9 +82,8 @@ def make_plan(desired: DesiredState, live: LiveState, *, targets: Iterable[Targe
         by_kind.setdefault(resource.kind, []).append(resource)
     for name in kind_names:
         _plan_kind(get_kind(name), by_kind.get(name, []), live.of_kind(name), live.directory,
-                   prune_rules, draft, cosmetics)
+                   prune_rules, draft)
 
-    wanted = list(targets)
     if wanted:
         _check_targets_match(wanted, draft.addresses)
     keep = (lambda kind, key, parent: _targeted(kind, key, parent, wanted)) if wanted else None
@@ -88,18 +92,18 @@ def make_plan(desired: DesiredState, live: LiveState, *, targets: Iterable[Targe
                                 _ACTION_ORDER[c.action], c.live_id or ""))
     notes = [n for n in draft.notes if keep is None or keep(n.kind, n.key, None)]
     notes.sort(key=lambda n: (order.get(n.kind, len(order)), n.key, n.reason.value))
-    tally = CosmeticTally()
-    for (kind, key), part in sorted(draft.cosmetic.items()):
-        if keep is None or keep(kind, key, None):
-            tally.merge(part)
-    counts, details = tally.finish()
+    counts, details = draft.cosmetic.finish() if draft.cosmetic else ({}, [])
+    unchanged: dict[str, int] = {}
+    for kind, key, parent in draft.unchanged:
+        if keep is None or keep(kind, key, parent):
+            unchanged[kind] = unchanged.get(kind, 0) + 1
     existing = {name: len(live.of_kind(name)) for name in live.objects}
     plan = Plan(
         organization=desired.settings.organization,
         changes=changes,
         notes=notes,
-        unchanged=sum(1 for k, key, parent in draft.unchanged
-                      if keep is None or keep(k, key, parent)),
+        unchanged=sum(unchanged.values()),
+        unchanged_by_kind=dict(sorted(unchanged.items(), key=lambda kv: order.get(kv[0], 0))),
         cosmetic=counts,
         cosmetic_details=details,
         fingerprints=dict(sorted(draft.fingerprints.items())),
@@ -113,7 +117,7 @@ def make_plan(desired: DesiredState, live: LiveState, *, targets: Iterable[Targe
 
 def _plan_kind(kind: Any, wanted: list[DesiredResource], objects: list[LiveObject],
                directory: Directory, prune_rules: Mapping[str, Any], draft: _Draft,
-               cosmetics: bool) -> None:
+               ) -> None:
     groups: dict[str, list[LiveObject]] = {}
     for obj in objects:
         groups.setdefault(obj.key, []).append(obj)
@@ -142,7 +146,7 @@ def _plan_kind(kind: Any, wanted: list[DesiredResource], objects: list[LiveObjec
                 payload=kind.build_payload(resource.entry, directory=directory),
             ))
             continue
-        _compare(kind, resource, group[0], canon[id(group[0])], directory, draft, cosmetics)
+        _compare(kind, resource, group[0], canon[id(group[0])], directory, draft)
 
     for key, group in groups.items():
         if len(group) > 1:
@@ -162,8 +166,7 @@ def _plan_kind(kind: Any, wanted: list[DesiredResource], objects: list[LiveObjec
 
 
 def _compare(kind: Any, resource: DesiredResource, obj: LiveObject,
-             live_canon: dict[str, Any] | None, directory: Directory, draft: _Draft,
-             cosmetics: bool) -> None:
+             live_canon: dict[str, Any] | None, directory: Directory, draft: _Draft) -> None:
     if live_canon is None:
         raise DexterError(
             f"{kind.name}/{resource.key}: the live object (id {obj.id}) has a form dexter "
@@ -176,8 +179,9 @@ def _compare(kind: Any, resource: DesiredResource, obj: LiveObject,
     before = restrict(live_canon, after)
     if before == after:
         draft.unchanged.append((kind.name, resource.key, resource.parent_key))
-        if cosmetics:
-            _tally(kind, resource, obj, directory, draft)
+        if draft.cosmetic is not None and (not draft.targets or _targeted(
+                kind.name, resource.key, resource.parent_key, draft.targets)):
+            _tally(kind, resource, obj, directory, draft.cosmetic)
         return
     diff = tuple(FieldChange(c.path, c.before, c.after, span=resource.span_for(c.path))
                  for c in diff_fields(before, after))
@@ -203,17 +207,14 @@ def _update_payload(kind: Any, resource: DesiredResource, obj: LiveObject,
 
 
 def _tally(kind: Any, resource: DesiredResource, obj: LiveObject, directory: Directory,
-           draft: _Draft) -> None:
+           tally: CosmeticTally) -> None:
     try:
         sent = kind.build_payload(resource.entry, directory=directory)
-    except Exception:  # counting is an explanation only; the plan itself stays correct
+    except Exception:  # noqa: BLE001 - counting only explains; the plan stays correct
         return
     if not isinstance(sent, dict):
         return
-    part = CosmeticTally()
-    tally_object(f"{kind.name}/{resource.key}", sent, obj.data, part)
-    if part.counts:
-        draft.cosmetic[(kind.name, resource.key)] = part
+    tally_object(f"{kind.name}/{resource.key}", sent, obj.data, tally)
 
 
 def _project_of(kind: Any, resource: DesiredResource, directory: Directory) -> str | None:

@@ -6,11 +6,11 @@ together before any write, so one run shows every broken reference.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .diagnostics import Diagnostic, did_you_mean
 from .directory import Directory
-from .state import DesiredResource, DesiredState
+from .state import DesiredState
 
 
 def check_references(desired: DesiredState, directory: Directory) -> list[Diagnostic]:

@@ -8,7 +8,8 @@ they see what would really be sent whatever friendly form the manifest used.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .changes import Action, ResourceChange, SafetyFinding
 from .state import ManifestSettings

@@ -13,13 +13,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .api import NOT_FOUND, json_response
 from .config import EmulatorConfig
 from .faults import FaultInjector
-from .api import NOT_FOUND, json_response
 from .limits import RateLimiter, RequestCounters
 from .routes import ADMIN_ROUTES, API_ROUTES, INGEST_ROUTES
 from .routing import build_routes
 from .store import Store
+from .views import RowViews
 
 API_USER = {"id": 1, "name": "Dexter Admin", "email": "admin@example.com"}
 
@@ -59,6 +60,7 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     app.state.limiter = RateLimiter(config.rate_limit)
     app.state.faults = FaultInjector(config.faults)
     app.state.counters = RequestCounters()
+    app.state.views = RowViews()
     app.state.api_user = API_USER
     app.state.initial_settings = {attr: copy.deepcopy(getattr(config, attr))
                                   for attr in ("rate_limit", "faults", "quirks")}

@@ -22,6 +22,9 @@ class RateLimitSettings:
     limit: int = 0
     window: int = 1
     concurrency: int = 0
+    # per endpoint, e.g. {"POST /api/0/projects/{org}/{project}/rules/": {"limit": 5}}:
+    # keys of `limit`, `window`, `concurrency` that replace the defaults above for it
+    overrides: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,12 +93,21 @@ def update_settings(settings: Any, changes: dict[str, Any]) -> list[str]:
         if value is None and "None" in str(known[key].type):
             setattr(settings, key, None)
             continue
-        if isinstance(current, tuple) and isinstance(value, list):
+        if isinstance(current, tuple):
+            if not isinstance(value, list) or not all(
+                    isinstance(v, int) and not isinstance(v, bool) and 100 <= v <= 599
+                    for v in value):
+                raise ValueError(f"{key} must be a list of HTTP statuses")
             value = tuple(value)
         elif isinstance(current, bool) and not isinstance(value, bool):
             raise ValueError(f"{key} must be a boolean")
         elif isinstance(current, (int, float)) and not isinstance(current, bool):
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise ValueError(f"{key} must be a number")
+        elif isinstance(current, dict) and not (isinstance(value, dict) and all(
+                isinstance(v, dict) for v in value.values())):
+            raise ValueError(f"{key} must be a mapping of mappings")
+        elif isinstance(current, str) and not isinstance(value, str):
+            raise ValueError(f"{key} must be a string")
         setattr(settings, key, value)
     return unknown

@@ -64,7 +64,7 @@ class FaultInjector:
             plan.error_status = rng.choice(list(s.error_statuses) or [500])
         elif (s.lost_response_rate and method in WRITE_METHODS
               and rng.random() < s.lost_response_rate):
-            plan.lose_response = s.lost_response_mode
+            plan.lose_response = "drop" if s.lost_response_mode == "drop" else "502"
         return plan
 
     @staticmethod

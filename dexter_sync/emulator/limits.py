@@ -47,19 +47,22 @@ class RateLimiter:
     def acquire(self, key: str) -> Decision:
         """Count one request against `key`; the caller must `release(key)` when allowed."""
         s = self.settings
-        limit = s.limit if s.enabled and s.limit > 0 else DEFAULT_LIMIT
-        window = max(s.window, 1) if s.enabled and s.limit > 0 else DEFAULT_WINDOW
-        concurrency = s.concurrency if s.enabled and s.concurrency > 0 else DEFAULT_CONCURRENCY
+        override = s.overrides.get(key, {}) if s.enabled else {}
+        limit_set = override.get("limit", s.limit)
+        conc_set = override.get("concurrency", s.concurrency)
+        enforce_rate = s.enabled and limit_set > 0
+        enforce_conc = s.enabled and conc_set > 0
+        limit = limit_set if enforce_rate else DEFAULT_LIMIT
+        window = max(override.get("window", s.window), 1) if enforce_rate else DEFAULT_WINDOW
+        concurrency = conc_set if enforce_conc else DEFAULT_CONCURRENCY
         now = self.clock()
         start = math.floor(now / window) * window
         with self._lock:
             win = self._windows.setdefault(key, _Window(start))
-            if win.start != start:
+            if win.start != start:  # a new window (or a changed window length)
                 win.start, win.used = start, 0
             win.used += 1
             in_flight = self._in_flight[key]
-            enforce_rate = s.enabled and s.limit > 0
-            enforce_conc = s.enabled and s.concurrency > 0
             over_rate = enforce_rate and win.used > limit
             over_conc = enforce_conc and in_flight >= concurrency
             if not over_rate and not over_conc:

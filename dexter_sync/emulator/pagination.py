@@ -131,3 +131,34 @@ def keyed_page(request: Request, rows: Sequence[Any], key: Callable[[Any], int],
         headers["X-Hits"] = str(hits)
         headers["X-Max-Hits"] = str(max(hits, 1000))
     return Page(items, headers)
+
+
+def id_page(request: Request, fetch: Callable[[int | None, int, int], list[tuple[int, Any]]],
+            *, default: int = 100, hits: int | None = None,
+            fetch_all: Callable[[], list[tuple[int, Any]]] | None = None) -> Page:
+    """A Paginator page of a list ordered by `-id`, fetched page by page:
+    `fetch(max_id or None, offset, limit)` returns `(id, row)` pairs, highest id first.
+    Items are the rows. Backward (`is_prev`) cursors read the whole list (`fetch_all`)."""
+    per_page = parse_per_page(request, default)
+    cursor = parse_cursor(request)
+    if cursor is not None and cursor.is_prev and fetch_all is not None:
+        page = keyed_page(request, fetch_all(), lambda r: r[0], default=default, hits=hits)
+        page.items = [row for _, row in page.items]
+        return page
+    max_id = cursor.value if cursor is not None and cursor.value > 0 else None
+    offset = max(cursor.offset, 0) if cursor is not None else 0
+    window = fetch(max_id, offset, per_page + 1)
+    has_next, items = len(window) > per_page, window[:per_page]
+    has_prev = max_id is not None or offset > 0
+    if has_next:
+        nxt = Cursor(window[-1][0], 0, False)
+    elif items:
+        nxt = Cursor(items[-1][0], 1, False)
+    else:
+        nxt = cursor or Cursor(0, 0, False)
+    prev = Cursor(items[0][0], 0, True) if items and has_prev else Cursor(0, 0, True)
+    headers = {"Link": link_header(request, (prev, has_prev), (nxt, has_next))}
+    if hits is not None:
+        headers["X-Hits"] = str(hits)
+        headers["X-Max-Hits"] = str(max(hits, 1000))
+    return Page([row for _, row in items], headers)

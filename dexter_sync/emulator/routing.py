@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .faults import ERROR_BODIES, ConnectionDropped
 from .api import NO_PERMISSION, ApiError, error_response, json_response
+from .faults import ERROR_BODIES, ConnectionDropped
 
 log = logging.getLogger(__name__)
 

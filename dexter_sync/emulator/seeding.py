@@ -7,6 +7,7 @@ objects implicitly (environments named by a deploy, project keys of a new projec
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from collections.abc import Iterable
@@ -36,11 +37,11 @@ def slugify(name: str) -> str:
 
 
 def find_org(store: Store, ref: str | int) -> dict | None:
-    """An organization by slug or id."""
+    """An organization by slug or id (a copy: safe to change and `put`)."""
     ref = str(ref)
-    for org in store.query("org"):
+    for org in store.snapshot("org", ""):
         if org["slug"] == ref or str(org["id"]) == ref:
-            return org
+            return copy.deepcopy(org)
     return None
 
 
@@ -54,11 +55,11 @@ def ensure_org(store: Store, slug: str, created: dict[str, list]) -> dict:
 
 
 def find_by(store: Store, kind: str, org: dict, ref: str | int, *keys: str) -> dict | None:
-    """An org object by id or by one of `keys` (slug, name...)."""
+    """An org object by id or by one of `keys` (slug, name...); a copy, safe to change."""
     ref = str(ref)
-    for record in store.query(kind, org["id"]):
+    for record in store.snapshot(kind, org["id"]):
         if str(record["id"]) == ref or any(str(record.get(k)) == ref for k in keys):
-            return record
+            return copy.deepcopy(record)
     return None
 
 

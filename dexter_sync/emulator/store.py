@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ CREATE TABLE IF NOT EXISTS objects (
     kind TEXT NOT NULL, id INTEGER NOT NULL, org TEXT NOT NULL, scope TEXT NOT NULL,
     data TEXT NOT NULL, PRIMARY KEY (kind, id));
 CREATE INDEX IF NOT EXISTS objects_by_scope ON objects (kind, org, scope, id);
+CREATE INDEX IF NOT EXISTS objects_by_org ON objects (kind, org, id);
 CREATE TABLE IF NOT EXISTS sequences (kind TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, org TEXT NOT NULL, data TEXT NOT NULL);
@@ -60,6 +62,52 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._in_tx = 0
+        # write generations per kind: read caches (snapshots, serialized rows) key on them
+        self._generations: Counter = Counter()
+        self._wipes = 0
+        self._snapshots: dict[tuple[str, str], tuple[tuple[int, int], list[dict]]] = {}
+
+    def generation(self, kind: str) -> tuple[int, int]:
+        """Changes whenever a record of `kind` is written (or the store is wiped)."""
+        return (self._wipes, self._generations[kind])
+
+    def ids(self, kind: str, org: str, *, scope: str | Iterable[str] | None = None
+            ) -> list[int]:
+        """Ids of one kind, highest first, cached until the kind is written: offset pages of
+        big lists slice this instead of making SQLite skip rows."""
+        scope_key = scope if scope is None or isinstance(scope, str) else tuple(scope)
+        key = ("#ids", kind, str(org), scope_key)
+        gen = self.generation(kind)
+        cached = self._snapshots.get(key)  # type: ignore[arg-type]
+        if cached is None or cached[0] != gen:
+            sql, args = self._where(kind, org, scope)
+            with self._lock:
+                rows = self._db.execute("SELECT id FROM objects" + sql + " ORDER BY id DESC",
+                                        args).fetchall()
+            cached = (gen, [row[0] for row in rows])
+            self._snapshots[key] = cached  # type: ignore[index]
+        return cached[1]  # type: ignore[return-value]
+
+    def raw_by_ids(self, kind: str, ids: list[int]) -> list[str]:
+        """Stored JSON text of the given records, in the order of `ids` (missing skipped)."""
+        if not ids:
+            return []
+        with self._lock:
+            rows = dict(self._db.execute(
+                f"SELECT id, data FROM objects WHERE kind=? AND id IN "
+                f"({','.join('?' * len(ids))})", [kind, *ids]).fetchall())
+        return [rows[i] for i in ids if i in rows]
+
+    def snapshot(self, kind: str, org: str) -> list[dict]:
+        """All records of a small kind in an org, cached until the kind is written.
+        Shared objects: callers must not mutate them (copy the one they change)."""
+        key = (kind, str(org))
+        gen = self.generation(kind)
+        cached = self._snapshots.get(key)
+        if cached is None or cached[0] != gen:
+            cached = (gen, self.query(kind, org))
+            self._snapshots[key] = cached
+        return cached[1]
 
     def close(self) -> None:
         with self._lock:
@@ -107,6 +155,7 @@ class Store:
             self._db.execute(
                 "INSERT INTO objects(kind, id, org, scope, data) VALUES(?, ?, ?, ?, ?)",
                 (kind, int(data["id"]), str(org), str(scope), json.dumps(data)))
+            self._generations[kind] += 1
         return data
 
     def put(self, kind: str, data: dict[str, Any]) -> dict:
@@ -114,12 +163,14 @@ class Store:
         with self._lock:
             self._db.execute("UPDATE objects SET data=? WHERE kind=? AND id=?",
                              (json.dumps(data), kind, int(data["id"])))
+            self._generations[kind] += 1
         return data
 
     def delete(self, kind: str, object_id: int) -> bool:
         with self._lock:
             cur = self._db.execute("DELETE FROM objects WHERE kind=? AND id=?",
                                    (kind, int(object_id)))
+            self._generations[kind] += 1
             return cur.rowcount > 0
 
     def get(self, kind: str, object_id: int | str, *, org: str | None = None) -> dict | None:
@@ -143,6 +194,25 @@ class Store:
               descending: bool = False, limit: int | None = None, offset: int = 0,
               before_id: int | None = None) -> list[dict]:
         """Records of one kind, ordered by id; `before_id` keeps ids < it (descending walks)."""
+        return [json.loads(raw) for raw in self.query_raw(
+            kind, org, scope=scope, descending=descending, limit=limit, offset=offset,
+            before_id=before_id)]
+
+    def query_raw(self, kind: str, org: str | None = None, *,
+                  scope: str | Iterable[str] | None = None, descending: bool = False,
+                  limit: int | None = None, offset: int = 0,
+                  before_id: int | None = None) -> list[str]:
+        """Like `query`, but the stored JSON text of each record (list endpoints render
+        from it through a cache keyed on the text, see views.py)."""
+        return [raw for _, raw in self.query_rows(
+            kind, org, scope=scope, descending=descending, limit=limit, offset=offset,
+            before_id=before_id)]
+
+    def query_rows(self, kind: str, org: str | None = None, *,
+                   scope: str | Iterable[str] | None = None, descending: bool = False,
+                   limit: int | None = None, offset: int = 0,
+                   before_id: int | None = None) -> list[tuple[int, str]]:
+        """`(id, stored JSON text)` of each record, ordered by id."""
         sql, args = self._where(kind, org, scope)
         if before_id is not None:
             sql += " AND id < ?"
@@ -152,8 +222,7 @@ class Store:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
         with self._lock:
-            rows = self._db.execute("SELECT data FROM objects" + sql, args).fetchall()
-        return [json.loads(row[0]) for row in rows]
+            return self._db.execute("SELECT id, data FROM objects" + sql, args).fetchall()
 
     def count(self, kind: str, org: str | None = None, *,
               scope: str | Iterable[str] | None = None) -> int:
@@ -209,6 +278,8 @@ class Store:
     def wipe(self) -> None:
         with self._lock:
             self._db.executescript("DELETE FROM objects; DELETE FROM sequences; DELETE FROM audit;")
+            self._wipes += 1
+            self._snapshots.clear()
 
     # -- seeding (the embedded mode and the tests name objects; see seeding.py) --------
     def ensure_names(self, organization: str, **names: Any) -> dict[str, list]:

@@ -73,7 +73,8 @@ class DiscoverQueryEntry(EntryModel):
     # type so the JSON Schema accepts it too).
     environment: list[str] | str | None = Field(None, description="Environment names (a single name is accepted).")
     range: Period | None = Field(None, description="Relative period such as `24h`, `14d` (prefer it to start/end).")
-    start: UtcDatetime | None = Field(None, description="Absolute start (ISO-8601); with `end`.")
+    start: UtcDatetime | None = Field(
+        None, description="Absolute start (ISO-8601); with `end`. Sentry returns a start older than its retention clamped, which then shows as a difference: prefer `range`.")
     end: UtcDatetime | None = Field(None, description="Absolute end (ISO-8601); with `start`.")
     y_axis: list[str] | str | None = Field(None, description="Chart series, e.g. `count()` (a single one is accepted).")
     display: Literal["default", "previous", "top5", "daily", "dailytop5", "bar"] | None = Field(
@@ -193,7 +194,8 @@ class DiscoverQueryKind(ResourceKind[DiscoverQueryEntry]):
         if entry.projects == "all":
             payload["projects"] = [ALL_PROJECTS]
         elif entry.projects is not None:
-            payload["projects"] = sorted(_project_id(directory, s) for s in entry.projects)
+            ids = {_project_id(directory, s) for s in entry.projects}
+            payload["projects"] = sorted(ids, key=lambda i: (isinstance(i, str), i))
         payload["version"] = entry.version
         for field_name, sentry_key in QUERY_KEYS.items():
             value = getattr(entry, field_name)

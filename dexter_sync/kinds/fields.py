@@ -11,11 +11,13 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Discriminator, StrictFloat, StrictInt, StrictStr, Tag
 
 from ..core.directory import Directory
+from ..core.sources import FieldPath
+from .base import Reference
 
 # ---- durations ------------------------------------------------------------------------
 
@@ -78,30 +80,27 @@ def minutes_in_range(value: float | str, low: float, high: float, *, what: str,
 # ---- numbers --------------------------------------------------------------------------
 
 def number(value: Any, digits: int = 6) -> Any:
-    """A number in comparison form: '80' -> 80, 60.0 -> 60, rounded to `digits` significant
-    digits so float noise (10.099999999999994 from a percent-change round trip) vanishes.
-    Anything that is not a number is returned as it is."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int) and abs(value) < 10 ** digits:
+    """A number in comparison form: '80' -> 80, 60.0 -> 60, and fractions rounded to
+    `digits` significant digits so float noise (10.099999999999994 from a percent-change
+    round trip) vanishes. Whole numbers stay exact. Anything else is returned as it is."""
+    if isinstance(value, bool) or value is None or isinstance(value, int):
         return value
     if isinstance(value, str):
         try:
             value = float(value.strip())
         except ValueError:
             return value
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value):
-            return value
-        rounded = float(f"{float(value):.{digits}g}")
-        return int(rounded) if rounded.is_integer() else rounded
-    return value
+    if not isinstance(value, float) or not math.isfinite(value):
+        return value
+    if value.is_integer() and abs(value) < 2 ** 53:
+        return int(value)
+    rounded = float(f"{value:.{digits}g}")
+    return int(rounded) if rounded.is_integer() else rounded
 
 
 def payload_number(value: Any) -> Any:
     """A number as Sentry expects it in a request body: ints stay ints, '80' -> 80."""
-    value = number(value, digits=15)
-    return value
+    return number(value, digits=15)
 
 
 def int_or_str(value: Any) -> Any:
@@ -185,6 +184,22 @@ def user_id_for(value: str | int, directory: Directory) -> str:
     return (directory.user_id(text) if "@" in text else None) or text
 
 
+def actor_refs(kind: Literal["team", "member"], value: str | int | None,
+               path: FieldPath) -> list[Reference]:
+    """A team or member named in a manifest, to check live; Sentry's own numeric ids are
+    written to be sent as they are, so they are not names to look up."""
+    if value is None or str(value).strip().isdigit():
+        return []
+    return [Reference(kind, str(value).strip(), path)]
+
+
+def owner_refs(owner: str | None, path: FieldPath = ("owner",)) -> list[Reference]:
+    if not owner:
+        return []
+    kind, _, name = owner.partition(":")
+    return actor_refs("team" if kind == "team" else "member", name, path)
+
+
 # ---- integrations -----------------------------------------------------------------------
 
 def integration_id_for(value: str | int | None, provider: str, directory: Directory) -> Any:
@@ -253,7 +268,9 @@ def slack_channel_ref(directory: Directory, integration_id: Any, channel: str,
 # ---- lists and dicts ------------------------------------------------------------------------
 
 def sort_key(value: Any) -> str:
-    """An order key for an order-free list of JSON values."""
+    """An order key for an order-free list of JSON values (strings sort first, as they are)."""
+    if isinstance(value, str):
+        return "\x00" + value
     return json.dumps(value, sort_keys=True, default=str)
 
 

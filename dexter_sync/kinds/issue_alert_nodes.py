@@ -89,7 +89,7 @@ def _integration(provider: str, key: str, extra: Callable[[Fields, Directory], F
 
     def to_sentry(f: Fields, d: Directory) -> Fields:
         out = {k: strip_text(v) for k, v in f.items() if v is not None and k != "fields"}
-        out[key] = str(integration_id_for(f.get(key), provider, d))
+        out[key] = _choice_id(integration_id_for(f.get(key), provider, d))
         out.update(f.get("fields") or {})
         return extra(out, d) if extra else out
 
@@ -102,6 +102,12 @@ def _integration(provider: str, key: str, extra: Callable[[Fields, Directory], F
         return back(out, d) if back else out
 
     return to_sentry, from_sentry
+
+
+def _choice_id(value: Any) -> str | None:
+    """An integration id as a ChoiceField stores it (a string); None stays None, for the
+    reference check to report rather than a literal "None" sent to Sentry."""
+    return None if value is None else str(value)
 
 
 def _with_extra_fields(known: tuple[str, ...]) -> Callable[[Fields, Directory], Fields]:
@@ -190,7 +196,7 @@ def _category_back(f: Fields, d: Directory) -> Fields:
 def _slack(f: Fields, d: Directory) -> Fields:
     workspace = integration_id_for(f.get("workspace"), "slack", d)
     channel = slack_channel_name(f["channel"])
-    out: Fields = {"workspace": str(workspace), "channel": channel}
+    out: Fields = {"workspace": _choice_id(workspace), "channel": channel}
     channel_id = f.get("channel_id") or slack_channel_id(d, workspace, channel)
     if channel_id:
         out["channel_id"] = channel_id
@@ -376,9 +382,12 @@ def node_friendly(node: Fields, directory: Directory, *, defaults: bool = True
 def _in_model_order(model: type[BaseModel], params: Fields) -> Fields:
     """Parameters in the order the manifest model lists them (exports and diffs read well)."""
     order = _field_order(model)
-    return dict(sorted(params.items(), key=lambda item: order.get(item[0], len(order))))
+    out = {name: params[name] for name in order if name in params}
+    if len(out) < len(params):
+        out.update((k, v) for k, v in params.items() if k not in out)
+    return out
 
 
 @functools.cache
-def _field_order(model: type[BaseModel]) -> dict[str, int]:
-    return {name: n for n, name in enumerate(model.model_fields)}
+def _field_order(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(model.model_fields)

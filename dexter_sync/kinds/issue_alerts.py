@@ -18,9 +18,11 @@ from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import ListRequest, ReadContext, Reference, ResourceKind
 from .fields import (
+    actor_refs,
     duration_minutes,
     format_duration,
     owner_friendly,
+    owner_refs,
     owner_to_sentry,
     slack_channel_name,
     sort_key,
@@ -141,7 +143,8 @@ def entry_from_live(data: dict[str, Any], *, directory: Directory,
     except ValidationError:
         # a value no friendly form allows (a newer Sentry's interval, say): keep that rule's
         # nodes in Sentry's own form, which compares the same way
-        sentry = {name: [{k: v for k, v in n.items() if k != "name"} for n in nodes]
+        sentry = {name: [{k: v for k, v in n.items() if k not in ("name", "uuid")}
+                         for n in nodes]
                   for name, nodes in lists.items()}
         return IssueAlertEntry.model_validate({**entry, **_non_empty(sentry)},
                                               context={"live": True})
@@ -170,9 +173,7 @@ class IssueAlertKind(ResourceKind[IssueAlertEntry]):
         refs = [Reference("project", entry.project, ("project",))]
         if entry.environment:
             refs.append(Reference("environment", entry.environment, ("environment",)))
-        if entry.owner:
-            kind, _, name = entry.owner.partition(":")
-            refs.append(Reference("team" if kind == "team" else "member", name, ("owner",)))
+        refs += owner_refs(entry.owner)
         for list_name in ("filters", "actions"):
             for index, node in enumerate(getattr(entry, list_name)):
                 refs += _node_refs(node, (list_name, index))
@@ -230,10 +231,8 @@ def _node_refs(node: Any, path: tuple[Any, ...]) -> list[Reference]:
                                   (*path, short, "channel"),
                                   scope=None if value is None else str(value)))
     if short in ("email", "assigned_to"):
-        if params.get("team") is not None:
-            refs.append(Reference("team", str(params["team"]), (*path, short, "team")))
-        if params.get("user") is not None:
-            refs.append(Reference("member", str(params["user"]), (*path, short, "user")))
+        refs += actor_refs("team", params.get("team"), (*path, short, "team"))
+        refs += actor_refs("member", params.get("user"), (*path, short, "user"))
     return refs
 
 

@@ -20,10 +20,12 @@ from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import ListRequest, ReadContext, Reference, ResourceKind
 from .fields import (
+    actor_refs,
     duration_minutes,
     format_duration,
     number,
     owner_friendly,
+    owner_refs,
     owner_to_sentry,
     payload_number,
     slack_channel_name,
@@ -93,6 +95,8 @@ def build_payload(entry: MetricAlertEntry, *, directory: Directory) -> dict[str,
     for key, field in _OPTIONAL.items():
         if field in declared:
             body[key] = getattr(entry, field)
+    # what Sentry would store anyway; sent so an update also turns a dynamic rule back
+    body["detectionType"] = entry.effective_detection_type()
     if "owner" in body:
         body["owner"] = owner_to_sentry(entry.owner, directory)
     if body.get("resolveThreshold") is not None:
@@ -274,7 +278,7 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
         refs += [Reference("project", p, (field,)) for p in entry.project_slugs()]
         if entry.environment:
             refs.append(Reference("environment", entry.environment, ("environment",)))
-        refs += _owner_refs(entry.owner)
+        refs += owner_refs(entry.owner)
         for index, (label, _, actions) in enumerate(entry.trigger_list()):
             base = ("triggers", label) if not isinstance(entry.triggers, list) \
                 else ("triggers", index)
@@ -312,13 +316,6 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
                 f"{path_segment(change.live_id or '')}/")
 
 
-def _owner_refs(owner: str | None) -> list[Reference]:
-    if not owner:
-        return []
-    kind, _, name = owner.partition(":")
-    return [Reference("team" if kind == "team" else "member", name, ("owner",))]
-
-
 def _action_refs(action: Any, path: tuple[Any, ...]) -> list[Reference]:
     if isinstance(action, SentryAction):
         if action.integration_id is not None and action.type in _PROVIDERS:
@@ -340,10 +337,8 @@ def _action_refs(action: Any, path: tuple[Any, ...]) -> list[Reference]:
                                   scope=None if integration is None else str(integration)))
     email = action.email
     if isinstance(email, EmailTarget):
-        if email.team is not None:
-            refs.append(Reference("team", str(email.team), (*path, "email", "team")))
-        if email.user is not None:
-            refs.append(Reference("member", str(email.user), (*path, "email", "user")))
+        refs += actor_refs("team", email.team, (*path, "email", "team"))
+        refs += actor_refs("member", email.user, (*path, "email", "user"))
     return refs
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..core.changes import ResourceChange
 from ..core.directory import Directory
@@ -101,26 +101,34 @@ class ReleaseEntry(EntryModel):
             raise ValueError(f"project {seen[0]!r} is listed twice")
         return projects
 
-    @model_validator(mode="after")
-    def _consistent(self) -> ReleaseEntry:
-        if self.finalized is False and self.date_released is not None:
+    # Field validators, so that an error points at the field's own line (`date_released`
+    # and `projects` are declared before the fields they are checked against).
+
+    @field_validator("finalized")
+    @classmethod
+    def _finalized_matches_date(cls, finalized: bool | None, info: ValidationInfo) -> bool | None:
+        if finalized is False and info.data.get("date_released") is not None:
             raise ValueError("finalized: false contradicts date_released (a release date finalizes a release)")
-        unknown = sorted({p for d in self.deploys for p in d.projects or []} - set(self.projects))
-        if unknown:
+        return finalized
+
+    @field_validator("deploys")
+    @classmethod
+    def _deploys_listable(cls, deploys: list[DeployEntry], info: ValidationInfo) -> list[DeployEntry]:
+        projects = info.data.get("projects") or []
+        unknown = sorted({p for d in deploys for p in d.projects or []} - set(projects))
+        if projects and unknown:
             raise ValueError(f"deploys name projects that are not in the release: {', '.join(unknown)}")
         # Sentry lists only the latest deploy per project x environment: a second deploy to
         # the same environment and projects would hide the first one, which would then be
         # created again on every apply.
-        seen: list[DeployEntry] = []
-        for deploy in self.deploys:
-            for other in seen:
-                if other.environment == deploy.environment and _overlap(other, deploy, self.projects):
+        for index, deploy in enumerate(deploys):
+            for other in deploys[:index]:
+                if other.environment == deploy.environment and _overlap(other, deploy, projects):
                     raise ValueError(
                         f"two deploys to environment {deploy.environment!r} for the same projects: "
                         "Sentry lists only the latest deploy per project and environment, "
                         "so declare one deploy per environment")
-            seen.append(deploy)
-        return self
+        return deploys
 
 
 def _overlap(a: DeployEntry, b: DeployEntry, release_projects: list[str]) -> bool:

@@ -155,8 +155,13 @@ def _includes(files: list[str]) -> list[str]:
 
 
 def _schemas() -> dict[str, str]:
-    from .schemas import (RESOURCES_SCHEMA_FILE, SETTINGS_SCHEMA_FILE, resources_schema,
-                          schema_text, settings_schema)
+    from .schemas import (
+        RESOURCES_SCHEMA_FILE,
+        SETTINGS_SCHEMA_FILE,
+        resources_schema,
+        schema_text,
+        settings_schema,
+    )
 
     return {
         f"{SCHEMA_DIR}/{SETTINGS_SCHEMA_FILE}": schema_text(settings_schema()),

@@ -21,6 +21,7 @@ from ..core.state import DesiredState, ManifestSettings
 from ..kinds.registry import RESERVED_SECTIONS
 from .catalog import ordered_sections, section_kinds
 from .entries import Defaults, EntryCollector
+from .linemapping import TemplateLines
 from .positions import YamlDocument
 from .reading import read_manifest_text
 from .settings import SETTINGS_FILE, SettingsFile
@@ -226,6 +227,7 @@ class _Loader:
         if text is None:
             return
         rendered = path.name.endswith(".j2")
+        template = TemplateLines(text)
         if rendered:
             text, problem = self.renderer.render_file(text, display)
             if problem is not None:
@@ -236,11 +238,12 @@ class _Loader:
             document, problems = parse_yaml(text, display, render=self.renderer.render_value)
         lines = text.splitlines() if rendered else []
         before = len(self.collector.problems)
-        self.problems.extend(_mark_rendered(problems, lines))
+        self.problems.extend(_mark_rendered(problems, lines, template))
         if document is None:
             return
         self._read_sections(document, path, stack)
-        self.collector.problems[before:] = _mark_rendered(self.collector.problems[before:], lines)
+        self.collector.problems[before:] = _mark_rendered(self.collector.problems[before:], lines,
+                                                          template)
 
     def _read_sections(self, document: YamlDocument, path: Path, stack: tuple[Path, ...]) -> None:
         data = document.data
@@ -291,15 +294,26 @@ def _render_tree(value: Any, path: tuple[Any, ...], document: YamlDocument,
     return value
 
 
-def _mark_rendered(problems: list[Diagnostic], lines: list[str]) -> list[Diagnostic]:
-    """In a `.j2` file, positions are in the rendered output: say so and quote that line."""
+def _mark_rendered(problems: list[Diagnostic], lines: list[str],
+                   template: TemplateLines) -> list[Diagnostic]:
+    """Positions in a `.j2` file come from its rendered output: point at the template line
+    that produced it when that is unambiguous, and always quote the rendered line."""
     if not lines:
         return problems
     marked = []
     for p in problems:
-        note = "line numbers refer to the rendered output of this template"
-        if p.span is not None and 0 < p.span.line <= len(lines):
-            quoted = lines[p.span.line - 1].strip()
-            note += f"; rendered line {p.span.line}: {quoted[:80]!r}"
-        marked.append(dataclasses.replace(p, hint=f"{p.hint}; {note}" if p.hint else note))
+        span, note = p.span, "line numbers refer to the rendered output of this template"
+        if span is not None and 0 < span.line <= len(lines):
+            quoted = lines[span.line - 1].strip()[:80]
+            origin = template.origin(lines[span.line - 1])
+            if origin is not None:
+                note = f"template line {origin}, rendered as line {span.line}: {quoted!r}"
+                # the column survives when the text before it is the same in both lines
+                same = lines[span.line - 1][:span.column - 1] == \
+                    template.line(origin)[:span.column - 1]
+                span = SourceSpan(span.file, origin, span.column if same else 1)
+            else:
+                note += f"; rendered line {span.line}: {quoted!r}"
+        hint = f"{p.hint}; {note}" if p.hint else note
+        marked.append(dataclasses.replace(p, span=span, hint=hint))
     return marked

@@ -8,7 +8,7 @@ failure becomes a Diagnostic with the template's line.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,8 +45,26 @@ HIDDEN_ENV = frozenset({"SENTRY_AUTH_TOKEN"})
 """Never visible to templates: a rendered value may end up in a plan, a log or an error."""
 
 
-def template_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in HIDDEN_ENV}
+class TemplateEnv(Mapping[str, str]):
+    """The process environment as templates see it: read-only, without HIDDEN_ENV."""
+
+    def __getitem__(self, name: str) -> str:
+        if name in HIDDEN_ENV:
+            raise KeyError(name)
+        return os.environ[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in os.environ if k not in HIDDEN_ENV)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return "<environment>"
+
+
+def template_env() -> Mapping[str, str]:
+    return TemplateEnv()
 
 
 @dataclass

@@ -7,6 +7,7 @@ the field path in manifest terms and the file:line:column of that key or value.
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
@@ -159,7 +160,8 @@ def _valid_choices(choices: set[str]) -> str | None:
 
 # ---- field names of models, for "did you mean" ----------------------------------------------
 
-def field_names(model: type[BaseModel]) -> set[str]:
+@functools.cache
+def field_names(model: type[BaseModel]) -> frozenset[str]:
     """Names a manifest may use for the model's fields (names and aliases)."""
     names: set[str] = set()
     for name, info in model.model_fields.items():
@@ -168,7 +170,7 @@ def field_names(model: type[BaseModel]) -> set[str]:
             names.add(info.alias)
         if isinstance(info.validation_alias, str):
             names.add(info.validation_alias)
-    return names
+    return frozenset(names)
 
 
 def models_in(annotation: Any) -> list[type[BaseModel]]:

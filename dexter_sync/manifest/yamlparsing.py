@@ -54,13 +54,14 @@ def parse_yaml(text: str, display: str, *, render: Renderer | None = None,
         return document, []
     converter = _Converter(document, render)
     try:
-        expanded = converter.expanded_size(root, 0)
+        # without an anchor (`&`) there is no alias to expand: skip the measuring walk
+        expanded = converter.expanded_size(root, 0) if "&" in text else 0
         distinct = converter.distinct_nodes
         if expanded - distinct > MAX_ALIAS_EXPANSION:
             raise _Abort(Diagnostic(
                 "alias-bomb",
                 f"aliases expand this file to {expanded:,} nodes from {distinct:,}; "
-                f"at most {MAX_ALIAS_EXPANSION:,} expanded nodes are allowed",
+                f"aliases may add at most {MAX_ALIAS_EXPANSION:,} nodes to a file",
                 span=SourceSpan(display, 1, 1),
                 hint="reuse values with fewer nested aliases (a 'billion laughs' document?)",
             ))
@@ -120,6 +121,9 @@ class _Converter:
     def convert(self, node: yaml.Node, path: FieldPath, key_span: SourceSpan | None,
                 depth: int) -> Any:
         here = _span(self.display, node)
+        if depth > MAX_DEPTH:
+            raise _Abort(Diagnostic("yaml-too-deep", f"nesting is deeper than {MAX_DEPTH} levels",
+                                    span=here))
         self.document.spans.setdefault(path, Located(here, key_span))  # explicit keys beat `<<` merges
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, here)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import jinja2
 
 
-@lru_cache(maxsize=None)
+@cache
 def environment() -> jinja2.Environment:
     # Plain text and markdown, not HTML: no autoescape; markdown escapes with its own filter.
     return jinja2.Environment(

@@ -28,6 +28,12 @@ def _code(text: str) -> str:
     return str(text).replace("```", "`\u200b``").replace("\n", " ")
 
 
+def _block(text: str, symbol: str) -> str:
+    """A multi-line value inside a ```diff block: every line keeps the change's symbol."""
+    lines = str(text).replace("```", "`\u200b``").split("\n")
+    return f"\n{symbol}   ".join(lines)
+
+
 def _cell(text: str) -> str:
     return _html(text).replace("|", "\\|")
 
@@ -37,24 +43,27 @@ def _env():
     env.filters.setdefault("html", _html)
     env.filters.setdefault("code", _code)
     env.filters.setdefault("cell", _cell)
+    env.filters.setdefault("block", _block)
     return env
 
 
-def _rows(view: PlanView) -> list[tuple[str, dict[str, int | None]]]:
-    rows: dict[str, dict[str, int | None]] = {}
-    blank = {"create": 0, "update": 0, "delete": 0, "unchanged": None, "unmanaged": 0,
+def _rows(view: PlanView) -> list[tuple[str, dict[str, int]]]:
+    rows: dict[str, dict[str, int]] = {}
+    blank = {"create": 0, "update": 0, "delete": 0, "unchanged": 0, "unmanaged": 0,
              "ambiguous": 0}
     for change in view.changes:
         row = rows.setdefault(change.kind, dict(blank))
-        row[change.action] = (row[change.action] or 0) + 1
+        row[change.action] += 1
+    for kind, count in view.unchanged_by_kind.items():
+        rows.setdefault(kind, dict(blank))["unchanged"] = count
     for note in view.notes:
         row = rows.setdefault(note.kind, dict(blank))
         if note.reason in row:
-            row[note.reason] = (row[note.reason] or 0) + 1
+            row[note.reason] += 1
     return list(rows.items())
 
 
-def _block(env, change: ChangeView) -> str:
+def _change_block(env, change: ChangeView) -> str:
     text = env.get_template("change.md.j2").render(ch=change)
     if len(text) <= BLOCK_LIMIT:
         return text
@@ -66,7 +75,7 @@ def format_markdown(view: PlanView, *, limit: int = COMMENT_LIMIT) -> str:
     env = _env()
     head = env.get_template("plan_head.md.j2").render(view=view, rows=_rows(view))
     notes = view.notes[:MAX_NOTES]
-    tail_args = dict(notes=notes, notes_omitted=len(view.notes) - len(notes), limit=limit)
+    tail_args = {"notes": notes, "notes_omitted": len(view.notes) - len(notes), "limit": limit}
     # reserve room for the longest possible tail before choosing which blocks fit
     worst_tail = env.get_template("plan_tail.md.j2").render(
         omitted={"create": 10**6, "update": 10**6, "delete": 10**6}, omitted_total=10**7,
@@ -76,7 +85,7 @@ def format_markdown(view: PlanView, *, limit: int = COMMENT_LIMIT) -> str:
     used = 0
     omitted: Counter[str] = Counter()
     for change in view.changes:
-        block = _block(env, change) if not omitted else ""
+        block = _change_block(env, change) if not omitted else ""
         if not omitted and used + len(block) <= budget:
             blocks.append(block)
             used += len(block)

@@ -17,8 +17,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..core.changes import Action, FieldChange, NoteReason, Plan, PlanNote, ResourceChange, \
-    SafetyFinding
+from ..core.changes import (
+    Action,
+    FieldChange,
+    NoteReason,
+    Plan,
+    PlanNote,
+    ResourceChange,
+    SafetyFinding,
+)
 from ..core.diagnostics import DexterError
 from ..core.fingerprints import fingerprints_of
 from ..core.sources import SourceSpan
@@ -57,6 +64,7 @@ def saved_document(plan: Plan) -> dict[str, Any]:
         "kinds_read": list(plan.kinds_read),
         "projects_read": list(plan.projects_read),
         "cosmetic_details": list(plan.cosmetic_details),
+        "unchanged_by_kind": dict(plan.unchanged_by_kind),
     })
     document["checksum"] = _checksum(document)
     return document
@@ -135,6 +143,7 @@ def _plan_from(document: dict[str, Any]) -> Plan:
         notes=[PlanNote(NoteReason(n["reason"]), n["kind"], n["key"], tuple(n["live_ids"]),
                         n.get("project")) for n in document.get("notes", [])],
         unchanged=int(document["summary"]["unchanged"]),
+        unchanged_by_kind=dict(document.get("unchanged_by_kind", {})),
         safety=[SafetyFinding(f["code"], f["kind"], f["message"], f.get("key"))
                 for f in document.get("safety", [])],
         cosmetic=dict(document.get("cosmetic", {})),

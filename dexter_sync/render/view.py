@@ -12,10 +12,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from ..core.changes import Action, NoteReason, Plan, ResourceChange
 from ..core.sources import format_path
 
-SENSITIVE = re.compile(r"token|secret|password|passwd|api_?key|authorization|credential", re.I)
+SENSITIVE = re.compile(r"token|secret|password|passwd|api_?key|authorization|credential", re.IGNORECASE)
 MASK = "(sensitive)"
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.NOOP: " "}
 
@@ -33,6 +35,16 @@ def redact(value: Any) -> Any:
 def show(value: Any) -> str:
     """One value on one line, as JSON (strings quoted, so "80" and 80 read differently)."""
     return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def show_block(value: Any, width: int = 72) -> str:
+    """A value for a create or delete listing, after its `name:`: ` <JSON>` when short, else
+    a YAML block on the following lines (a nested trigger or node list stays readable)."""
+    text = show(value)
+    if len(text) <= width or not isinstance(value, (dict, list)):
+        return " " + text
+    return "\n" + yaml.safe_dump(value, sort_keys=False, default_flow_style=None,
+                                 allow_unicode=True, width=100).rstrip()
 
 
 @dataclass
@@ -71,7 +83,7 @@ class ChangeView:
     def fields(self) -> list[tuple[str, str]]:
         """Top-level fields of the object shown for a create (after) or delete (before)."""
         shown = self.after if self.action == "create" else self.before
-        return [(k, show(v)) for k, v in (shown or {}).items()]
+        return [(k, show_block(v)) for k, v in (shown or {}).items()]
 
 
 @dataclass
@@ -104,6 +116,7 @@ class PlanView:
     safety: list[FindingView]
     cosmetic: dict[str, int]
     cosmetic_details: list[str]
+    unchanged_by_kind: dict[str, int] = field(default_factory=dict)
 
     @property
     def has_changes(self) -> bool:
@@ -163,4 +176,5 @@ def build_view(plan: Plan) -> PlanView:
         safety=[FindingView(f.code, f.kind, f.key, f.message) for f in plan.safety],
         cosmetic=dict(plan.cosmetic),
         cosmetic_details=list(plan.cosmetic_details),
+        unchanged_by_kind=dict(plan.unchanged_by_kind),
     )

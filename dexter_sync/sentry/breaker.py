@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable
 
 from .errors import CircuitOpenError
 
@@ -57,23 +57,27 @@ class CircuitBreaker:
             return True
         return False
 
-    def on_success(self) -> None:
+    def on_success(self, probe: bool = False) -> None:
+        """Any healthy answer closes the breaker (`probe`: it was the half-open probe)."""
         self.failures = 0
-        self.probing = False
+        if probe:
+            self.probing = False
         if self.state is not BreakerState.CLOSED:
             self._move(BreakerState.CLOSED)
 
-    def on_failure(self) -> None:
+    def on_failure(self, probe: bool = False) -> None:
         self.failures += 1
-        was_probe, self.probing = self.probing, False
-        if self.state is BreakerState.HALF_OPEN and was_probe:
-            self._open()
-        elif self.state is BreakerState.CLOSED and self.failures >= self.failure_threshold:
+        if probe:
+            self.probing = False
+        probe_failed = self.state is BreakerState.HALF_OPEN and probe
+        too_many = self.state is BreakerState.CLOSED and self.failures >= self.failure_threshold
+        if probe_failed or too_many:
             self._open()
 
-    def on_abandoned(self) -> None:
-        """The call ended without a verdict (cancelled): let another probe through."""
-        self.probing = False
+    def on_abandoned(self, probe: bool = False) -> None:
+        """The call ended without a verdict (cancelled): if it was the probe, allow another."""
+        if probe:
+            self.probing = False
 
     def _open(self) -> None:
         self.opened_at = self.clock()

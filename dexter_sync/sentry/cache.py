@@ -6,8 +6,9 @@ Writes through the facade clear it: a read after a write never sees the state be
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Hashable
+from typing import Any
 
 
 @dataclass

@@ -39,7 +39,8 @@ class SentryClient:
     pooled transport keeps connections alive and speaks HTTP/2 when `h2` is importable.
     """
 
-    def __init__(self, *, base_url: str, token: str, transport: httpx.AsyncBaseTransport | None = None,
+    def __init__(self, *, base_url: str, token: str,
+                 transport: httpx.AsyncBaseTransport | None = None,
                  timeout: float = 30.0, max_connections: int = 50) -> None:
         register_secret(token)
         self.base_url = base_url.rstrip("/")

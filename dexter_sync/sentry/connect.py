@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Callable
+from dataclasses import replace
 
 from ..core.diagnostics import DexterError
 from ..core.state import DesiredState
 from .client import SentryClient
-from .embedded import DB_PATH, BASE_URL, open_embedded
+from .embedded import BASE_URL, DB_PATH, open_embedded
 from .facade import SentryFacade
 from .gateway import Gateway, GatewaySettings
 from .redaction import install_log_redaction, register_secret
@@ -52,6 +53,8 @@ async def open_facade(*, sentry_url: str | None, organization: str,
     settings = settings or GatewaySettings(concurrency=concurrency)
     app = None
     if url is None:
+        # In process, no limits enforced: pacing by the announced defaults only slows it.
+        settings = replace(settings, pace_by_headers=False)
         say(EMBEDDED_NOTICE)
         transport, app, created = open_embedded(organization, desired)
         if created:

@@ -23,7 +23,8 @@ Texts are trimmed and pass through `redact`, so neither a blob nor the token rea
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..core.diagnostics import DexterError
 from .redaction import redact

@@ -38,7 +38,9 @@ class SentryFacade:
     # ---- reads ---------------------------------------------------------------------------
 
     async def read_directory(self, *, fresh: bool = False) -> Directory:
-        """Names <-> ids (cached briefly; any write through `send` drops the cache)."""
+        """Names <-> ids, cached for a few seconds (`GatewaySettings.cache_ttl`): a plan that
+        reads the directory and then the state pays for it once. Any write through `send`
+        drops the cache; `fresh` forces a new read."""
         key = ("directory", self.organization)
         if fresh:
             self.gateway.cache.get(key)  # counts as a miss; the put below replaces it
@@ -54,7 +56,7 @@ class SentryFacade:
 
         `projects` limits project-scoped kinds to those slugs (None: every project).
         """
-        directory = await self.read_directory(fresh=True)
+        directory = await self.read_directory()
         return await reading.read_state(self.gateway, directory, kinds, projects=projects,
                                         desired=desired)
 
@@ -68,7 +70,7 @@ class SentryFacade:
         (external issue links list the declared issue's links).
         """
         resource_kind = get_kind(kind)
-        directory = await self.read_directory(fresh=True)
+        directory = await self.read_directory()
         projects = [project] if project else None
         live = LiveState(directory=directory)
         if parent is not None and resource_kind.depends_on:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Hashable
 
 from ..core.requests import ApiRequest, ApiResponse
 from .breaker import CircuitBreaker
@@ -43,13 +43,15 @@ class GatewaySettings:
     breaker_cooldown: float = 10.0
     """Seconds the breaker stays open before letting one probe through."""
     cache_ttl: float = 5.0
+    pace_by_headers: bool = True
+    """Spread requests over the budget Sentry announces (off for the embedded emulator)."""
 
 
 class Gateway:
     def __init__(self, client: SentryClient, settings: GatewaySettings | None = None) -> None:
         self.client = client
         self.settings = settings or GatewaySettings()
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(pacing=self.settings.pace_by_headers)
         self.breaker = CircuitBreaker(client.host,
                                       failure_threshold=self.settings.breaker_threshold,
                                       cooldown=self.settings.breaker_cooldown)
@@ -57,14 +59,16 @@ class Gateway:
         self.flights = SingleFlight()
         self.cache = TTLCache(ttl=self.settings.cache_ttl)
         self._slots = asyncio.Semaphore(max(1, self.settings.concurrency))
+        self._slots_loop: asyncio.AbstractEventLoop | None = None
 
     async def request(self, request: ApiRequest) -> ApiResponse:
         """Send one request under every control; raise a SentryError when it fails for good."""
         if request.method == "GET":
             return await self.flights.do(_flight_key(request), lambda: self._retried(request))
-        response = await self._retried(request)
-        self.cache.clear()
-        return response
+        try:
+            return await self._retried(request)
+        finally:
+            self.cache.clear()  # even a failed write may have changed what reads would see
 
     async def pages(self, request: ApiRequest, *, per_page: int = PER_PAGE
                     ) -> AsyncIterator[ApiResponse]:
@@ -99,40 +103,45 @@ class Gateway:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _once(self, request: ApiRequest, endpoint: str) -> ApiResponse:
-        async with self._slots:
-            ticket = await self.limiter.acquire(endpoint)
-            headers: dict[str, str] = {}
-            try:
-                self.breaker.before_call()
-            except SentryError:
-                self.limiter.release(endpoint, ticket, headers)
-                raise
-            status: int | None = None
-            started = time.monotonic()
-            verdict: bool | None = None  # True: healthy answer, False: failure, None: unknown
-            try:
-                response = await self.client.send(request.method, request.path,
-                                                  params=request.params, json=request.json)
-                status, headers, verdict = response.status, response.headers, True
-                return response
-            except SentryHTTPError as error:
-                status, headers, verdict = error.status, error.headers, error.status < 500
-                if isinstance(error, RateLimited):
-                    self.limiter.rate_limited(endpoint, error.retry_at, headers)
-                raise
-            except SentryError:
-                verdict = False
-                raise
-            finally:
-                self.limiter.release(endpoint, ticket, headers)
-                if verdict is True:
-                    self.breaker.on_success()
-                elif verdict is False:
-                    self.breaker.on_failure()
-                else:
-                    self.breaker.on_abandoned()
-                if verdict is not None:
-                    self.metrics.route(endpoint).observe(status, time.monotonic() - started)
+        # The endpoint's budget first, then a global slot: requests paced on one endpoint
+        # must not hold slots that another endpoint's requests could use now.
+        ticket = await self.limiter.acquire(endpoint)
+        loop = asyncio.get_running_loop()
+        if loop is not self._slots_loop:  # a caller may drive one facade from several loops
+            self._slots_loop = loop
+            self._slots = asyncio.Semaphore(max(1, self.settings.concurrency))
+        headers: dict[str, str] = {}
+        verdict: bool | None = None  # True: healthy answer, False: failure, None: unknown
+        status: int | None = None
+        started = 0.0
+        try:
+            async with self._slots:
+                probe = self.breaker.before_call()  # CircuitOpenError: nothing to account for
+                started = time.monotonic()
+                try:
+                    response = await self.client.send(request.method, request.path,
+                                                      params=request.params, json=request.json)
+                    status, headers, verdict = response.status, response.headers, True
+                    return response
+                except SentryHTTPError as error:
+                    status, headers, verdict = error.status, error.headers, error.status < 500
+                    if isinstance(error, RateLimited):
+                        self.limiter.rate_limited(endpoint, error.retry_at, headers)
+                    raise
+                except SentryError:
+                    verdict = False
+                    raise
+                finally:
+                    if verdict is True:
+                        self.breaker.on_success(probe)
+                    elif verdict is False:
+                        self.breaker.on_failure(probe)
+                    else:
+                        self.breaker.on_abandoned(probe)
+                    if verdict is not None:
+                        self.metrics.route(endpoint).observe(status, time.monotonic() - started)
+        finally:
+            self.limiter.release(endpoint, ticket, headers)
 
     def summary(self) -> str:
         """The `--verbose` text: totals and one line per route."""

@@ -14,9 +14,10 @@ unit tests drive it with a fake clock instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Mapping
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -50,6 +51,12 @@ class EndpointBudget:
     in_flight: int = 0
     sent: int = 0
     """Sequence number of the last request sent (to discount requests sent after a reply)."""
+    window: float | None = None
+    """Length of the rate-limit window, learned from consecutive reset times."""
+    seen_reset: float | None = None
+    """The latest reset time an answer announced."""
+    info_seq: int = 0
+    """Sequence number of the request whose answer `remaining` was estimated from."""
     last_send: float = 0.0
     blocked_until: float = 0.0
     answered: bool = False
@@ -61,9 +68,15 @@ class EndpointBudget:
         if now < self.blocked_until:
             return self.blocked_until - now
         if self.reset is not None and now >= self.reset:
-            # The window we knew ended: a fresh one starts with the full limit.
-            self.remaining = float(self.limit) if self.limit is not None else None
-            self.reset = None
+            # The window we knew ended: a fresh one starts with the full limit, less what is
+            # in flight (sent late in the old window, those land in the new one). With the
+            # window's length known, its end is known too and the pacing goes on.
+            self.remaining = (float(self.limit - self.in_flight)
+                              if self.limit is not None else None)
+            if self.window:
+                self.reset += self.window * (math.floor((now - self.reset) / self.window) + 1)
+            else:
+                self.reset = None
         if self.remaining is None:
             return 0.0
         if self.remaining < 1:
@@ -101,20 +114,20 @@ class EndpointBudget:
         if limit is None or remaining is None:
             return
         self.limit = int(limit)
-        # Requests sent after this one may not have been counted by the server yet.
+        # The server counted this request and those it received before; requests sent after
+        # it are discounted. The newest answer wins: an older one knows less.
         estimate = remaining - (self.sent - seq)
-        if reset is None:
-            self.remaining = estimate if self.remaining is None else min(self.remaining, estimate)
-            return
-        if reset <= now:
+        if reset is not None and reset <= now:
             return  # a late answer from a window that is over says nothing about this one
-        if self.reset is None or reset > self.reset:
-            if self.reset is None and self.remaining is not None:
-                estimate = min(estimate, self.remaining)
-            self.reset, self.remaining = reset, estimate  # a newer window
-        elif reset == self.reset:
-            self.remaining = estimate if self.remaining is None else min(self.remaining, estimate)
-        # an answer from an older window tells nothing about the current one
+        if reset is not None and (self.reset is None or reset > self.reset):
+            if self.seen_reset is not None and reset > self.seen_reset:
+                step = reset - self.seen_reset
+                self.window = step if self.window is None else min(self.window, step)
+            self.seen_reset = reset
+            self.reset, self.remaining, self.info_seq = reset, estimate, seq  # a newer window
+        elif reset == self.reset and seq >= self.info_seq or reset is None and seq >= self.info_seq:
+            self.remaining, self.info_seq = estimate, seq
+        # else: an answer from an older window, or older than what we know
 
     def on_rate_limited(self, until: float | None, headers: Mapping[str, str], now: float) -> None:
         """Sentry said 429: block until `until` (Retry-After or the window reset)."""
@@ -136,11 +149,15 @@ class RateLimiter:
 
     clock: Clock = time.time
     sleep: Sleep = asyncio.sleep
+    pacing: bool = True
+    """False: ignore announced budgets (the embedded emulator announces limits it does not
+    enforce); a 429 still blocks the endpoint until its reset."""
     budgets: dict[str, EndpointBudget] = field(default_factory=dict)
     waited: float = 0.0
     """Total seconds spent waiting for a budget (for metrics)."""
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _freed: dict[str, asyncio.Event] = field(default_factory=dict)
+    _loop: asyncio.AbstractEventLoop | None = None
 
     def budget(self, key: str) -> EndpointBudget:
         return self.budgets.setdefault(key, EndpointBudget())
@@ -148,12 +165,15 @@ class RateLimiter:
     async def acquire(self, key: str) -> int:
         """Wait until `key` may send; returns the ticket to pass to `release`."""
         budget = self.budget(key)
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # asyncio primitives belong to one loop; budgets do not
+            self._loop, self._locks, self._freed = loop, {}, {}
         lock = self._locks.setdefault(key, asyncio.Lock())
         freed = self._freed.setdefault(key, asyncio.Event())
         async with lock:  # one sender at a time per endpoint keeps the pacing in order
             while True:
                 now = self.clock()
-                wait = budget.delay(now)
+                wait = budget.delay(now) if self.pacing else budget.blocked_until - now
                 if wait > 0:
                     self.waited += wait
                     await self.sleep(wait)

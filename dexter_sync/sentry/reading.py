@@ -18,6 +18,7 @@ from ..core.requests import ApiRequest, path_segment
 from ..core.state import DesiredState, LiveObject, LiveState
 from ..kinds.base import ListRequest, ReadContext, ResourceKind
 from ..kinds.registry import apply_order, get_kind
+from .errors import NotFound, SentryError
 from .gateway import Gateway
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,13 @@ async def list_all(gateway: Gateway, request: ApiRequest) -> list[Any]:
 async def read_directory(gateway: Gateway, organization: str) -> Directory:
     """Projects, teams, members, integrations, repositories and environments (6 lists)."""
     org = f"organizations/{path_segment(organization)}"
-    projects, teams, members, integrations, repos, environments = await asyncio.gather(
-        list_all(gateway, ApiRequest("GET", f"{org}/projects/")),
-        list_all(gateway, ApiRequest("GET", f"{org}/teams/", params={"detailed": 0})),
-        list_all(gateway, ApiRequest("GET", f"{org}/members/")),
-        list_all(gateway, ApiRequest("GET", f"{org}/integrations/", params={"includeConfig": 0})),
-        list_all(gateway, ApiRequest("GET", f"{org}/repos/")),
-        list_all(gateway, ApiRequest("GET", f"{org}/environments/")),
-    )
+    try:
+        lists = await _directory_lists(gateway, org)
+    except NotFound as error:
+        raise SentryError(f"organization {organization!r} was not found in Sentry, or the "
+                          f"token cannot see it ({error.method} {error.path} answered 404)",
+                          code="unknown-organization") from None
+    projects, teams, members, integrations, repos, environments = lists
     directory = Directory(organization=organization)
     directory.projects = {p["slug"]: str(p["id"]) for p in projects if "slug" in p}
     directory.teams = {t["slug"]: str(t["id"]) for t in teams if "slug" in t}
@@ -63,8 +63,25 @@ async def read_directory(gateway: Gateway, organization: str) -> Directory:
             id=str(item["id"]), name=item.get("name", ""),
             integration_id=str(integration_id) if integration_id is not None else None,
             provider=provider.get("id") if isinstance(provider, dict) else provider)
-    directory.environments = {e["name"] for e in environments if isinstance(e, dict) and "name" in e}
+    directory.environments = {e["name"] for e in environments
+                              if isinstance(e, dict) and "name" in e}
     return directory
+
+
+async def _directory_lists(gateway: Gateway, org: str) -> tuple[list[Any], ...]:
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(list_all(gateway, ApiRequest("GET", f"{org}/{path}",
+                                                                    params=params)))
+                     for path, params in _DIRECTORY_LISTS]
+    except BaseExceptionGroup as group:
+        raise first_error(group) from None
+    return tuple(task.result() for task in tasks)
+
+
+_DIRECTORY_LISTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("projects/", {}), ("teams/", {"detailed": 0}), ("members/", {}),
+    ("integrations/", {"includeConfig": 0}), ("repos/", {}), ("environments/", {}))
 
 
 def read_order(kinds: list[str]) -> list[str]:
@@ -178,7 +195,8 @@ def learn_slack_channels(live: LiveState) -> None:
 
 def _walk(value: Any, found: dict[tuple[str, str], str]) -> None:
     if isinstance(value, dict):
-        if value.get("type") == "slack" and value.get("inputChannelId") and value.get("integrationId"):
+        slack = value.get("type") == "slack"
+        if slack and value.get("inputChannelId") and value.get("integrationId"):
             found[(str(value["integrationId"]), _channel(value.get("targetIdentifier")))] = str(
                 value["inputChannelId"])
         elif value.get("channel_id") and value.get("workspace") and value.get("channel"):

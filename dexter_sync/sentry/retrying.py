@@ -11,10 +11,9 @@ exception is a connection that failed before the request was written.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Callable
-
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 

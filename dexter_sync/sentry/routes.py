@@ -1,14 +1,19 @@
 """Route templates: the endpoint a path belongs to, for per-endpoint limits and metrics.
 
 Sentry limits each endpoint (route + method) apart, and metrics grouped by concrete path
-would be one line per object. Sentry's REST paths alternate collection and identifier after
-the organization (and project/team) segments, so identifiers can be replaced by position:
+would be one line per object. After the organization (and project/team) segments, a segment is
+an identifier when it is not a plain lowercase word (`discover/saved/` and `events/latest/`
+are endpoints), or when it follows a collection whose ids are words (release versions):
 `projects/acme/web/rules/12/` -> `projects/{org}/{project}/rules/{id}/`.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+
+_WORD = re.compile(r"[a-z][a-z_-]*")
+_ALWAYS_ID_AFTER = {"releases", "tags", "rule-task", "alert-rule-task", "issues"}
 
 # Prefix segment -> how many identifier segments follow it (org; org+project; org+team).
 _SCOPES = {"organizations": 1, "projects": 2, "teams": 2, "sentry-app-installations": 1}
@@ -27,7 +32,8 @@ def route_template(path: str) -> str:
     out = [head, *names[: len(rest)]]
     rest = rest[len(names):]
     for i, part in enumerate(rest):
-        out.append(part if i % 2 == 0 else "{id}")
+        is_id = (i > 0 and rest[i - 1] in _ALWAYS_ID_AFTER) or not _WORD.fullmatch(part)
+        out.append("{id}" if is_id else part)
     return "/".join(out) + "/"
 
 

@@ -8,8 +8,9 @@ is forgotten as soon as the call ends: this is deduplication, not caching.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Hashable
+from typing import Any
 
 
 @dataclass

@@ -2,8 +2,7 @@
 a list of `(path template, methods, handler)` relative to `/api/0` (API), `/api`
 (SDK ingestion) or `/__emulator__` (admin)."""
 
-from . import (admin, discover, ingest, issue_alerts, issues, links, metric_alerts, org,
-               releases)
+from . import admin, discover, ingest, issue_alerts, issues, links, metric_alerts, org, releases
 
 API_ROUTES = [*org.ROUTES, *metric_alerts.ROUTES, *issue_alerts.ROUTES, *discover.ROUTES,
               *releases.ROUTES, *issues.ROUTES, *links.ROUTES]

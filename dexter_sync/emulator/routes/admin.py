@@ -3,6 +3,8 @@ rate limits, quirks, counters, bulk seeding, out-of-band changes, names, reset."
 
 from __future__ import annotations
 
+import copy
+from dataclasses import fields
 from typing import Any
 
 from starlette.requests import Request
@@ -20,6 +22,12 @@ OOB_KINDS = {"metric_rule", "issue_rule", "saved_query", "release", "code_mappin
              "project", "team", "integration"}
 
 
+def copy_settings(source: Any, target: Any) -> None:
+    """Make `target` (live settings, shared with the limiter/injector) equal `source`."""
+    for item in fields(source):
+        setattr(target, item.name, copy.deepcopy(getattr(source, item.name)))
+
+
 def _settings_endpoint(attr: str):
     async def handler(request: Request) -> Response:
         config = request.app.state.config
@@ -27,9 +35,7 @@ def _settings_endpoint(attr: str):
         if request.method == "PUT":
             changes = await read_object(request)
             if changes.pop("reset", False):
-                fresh = type(settings)()
-                for key, value in settings_dict(fresh).items():
-                    setattr(settings, key, getattr(fresh, key))
+                copy_settings(type(settings)(), settings)
             try:
                 unknown = update_settings(settings, changes)
             except ValueError as exc:
@@ -202,9 +208,8 @@ async def reset(request: Request) -> Response:
     store.ensure_names(config.organization, projects=config.projects, teams=config.teams,
                        members=config.members, environments=config.environments)
     for attr, initial in state.initial_settings.items():  # back to the configured settings
-        current = getattr(config, attr)
-        for key, value in settings_dict(initial).items():
-            setattr(current, key, getattr(initial, key))
+        copy_settings(initial, getattr(config, attr))
+    state.faults.reseed()
     state.counters.reset()
     state.limiter.reset()
     return json_response({"reset": True})

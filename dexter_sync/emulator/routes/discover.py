@@ -72,8 +72,8 @@ def validate(store: Store, org: dict, body: dict[str, Any]) -> dict:
     banned = V2_ONLY if version == 1 else V1_ONLY
     used = [k for k in banned if body.get(k) is not None]
     if used and version in (1, 2):
-        errors.add("nonFieldErrors", "You cannot use the %s attribute(s) with the selected "
-                   "version" % ", ".join(used))
+        errors.add("nonFieldErrors", f"You cannot use the {', '.join(used)} attribute(s) "
+                   "with the selected version")
     if version == 2 and not body.get("fields"):
         errors.add("nonFieldErrors", "You must include at least one field.")
     for key in ("fields", "yAxis", "widths", "environment"):
@@ -83,7 +83,7 @@ def validate(store: Store, org: dict, body: dict[str, Any]) -> dict:
             if key == "yAxis" and isinstance(value, str):
                 rec[key] = [value]
                 continue
-            errors.add(key, 'Expected a list of items but got type "%s".' % type(value).__name__)
+            errors.add(key, f'Expected a list of items but got type "{type(value).__name__}".')
     if body.get("display") is not None and body["display"] not in DISPLAYS:
         errors.add("display", f'"{body["display"]}" is not a valid choice.')
     if body.get("topEvents") is not None:

@@ -13,8 +13,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..api import ApiError, json_response, read_body, store_of
-from ..grouping import (EnvelopeError, culprit_of, decompress, event_as_dict, group_hash,
-                        message_of, parse_envelope, tags_of, title_of, user_key)
+from ..grouping import (
+    EnvelopeError,
+    culprit_of,
+    decompress,
+    event_as_dict,
+    group_hash,
+    message_of,
+    parse_envelope,
+    tags_of,
+    title_of,
+    user_key,
+)
 from ..seeding import ensure_environment
 from ..store import Store
 

@@ -6,19 +6,28 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..api import (ApiError, actor_of, json_response, not_found, org_of, project_of,
-                    read_object, store_of)
-from ..pagination import keyed_page
+from ..api import (
+    ApiError,
+    actor_of,
+    json_response,
+    not_found,
+    org_of,
+    project_of,
+    read_object,
+    store_of,
+)
+from ..pagination import id_page
 from ..seeding import find_by
 from ..store import Store, now_iso
 from ..validation.issue_nodes import label, node_type
 from ..validation.issue_rules import duplicate_of, resolve_slack, validate_rule
+from ..views import context_of, list_response
 from .tasks import poll_task, start_task
 
 KIND = "issue_rule"
 
 
-def serialize(store: Store, rule: dict, quirks) -> dict:
+def serialize(store: Store, rule: dict, quirks, org_id: int | None = None) -> dict:
     def render(node: dict) -> dict:
         out = dict(node)
         if quirks.node_names:
@@ -30,7 +39,9 @@ def serialize(store: Store, rule: dict, quirks) -> dict:
 
     conditions = [n for n in rule["conditions"] if node_type(n["id"]) == "condition"]
     filters = [n for n in rule["conditions"] if node_type(n["id"]) == "filter"]
-    project = store.get("project", rule["projectId"])
+    project = next((p for p in store.snapshot("project", org_id)
+                    if p["id"] == rule["projectId"]), None) if org_id else \
+        store.get("project", rule["projectId"])
     defaults = quirks.fill_defaults
     return {
         "id": str(rule["id"]), "name": rule["name"],
@@ -50,8 +61,8 @@ def save_rule(store: Store, org: dict, project: dict, rule: dict, old: dict | No
               actor: dict) -> dict:
     dup = duplicate_of(store, project, rule, exclude=old["id"] if old else None)
     if dup is not None:
-        raise ApiError(400, {"name": [f"This rule is an exact duplicate of '{dup['name']}' in "
-                                      "this project and may not be created."],
+        raise ApiError(400, {"name": [(f"This rule is an exact duplicate of '{dup['name']}' in "
+                                      "this project and may not be created.")],
                              "ruleId": [dup["id"]]})
     rule["projectId"] = project["id"]
     with store.transaction():
@@ -91,8 +102,8 @@ async def _write(request: Request, org: dict, project: dict, old: dict | None) -
 
 
 async def _refuse_duplicate(dup: dict) -> Response:
-    raise ApiError(400, {"name": [f"This rule is an exact duplicate of '{dup['name']}' in this "
-                                  "project and may not be created."], "ruleId": [dup["id"]]})
+    raise ApiError(400, {"name": [(f"This rule is an exact duplicate of '{dup['name']}' in this "
+                                  "project and may not be created.")], "ruleId": [dup["id"]]})
 
 
 def complete_task(store: Store, org: dict, task: dict) -> dict:
@@ -115,10 +126,19 @@ async def rule_index(request: Request) -> Response:
     project = project_of(request, org)
     if request.method == "POST":
         return await _write(request, org, project, None)
-    rows = store.query(KIND, org["id"], scope=str(project["id"]), descending=True)
-    page = keyed_page(request, rows, lambda r: r["id"], default=100)
+    scope = str(project["id"])
+
+    def fetch(max_id: int | None, offset: int, limit: int) -> list[tuple[int, str]]:
+        return store.query_rows(KIND, org["id"], scope=scope, descending=True, limit=limit,
+                                offset=offset, before_id=None if max_id is None else max_id + 1)
+
+    page = id_page(request, fetch, default=100, fetch_all=lambda: store.query_rows(
+        KIND, org["id"], scope=scope, descending=True))
     quirks = request.app.state.config.quirks
-    return json_response([serialize(store, r, quirks) for r in page.items], headers=page.headers)
+    views = request.app.state.views
+    return list_response(views.fragments(context_of(request, "project"), page.items,
+                                         lambda r: serialize(store, r, quirks, org["id"])),
+                         page.headers)
 
 
 async def rule_detail(request: Request) -> Response:

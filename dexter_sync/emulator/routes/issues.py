@@ -32,7 +32,7 @@ def _instant_ms(text: str) -> int | None:
     if text.startswith("-") and (secs := period_seconds(text[1:])) is not None:
         return int((time.time() - secs) * 1000)
     try:
-        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+        return int(datetime.fromisoformat(text).timestamp() * 1000)
     except ValueError:
         return None
 
@@ -98,8 +98,7 @@ def _matches(issue: dict, token: str) -> bool:
                 "regressed": issue["substatus"] == "regressed"}.get(value, True)
     if key in ("firstSeen", "lastSeen", "age"):
         field = "lastSeenMs" if key == "lastSeen" else "firstSeenMs"
-        op = ">" if value.startswith(">") or value.startswith("-") else "<" \
-            if value.startswith("<") else ">"
+        op = "<" if value.startswith("<") else ">"
         ms = _instant_ms(value.lstrip("<>="))
         if ms is None:
             raise ApiError(400, {"detail": f"Invalid date value for {key}: {value}"})

@@ -8,8 +8,7 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..api import (ApiError, actor_of, json_response, not_found, org_of, read_object,
-                   store_of)
+from ..api import ApiError, actor_of, json_response, not_found, org_of, read_object, store_of
 from ..pagination import keyed_page, offset_page
 from ..seeding import PROVIDERS, find_by
 from ..store import Store, now_iso
@@ -72,9 +71,9 @@ def _validate_mapping(store: Store, org: dict, body: dict, existing: dict | None
     if not isinstance(branch, str) or not branch:
         errors["defaultBranch"] = ["This field is required."]
     elif not BRANCH.match(branch):
-        errors["defaultBranch"] = ["Branch name may only have letters, numbers, underscores, "
+        errors["defaultBranch"] = [("Branch name may only have letters, numbers, underscores, "
                                    "forward slashes, dashes, and periods. Branch name may not "
-                                   "start or end with a forward slash."]
+                                   "start or end with a forward slash.")]
     if errors:
         raise ApiError(400, errors)
     for other in store.query("code_mapping", org["id"]):

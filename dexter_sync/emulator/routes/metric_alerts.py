@@ -8,15 +8,20 @@ import json
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..api import (actor_of, json_response, not_found, org_of, project_of, read_object,
-                    store_of)
+from ..api import actor_of, json_response, not_found, org_of, project_of, read_object, store_of
 from ..pagination import offset_page
 from ..store import Store, now_iso
 from ..validation.fields import convert_keys
 from ..validation.metric_rules import resolution_for, resolve_slack, validate_rule
+from ..views import context_of, list_response
 from .tasks import poll_task, start_task
 
 KIND = "metric_rule"
+
+
+def display_aggregate(aggregate: str) -> str:
+    """Stored aggregates are shown translated back (REFERENCE.md §1.5)."""
+    return aggregate.replace("tags[sentry:user]", "user")
 
 
 def serialize(store: Store, org: dict, rule: dict, *, detail: bool = False) -> dict:
@@ -36,11 +41,12 @@ def serialize(store: Store, org: dict, rule: dict, *, detail: bool = False) -> d
             "thresholdType": rule["thresholdType"], "alertThreshold": back(trig["alertThreshold"]),
             "resolveThreshold": resolve, "dateCreated": trig["dateCreated"],
             "actions": [_action(trig, a) for a in sorted(trig["actions"], key=lambda a: a["id"])]})
-    slugs = sorted(p["slug"] for p in (store.get("project", pid) for pid in rule["projects"]) if p)
+    known = {p["id"]: p["slug"] for p in store.snapshot("project", org["id"])}
+    slugs = sorted(known[pid] for pid in rule["projects"] if pid in known)
     body = {
         "id": str(rule["id"]), "name": rule["name"], "organizationId": str(org["id"]),
         "status": 0, "queryType": rule["queryType"], "dataset": rule["dataset"],
-        "query": rule["query"], "aggregate": rule["aggregate"],
+        "query": rule["query"], "aggregate": display_aggregate(rule["aggregate"]),
         "thresholdType": rule["thresholdType"], "resolveThreshold": resolve,
         "timeWindow": float(rule["timeWindow"]),
         "resolution": float(resolution_for(rule["timeWindow"], delta, rule["detectionType"])),
@@ -186,18 +192,20 @@ async def rule_list(request: Request, project: dict | None = None) -> Response:
         scopes = wanted
     env = request.query_params.get("environment")
     if env:
-        rows = [r for r in store.query(KIND, org["id"], scope=scopes, descending=True)
-                if r["environment"] == env]
+        rows = [raw for raw in store.query_raw(KIND, org["id"], scope=scopes, descending=True)
+                if json.loads(raw)["environment"] == env]
         hits = len(rows)
-        fetch = lambda off, lim: rows[off:off + lim]  # noqa: E731
+        fetch = lambda off, lim: rows[off:off + lim]
     else:
-        hits = store.count(KIND, org["id"], scope=scopes)
-        fetch = lambda off, lim: store.query(  # noqa: E731
-            KIND, org["id"], scope=scopes, descending=True, limit=lim, offset=off)
+        ids = store.ids(KIND, org["id"], scope=scopes)
+        hits = len(ids)
+        fetch = lambda off, lim: store.raw_by_ids(KIND, ids[off:off + lim])
     page = offset_page(request, fetch, default=25, hits=hits)
     page.headers["X-Sentry-Alert-Rule-Hits"] = str(hits)
     page.headers["X-Sentry-Rule-Limit"] = "1000"
-    return json_response([serialize(store, org, r) for r in page.items], headers=page.headers)
+    views = request.app.state.views
+    return list_response(views.fragments(context_of(request, "project", "org"), page.items,
+                                         lambda r: serialize(store, org, r)), page.headers)
 
 
 async def rule_index(request: Request) -> Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..api import actor_of, json_response, org_of, project_of, store_of
+from ..api import actor_of, json_response, not_found, org_of, project_of, store_of
 from ..pagination import offset_page
 from ..seeding import PROVIDERS, find_by
 from ..store import Store
@@ -215,6 +215,15 @@ async def team_list(request: Request) -> Response:
     return _paged(request, [serialize_team(t) for t in items])
 
 
+async def team_projects(request: Request) -> Response:
+    org, store = org_of(request), store_of(request)
+    team = find_by(store, "team", org, request.path_params["team"], "slug")
+    if team is None:
+        raise not_found()
+    items = [p for p in store.query("project", org["id"]) if team["id"] in p.get("teams", [])]
+    return _paged(request, [serialize_project(store, org, p) for p in items])
+
+
 async def member_list(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
     items = _query_filter(request, store.query("member", org["id"]), "email", "name")
@@ -254,6 +263,30 @@ async def integration_detail(request: Request) -> Response:
         from ..api import not_found
         raise not_found()
     return json_response(serialize_integration(org, integ))
+
+
+async def integration_channels(request: Request) -> Response:
+    """`{"results": [{id, name, display, type}], "nextCursor"}` as Sentry's channel picker
+    answers it (`limit` default 50, clamped to 200; the cursor is an offset for the emulator's
+    seeded channels)."""
+    org, store = org_of(request), store_of(request)
+    integ = find_by(store, "integration", org, request.path_params["integration_id"])
+    if integ is None:
+        raise not_found()
+    if integ["provider"] != "slack":
+        return json_response({"results": [], "nextCursor": None, "warning":
+                              f"Channel listing not supported for provider {integ['provider']}"})
+    raw_limit = request.query_params.get("limit", "50")
+    limit = min(int(raw_limit), 200) if raw_limit.isdigit() and int(raw_limit) > 0 else 50
+    raw_cursor = request.query_params.get("cursor", "0")
+    start = int(raw_cursor) if raw_cursor.isdigit() else 0
+    channels = store.find("slack_channel", org["id"], integrationId=integ["id"])
+    page = channels[start:start + limit]
+    more = start + limit < len(channels)
+    return json_response({"results": [{"id": c["channelId"], "name": c["name"],
+                                       "display": f"#{c['name']}", "type": "public"}
+                                      for c in page],
+                          "nextCursor": str(start + limit) if more else None})
 
 
 async def repo_list(request: Request) -> Response:
@@ -296,5 +329,8 @@ ROUTES = [
     ("/organizations/{org}/environments/", ["GET"], environment_list),
     ("/organizations/{org}/integrations/", ["GET"], integration_list),
     ("/organizations/{org}/integrations/{integration_id}/", ["GET"], integration_detail),
+    ("/organizations/{org}/integrations/{integration_id}/channels/", ["GET"],
+     integration_channels),
     ("/organizations/{org}/repos/", ["GET"], repo_list),
+    ("/teams/{org}/{team}/projects/", ["GET"], team_projects),
 ]

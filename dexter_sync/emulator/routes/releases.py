@@ -10,8 +10,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..api import (ApiError, actor_of, json_response, multi_param, not_found, org_of,
-                   project_of, read_object, store_of)
+from ..api import (
+    ApiError,
+    actor_of,
+    json_response,
+    multi_param,
+    not_found,
+    org_of,
+    project_of,
+    read_object,
+    store_of,
+)
 from ..pagination import offset_page
 from ..seeding import ensure_environment, find_by
 from ..store import Store, now_iso
@@ -87,7 +96,7 @@ def find_release(store: Store, org: dict, version: str) -> dict | None:
 def _projects(store: Store, org: dict, refs: Any, errors: Errors) -> list[int]:
     if not isinstance(refs, list) or not refs:
         errors.add("projects", "This field is required." if not refs else
-                   'Expected a list of items but got type "%s".' % type(refs).__name__)
+                   f'Expected a list of items but got type "{type(refs).__name__}".')
         return []
     ids = []
     for ref in refs:
@@ -149,7 +158,7 @@ async def _create(request: Request, org: dict, store: Store, project: dict | Non
     version = string(errors, "version", body.get("version"), max_length=200) \
         if "version" in body else errors.add("version", "This field is required.")
     if version is not None and not valid_version(version):
-        errors.add("version", "Release with name %s is not allowed" % version)
+        errors.add("version", f"Release with name {version} is not allowed")
     if project is not None:
         ids = [project["id"]]
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -97,7 +98,7 @@ def number(errors: Errors, field: str, value: Any) -> float | None:
     except (TypeError, ValueError, OverflowError):
         errors.add(field, "A valid number is required.")
         return None
-    if result != result or result in (float("inf"), float("-inf")):
+    if math.isnan(result) or math.isinf(result):
         errors.add(field, "A valid number is required.")
         return None
     return result
@@ -131,6 +132,6 @@ def choice(errors: Errors, field: str, value: Any, choices: list) -> Any:
 
 def string_list(errors: Errors, field: str, value: Any) -> list[str] | None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors.add(field, 'Expected a list of items but got type "%s".' % type(value).__name__)
+        errors.add(field, f'Expected a list of items but got type "{type(value).__name__}".')
         return None
     return list(value)

@@ -67,9 +67,9 @@ NODES: dict[str, tuple[str, str, dict[str, tuple]]] = {
           "targetIdentifier": ("str", False, None),
           "fallthroughType": ("choice", False, ["ActiveMembers", "AllMembers", "NoOne"])}),
     "sentry.integrations.slack.notify_action.SlackNotifyServiceAction":
-        (A, "Send a notification to the {workspace} Slack workspace to {channel} "
+        (A, ("Send a notification to the {workspace} Slack workspace to {channel} "
             "(optionally, an ID: {channel_id}) and show tags {tags} and notes {notes} "
-            "in notification",
+            "in notification"),
          {"workspace": ("id", True, None), "channel": ("str", True, None),
           "channel_id": ("str", False, None), "tags": ("str", False, ""),
           "notes": ("str", False, None)}),
@@ -77,18 +77,18 @@ NODES: dict[str, tuple[str, str, dict[str, tuple]]] = {
         (A, "Send a notification to the {team} Team to {channel}",
          {"team": ("id", True, None), "channel": ("str", True, None)}),
     "sentry.integrations.discord.notify_action.DiscordNotifyServiceAction":
-        (A, "Send a notification to the {server} Discord server in the channel with ID or "
-            "URL: {channel_id} and show tags {tags} in the notification.",
+        (A, ("Send a notification to the {server} Discord server in the channel with ID or "
+            "URL: {channel_id} and show tags {tags} in the notification."),
          {"server": ("id", True, None), "channel_id": ("str", True, None),
           "tags": ("str", False, "")}),
     "sentry.integrations.pagerduty.notify_action.PagerDutyNotifyServiceAction":
-        (A, "Send a notification to PagerDuty account {account} and service {service} with "
-            "{severity} severity",
+        (A, ("Send a notification to PagerDuty account {account} and service {service} with "
+            "{severity} severity"),
          {"account": ("id", True, None), "service": ("id", True, None),
           "severity": ("choice", False, ["default", "critical", "warning", "error", "info"])}),
     "sentry.integrations.opsgenie.notify_action.OpsgenieNotifyTeamAction":
-        (A, "Send a notification to Opsgenie account {account} and team {team} with "
-            "{priority} priority",
+        (A, ("Send a notification to Opsgenie account {account} and team {team} with "
+            "{priority} priority"),
          {"account": ("id", True, None), "team": ("str", True, None),
           "priority": ("choice", False, ["P1", "P2", "P3", "P4", "P5"])}),
     "sentry.integrations.jira.notify_action.JiraCreateTicketAction":

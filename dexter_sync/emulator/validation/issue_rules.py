@@ -38,9 +38,9 @@ def validate_rule(store: Store, org: dict, project: dict, body: dict[str, Any], 
                    "supplied.")
     rec["filterMatch"] = fm
     env = body.get("environment")
-    if env is not None:
-        if not any(e["name"] == env for e in store.query("environment", org["id"])):
-            errors.add("environment", "This environment has not been created.")
+    if env is not None and not any(e["name"] == env
+                                   for e in store.query("environment", org["id"])):
+        errors.add("environment", "This environment has not been created.")
     rec["environment"] = env
     owner = body.get("owner")
     rec["owner"] = None
@@ -141,8 +141,8 @@ def resolve_slack(store: Store, org: dict, lookup: dict) -> None:
             'Slack: Slack channel name from ID does not match input channel name.']})
     if match is None:
         raise ApiError(400, {"actions": [
-            f'The slack resource "{name}" does not exist or has not been granted access in '
-            f'the {integ["name"]} Slack workspace.']})
+            (f'The slack resource "{name}" does not exist or has not been granted access in '
+            f'the {integ["name"]} Slack workspace.')]})
     action["channel_id"] = match["channelId"]
 
 

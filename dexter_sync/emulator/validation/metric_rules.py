@@ -185,8 +185,8 @@ def _projects(store: Store, org: dict, body: dict, rec: dict, errors: Errors,
         return
     slugs = body.get("projects")
     if not isinstance(slugs, list):
-        errors.add("projects", 'Expected a list of items but got type "%s".'
-                   % type(slugs).__name__)
+        errors.add("projects",
+                   f'Expected a list of items but got type "{type(slugs).__name__}".')
         return
     if len(slugs) > 1:
         errors.add("projects", "Ensure this field has no more than 1 elements.")
@@ -205,8 +205,8 @@ def _triggers(store: Store, org: dict, triggers: Any, rule: dict, errors: Errors
               slack: list[dict]) -> list[dict]:
     if not isinstance(triggers, list):
         if triggers is not None:
-            errors.add("triggers", 'Expected a list of items but got type "%s".'
-                       % type(triggers).__name__)
+            errors.add("triggers",
+                       f'Expected a list of items but got type "{type(triggers).__name__}".')
         return []
     if not 1 <= len(triggers) <= 2:
         errors.add("nonFieldErrors", "Must send 1 or 2 triggers - A critical trigger, and an "
@@ -333,7 +333,7 @@ def resolve_slack(store: Store, org: dict, lookup: dict) -> None:
                 "Slack channel name from ID does not match input channel name."]})
     if match is None:
         raise ApiError(400, {"nonFieldErrors": [
-            f"Could not find channel {action['targetIdentifier']}. Channel may not exist, or "
-            "Sentry may not have been granted permission to access it"]})
+            (f"Could not find channel {action['targetIdentifier']}. Channel may not exist, or "
+            "Sentry may not have been granted permission to access it")]})
     action["targetIdentifier"] = "#" + match["name"]
     action["inputChannelId"] = match["channelId"]

@@ -1,0 +1,115 @@
+"""Emulator throughput on loopback: paginated list requests per second with 10,000 rules.
+
+Starts `dexter emulator` as a subprocess, seeds rules through the admin endpoint, then runs
+a few httpx clients, each in its own process (so no client shares an interpreter with
+another or with the server), that walk list pages by their `Link` cursors. Prints the
+figures and the ratio to the 500 req/s target. The first pass over a list renders every
+row (cold); later passes reuse the rendered rows (warm), as repeated plans do.
+
+    /work/venv/bin/python benchmarks/emulator_bench.py [--rules 10000] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+TARGET = 500.0
+TOKEN = "bench-token"
+NEXT = re.compile(r'<([^>]+)>; rel="next"; results="true"')
+
+
+def walk(base: str, first: str, start_at: float, seconds: float) -> int:
+    """One client: follow `next` links from `first` (starting over at the end) until the
+    time is up; returns the number of requests served."""
+    count, url = 0, first
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"},
+                      timeout=30) as client:
+        client.get(first).raise_for_status()  # open the connection before the clock starts
+        while time.time() < start_at:
+            time.sleep(0.001)
+        while time.time() < start_at + seconds:
+            response = client.get(url)
+            response.raise_for_status()
+            count += 1
+            match = NEXT.search(response.headers.get("link", ""))
+            url = match.group(1) if match else first
+    return count
+
+
+def measure(base: str, paths: list[str], *, clients: int, seconds: float) -> float:
+    start_at = time.time() + 1.0
+    with multiprocessing.Pool(clients) as pool:
+        counts = pool.starmap(walk, [(base, paths[i % len(paths)], start_at, seconds)
+                                     for i in range(clients)])
+    return sum(counts) / seconds
+
+
+def cold_pass(base: str, first: str) -> tuple[int, float]:
+    """Every page of a list once, right after seeding (nothing rendered yet)."""
+    started, pages, url = time.perf_counter(), 0, first
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"},
+                      timeout=60) as client:
+        while url:
+            response = client.get(url)
+            response.raise_for_status()
+            pages += 1
+            match = NEXT.search(response.headers.get("link", ""))
+            url = match.group(1) if match else ""
+    return pages, time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rules", type=int, default=10_000, help="metric and issue rules each")
+    parser.add_argument("--projects", type=int, default=20)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    dexter = Path(sys.executable).parent / "dexter"
+    proc = subprocess.Popen([str(dexter), "emulator", "--port", "0", "--token", TOKEN],
+                            stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "SENTRY_AUTH_TOKEN": ""})
+    try:
+        url = json.loads(proc.stdout.readline())["url"]
+        started = time.monotonic()
+        seeded = httpx.post(f"{url}/__emulator__/seed/", timeout=300,
+                            headers={"Authorization": f"Bearer {TOKEN}"},
+                            json={"metric_rules": args.rules, "issue_rules": args.rules,
+                                  "projects": args.projects})
+        seeded.raise_for_status()
+        print(f"seeded {args.rules} metric + {args.rules} issue rules over {args.projects} "
+              f"projects in {time.monotonic() - started:.1f}s")
+        pages, elapsed = cold_pass(url, "/api/0/organizations/acme/alert-rules/?per_page=100")
+        print(f"cold pass over {args.rules} metric rules: {pages} pages in {elapsed:.2f}s "
+              f"({pages / elapsed:.0f} req/s, ratio to {TARGET:.0f}: {pages / elapsed / TARGET:.2f})")
+        results = {
+            "metric alert list (org, per_page=100)": [
+                "/api/0/organizations/acme/alert-rules/?per_page=100"],
+            "issue alert list (per project, per_page=100)": [
+                f"/api/0/projects/acme/seed-{i:03d}/rules/?per_page=100"
+                for i in range(args.projects)],
+            "metric alert list (org, per_page=25 default)": [
+                "/api/0/organizations/acme/alert-rules/"],
+        }
+        for label, paths in results.items():
+            rate = measure(url, paths, clients=args.clients, seconds=args.seconds)
+            print(f"{label}: {rate:.0f} req/s with {args.clients} clients "
+                  f"(ratio to {TARGET:.0f} req/s: {rate / TARGET:.2f})")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
