@@ -168,8 +168,9 @@ def main() -> None:
               f"{r['cosmetic']} cosmetic differences counted")
     for a, b in itertools.pairwise(results):
         size, cpu = b["n"] / a["n"], b["cpu_s"] / max(a["cpu_s"], 1e-9)
+        rss = b["peak_rss_mb"] / a["peak_rss_mb"]
         print(f"{a['n']} -> {b['n']} (x{size:g}): CPU x{cpu:.2f} "
-              f"(per resource x{cpu / size:.2f}), peak RSS x{b['peak_rss_mb'] / a['peak_rss_mb']:.2f}")
+              f"(per resource x{cpu / size:.2f}), peak RSS x{rss:.2f}")
     ten = next((r for r in results if r["n"] == 10_000), None)
     if ten:
         print(f"10,000 resources: CPU {ten['cpu_s']:.2f} s / target {TARGET_CPU_10K} s = "

@@ -12,6 +12,7 @@ from dexter_sync.emulator.testing import running_emulator
 from tests.test_apply_support import (
     apply_sync,
     duplicates,
+    list_all,
     live_names,
     plan_only,
     prepare,

@@ -124,3 +124,18 @@ def test_deploys_of_a_release_that_failed_are_not_attempted(emu, tmp_path):
     assert all(o.detail == "release/backend@3.0.0 was not applied"
                for o in report.outcomes if o.change.kind == "deploy")
     assert releases_named(emu, "backend@3.0.0") == []
+
+
+def test_saved_plan_with_releases_and_deploys_is_current_and_applies(emu, tmp_path):
+    root = manifests(tmp_path / "m", "backend@4.0.0")
+    assert dexter(emu, "apply", str(root), "--auto-approve").exit_code == 0
+    text = (root / "releases.yaml").read_text()
+    (root / "releases.yaml").write_text(text + "      - {environment: production, name: prod-2}\n")
+    plan_file = tmp_path / "plan.json"
+    assert dexter(emu, "plan", str(root), "--out", str(plan_file)).exit_code == 0
+    result = dexter(emu, "apply", str(plan_file), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    changes = json.loads(result.stdout)["changes"]
+    assert [(c["action"], c["key"]) for c in changes] == [
+        ("create", "backend@4.0.0/production/prod-2")]
+    assert dexter(emu, "plan", str(root), "--detailed-exitcode").exit_code == 0

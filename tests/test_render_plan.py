@@ -126,6 +126,7 @@ def test_long_nested_values_of_a_create_read_as_yaml_blocks():
     plan = Plan(organization="acme", changes=[ResourceChange(
         Action.CREATE, "metric_alert", "New", after={"name": "New", "triggers": triggers})])
     text = render_text(plan)
-    assert '    + name: "New"\n    + triggers:\n        critical:\n          threshold: 100\n' in text
+    assert ('    + name: "New"\n    + triggers:\n        critical:\n'
+            '          threshold: 100\n') in text
     markdown = render_markdown(plan)
     assert "+ triggers:\n+   critical:\n+     threshold: 100\n" in markdown

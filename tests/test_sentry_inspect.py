@@ -175,6 +175,7 @@ def test_embedded_emulator_is_announced_and_seeded_from_the_manifests(tmp_path, 
     async def main():
         async with open_facade(sentry_url=None, organization="acme", desired=desired,
                                verbose=True, notify=notices.append) as facade:
+            assert not facade.gateway.limiter.pacing  # in process: nothing to be polite to
             return await facade.read_state(["issue_alert"], projects=["payments"])
 
     live = asyncio.run(main())

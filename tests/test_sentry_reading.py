@@ -13,6 +13,7 @@ from dexter_sync.core.requests import ApiRequest
 from dexter_sync.emulator.testing import running_emulator
 from dexter_sync.kinds.registry import get_kind
 from dexter_sync.sentry.client import SentryClient
+from dexter_sync.sentry.errors import BadRequest
 from dexter_sync.sentry.facade import SentryFacade
 from dexter_sync.sentry.gateway import Gateway, GatewaySettings
 
@@ -242,3 +243,50 @@ def test_an_unknown_organization_is_a_clear_error(emulator):
         asyncio.run(main())
     assert caught.value.code == "unknown-organization"
     assert "organization 'no-such-org' was not found in Sentry" in str(caught.value)
+
+
+def test_poll_task_follows_a_202_slack_rule_until_it_is_created(emulator):
+    org = emulator.organization
+    slack = next(i for i in emulator.client().get(f"organizations/{org}/integrations/").json()
+                 if i["provider"]["key"] == "slack")
+
+    def rule(name: str, channel: str) -> dict:
+        return {"name": name, "actionMatch": "any", "frequency": 30,
+                "conditions": [{"id": "sentry.rules.conditions.first_seen_event."
+                                      "FirstSeenEventCondition"}],
+                "actions": [{"id": "sentry.integrations.slack.notify_action."
+                                   "SlackNotifyServiceAction",
+                             "workspace": slack["id"], "channel": channel}]}
+
+    async def main():
+        facade = facade_for(emulator)
+        try:
+            outcomes = []
+            for name, channel in (("to alerts", "#alerts"), ("to nowhere", "#no-such-channel")):
+                try:
+                    sent = await facade.send(ApiRequest(
+                        "POST", f"projects/{org}/backend/rules/", json=rule(name, channel)))
+                except BadRequest as error:
+                    outcomes.append((400, error))
+                    continue
+                if sent.status != 202:
+                    outcomes.append((sent.status, None))
+                    continue
+                try:
+                    done = await facade.poll_task("backend", sent.body["uuid"],
+                                                  kind="issue_alert", timeout=10)
+                    outcomes.append((202, done))
+                except Exception as error:  # noqa: BLE001 - the failure is what is checked
+                    outcomes.append((202, error))
+            return outcomes
+        finally:
+            await facade.aclose()
+
+    (status, done), (failed_status, failure) = asyncio.run(main())
+    assert status == 202 and done["status"] == "success"
+    assert done["rule"]["name"] == "to alerts"
+    if failed_status == 202:  # the channel is checked when the task runs
+        assert getattr(failure, "code", None) == "task-failed"
+        assert "no-such-channel" in str(failure)
+    else:  # or already when the rule is posted
+        assert failed_status == 400 and "no-such-channel" in str(failure)

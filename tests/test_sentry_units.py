@@ -274,3 +274,14 @@ def test_ttl_cache_counts_hits_and_expires():
     clock.now = 6.0
     assert cache.get("a") == (False, None)
     assert (cache.hits, cache.misses) == (1, 1)
+
+
+def test_public_surface_is_pinned():
+    import dexter_sync.sentry as sentry
+
+    assert sorted(sentry.__all__) == sorted([
+        "BadRequest", "CircuitOpenError", "Conflict", "Forbidden", "GatewaySettings", "Gone",
+        "NotFound", "RateLimited", "RetryPolicy", "SentryConnectionError", "SentryError",
+        "SentryFacade", "SentryHTTPError", "ServerError", "Unauthorized", "open_facade"])
+    assert all(hasattr(sentry, name) for name in sentry.__all__)
+    assert issubclass(sentry.SentryError, DexterError)

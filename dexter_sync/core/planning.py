@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .changes import Action, FieldChange, NoteReason, Plan, PlanNote, ResourceChange
 from .cosmetics import CosmeticTally, tally_object
@@ -20,6 +20,9 @@ from .directory import Directory
 from .fingerprints import combine, fingerprint, live_canonical
 from .safety import gate_findings, threshold_findings
 from .state import DesiredResource, DesiredState, LiveObject, LiveState
+
+if TYPE_CHECKING:  # kinds import core; only the type checker needs this edge
+    from ..kinds.base import ResourceKind
 
 Target = tuple[str, str | None]
 """(kind name, natural key or None for the whole kind)"""
@@ -115,9 +118,9 @@ def make_plan(desired: DesiredState, live: LiveState, *, targets: Iterable[Targe
     return plan
 
 
-def _plan_kind(kind: Any, wanted: list[DesiredResource], objects: list[LiveObject],
-               directory: Directory, prune_rules: Mapping[str, Any], draft: _Draft,
-               ) -> None:
+def _plan_kind(kind: ResourceKind, wanted: list[DesiredResource],
+               objects: list[LiveObject], directory: Directory,
+               prune_rules: Mapping[str, Any], draft: _Draft) -> None:
     groups: dict[str, list[LiveObject]] = {}
     for obj in objects:
         groups.setdefault(obj.key, []).append(obj)
@@ -142,7 +145,7 @@ def _plan_kind(kind: Any, wanted: list[DesiredResource], objects: list[LiveObjec
             draft.changes.append(ResourceChange(
                 action=Action.CREATE, kind=kind.name, key=resource.key, after=after,
                 span=resource.span, parent_key=resource.parent_key,
-                project=_project_of(kind, resource, directory),
+                project=_project_of(kind, resource),
                 payload=kind.build_payload(resource.entry, directory=directory),
             ))
             continue
@@ -165,7 +168,7 @@ def _plan_kind(kind: Any, wanted: list[DesiredResource], objects: list[LiveObjec
                                             key=key, live_ids=(obj.id,), project=obj.project))
 
 
-def _compare(kind: Any, resource: DesiredResource, obj: LiveObject,
+def _compare(kind: ResourceKind, resource: DesiredResource, obj: LiveObject,
              live_canon: dict[str, Any] | None, directory: Directory, draft: _Draft) -> None:
     if live_canon is None:
         raise DexterError(
@@ -197,7 +200,7 @@ def _compare(kind: Any, resource: DesiredResource, obj: LiveObject,
     ))
 
 
-def _update_payload(kind: Any, resource: DesiredResource, obj: LiveObject,
+def _update_payload(kind: ResourceKind, resource: DesiredResource, obj: LiveObject,
                     directory: Directory) -> dict[str, Any]:
     # kinds that must echo server ids on PUT (trigger ids, action uuids) offer this hook
     for_update = getattr(kind, "payload_for_update", None)
@@ -206,8 +209,8 @@ def _update_payload(kind: Any, resource: DesiredResource, obj: LiveObject,
     return kind.build_payload(resource.entry, directory=directory)
 
 
-def _tally(kind: Any, resource: DesiredResource, obj: LiveObject, directory: Directory,
-           tally: CosmeticTally) -> None:
+def _tally(kind: ResourceKind, resource: DesiredResource, obj: LiveObject,
+           directory: Directory, tally: CosmeticTally) -> None:
     try:
         sent = kind.build_payload(resource.entry, directory=directory)
     except Exception:  # noqa: BLE001 - counting only explains; the plan stays correct
@@ -217,14 +220,15 @@ def _tally(kind: Any, resource: DesiredResource, obj: LiveObject, directory: Dir
     tally_object(f"{kind.name}/{resource.key}", sent, obj.data, tally)
 
 
-def _project_of(kind: Any, resource: DesiredResource, directory: Directory) -> str | None:
+def _project_of(kind: ResourceKind, resource: DesiredResource) -> str | None:
     if kind.scope != "project":
         return None
     projects = [r.name for r in kind.references(resource.entry) if r.kind == "project"]
     return projects[0] if projects else None
 
 
-def _prunes(kind: Any, obj: LiveObject, rules: Mapping[str, Any], directory: Directory) -> bool:
+def _prunes(kind: ResourceKind, obj: LiveObject, rules: Mapping[str, Any],
+            directory: Directory) -> bool:
     """Whether `prune:` lets this live, undeclared object be deleted."""
     if not kind.prunable:
         return False

@@ -77,7 +77,8 @@ def _issue_alert_gates(change: ResourceChange) -> list[SafetyFinding]:
         found.append(_finding("match-everything", change,
                               f"{reason}: it would match every issue"))
     if not body.get("actions"):
-        found.append(_finding("no-action", change, "the alert has no action: it would notify no one"))
+        found.append(_finding("no-action", change,
+                              "the alert has no action: it would notify no one"))
     return found
 
 

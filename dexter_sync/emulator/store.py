@@ -90,13 +90,17 @@ class Store:
 
     def raw_by_ids(self, kind: str, ids: list[int]) -> list[str]:
         """Stored JSON text of the given records, in the order of `ids` (missing skipped)."""
+        rows = self.rows_by_ids(kind, ids)
+        return [rows[i] for i in ids if i in rows]
+
+    def rows_by_ids(self, kind: str, ids: list[int]) -> dict[int, str]:
+        """`{id: stored JSON text}` of the given records that exist."""
         if not ids:
-            return []
+            return {}
         with self._lock:
-            rows = dict(self._db.execute(
+            return dict(self._db.execute(
                 f"SELECT id, data FROM objects WHERE kind=? AND id IN "
                 f"({','.join('?' * len(ids))})", [kind, *ids]).fetchall())
-        return [rows[i] for i in ids if i in rows]
 
     def snapshot(self, kind: str, org: str) -> list[dict]:
         """All records of a small kind in an org, cached until the kind is written.

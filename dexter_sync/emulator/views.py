@@ -1,6 +1,7 @@
-"""Rendering list pages fast: each stored row's serialized JSON is cached, keyed by the
-row's stored text and a context (the quirk settings and the generations of the kinds the
-serializer reads), so an unchanged row is never decoded, serialized or encoded twice."""
+"""Rendering list pages fast: each row's serialized JSON is cached, keyed by a context (the
+quirk settings and the generations of the kinds the serializer reads) and either the row's
+stored text or its id within its kind's write generation, so an unchanged row is never
+read, decoded, serialized or encoded twice."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ MAX_ENTRIES = 60_000
 class RowViews:
     def __init__(self) -> None:
         self._cache: dict[tuple[Hashable, str], str] = {}
+        self._pages: dict[tuple[str, Hashable], tuple[tuple[int, int], dict[int, str]]] = {}
 
     def fragments(self, context: Hashable, rows: list[str],
                   render: Callable[[dict], dict]) -> list[str]:
@@ -33,8 +35,28 @@ class RowViews:
             out.append(text)
         return out
 
+    def page(self, store: Any, kind: str, ids: list[int], context: Hashable,
+             render: Callable[[dict], dict]) -> list[str]:
+        """The JSON text of `render(record)` for each id (in order); rows are read from the
+        store only when their kind was written since they were rendered."""
+        key = (kind, context)
+        generation = store.generation(kind)
+        bucket = self._pages.get(key)
+        if bucket is None or bucket[0] != generation:
+            if len(self._pages) >= 64:
+                self._pages.clear()
+            bucket = (generation, {})
+            self._pages[key] = bucket
+        rendered = bucket[1]
+        missing = [i for i in ids if i not in rendered]
+        if missing:
+            for object_id, raw in store.rows_by_ids(kind, missing).items():
+                rendered[object_id] = json.dumps(render(json.loads(raw)), separators=(",", ":"))
+        return [rendered[i] for i in ids if i in rendered]
+
     def clear(self) -> None:
         self._cache.clear()
+        self._pages.clear()
 
 
 def context_of(request: Any, *kinds: str) -> tuple:

@@ -17,7 +17,8 @@ import yaml
 from ..core.changes import Action, NoteReason, Plan, ResourceChange
 from ..core.sources import format_path
 
-SENSITIVE = re.compile(r"token|secret|password|passwd|api_?key|authorization|credential", re.IGNORECASE)
+SENSITIVE = re.compile(r"token|secret|password|passwd|api_?key|authorization|credential",
+                       re.IGNORECASE)
 MASK = "(sensitive)"
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.NOOP: " "}
 

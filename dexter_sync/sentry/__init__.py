@@ -11,8 +11,11 @@ Three layers, each using only the ones below it:
 Nothing outside this package builds URLs or sees the token.
 """
 
+from .connect import open_facade
 from .errors import (
+    BadRequest,
     CircuitOpenError,
+    Conflict,
     Forbidden,
     Gone,
     NotFound,
@@ -23,16 +26,25 @@ from .errors import (
     ServerError,
     Unauthorized,
 )
+from .facade import SentryFacade
+from .gateway import GatewaySettings
+from .retrying import RetryPolicy
 
 __all__ = [
+    "BadRequest",
     "CircuitOpenError",
+    "Conflict",
     "Forbidden",
+    "GatewaySettings",
     "Gone",
     "NotFound",
     "RateLimited",
+    "RetryPolicy",
     "SentryConnectionError",
     "SentryError",
+    "SentryFacade",
     "SentryHTTPError",
     "ServerError",
     "Unauthorized",
+    "open_facade",
 ]

@@ -3,6 +3,8 @@ Slack rule-task endpoint."""
 
 from __future__ import annotations
 
+import bisect
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -126,18 +128,18 @@ async def rule_index(request: Request) -> Response:
     project = project_of(request, org)
     if request.method == "POST":
         return await _write(request, org, project, None)
-    scope = str(project["id"])
+    ids = store.ids(KIND, org["id"], scope=str(project["id"]))  # highest first
+    pairs = [(i, i) for i in ids]
 
-    def fetch(max_id: int | None, offset: int, limit: int) -> list[tuple[int, str]]:
-        return store.query_rows(KIND, org["id"], scope=scope, descending=True, limit=limit,
-                                offset=offset, before_id=None if max_id is None else max_id + 1)
+    def fetch(max_id: int | None, offset: int, limit: int) -> list[tuple[int, int]]:
+        start = 0 if max_id is None else bisect.bisect_left(ids, -max_id, key=lambda i: -i)
+        return pairs[start + offset:start + offset + limit]
 
-    page = id_page(request, fetch, default=100, fetch_all=lambda: store.query_rows(
-        KIND, org["id"], scope=scope, descending=True))
+    page = id_page(request, fetch, default=100, fetch_all=lambda: pairs)
     quirks = request.app.state.config.quirks
     views = request.app.state.views
-    return list_response(views.fragments(context_of(request, "project"), page.items,
-                                         lambda r: serialize(store, r, quirks, org["id"])),
+    return list_response(views.page(store, KIND, page.items, context_of(request, "project"),
+                                    lambda r: serialize(store, r, quirks, org["id"])),
                          page.headers)
 
 

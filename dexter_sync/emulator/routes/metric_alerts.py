@@ -190,22 +190,17 @@ async def rule_list(request: Request, project: dict | None = None) -> Response:
         scopes = str(project["id"])
     elif wanted and "-1" not in wanted:
         scopes = wanted
+    ids = store.ids(KIND, org["id"], scope=scopes)
     env = request.query_params.get("environment")
     if env:
-        rows = [raw for raw in store.query_raw(KIND, org["id"], scope=scopes, descending=True)
-                if json.loads(raw)["environment"] == env]
-        hits = len(rows)
-        fetch = lambda off, lim: rows[off:off + lim]
-    else:
-        ids = store.ids(KIND, org["id"], scope=scopes)
-        hits = len(ids)
-        fetch = lambda off, lim: store.raw_by_ids(KIND, ids[off:off + lim])
-    page = offset_page(request, fetch, default=25, hits=hits)
-    page.headers["X-Sentry-Alert-Rule-Hits"] = str(hits)
+        ids = [rule["id"] for rule in map(json.loads, store.raw_by_ids(KIND, ids))
+               if rule["environment"] == env]
+    page = offset_page(request, lambda off, lim: ids[off:off + lim], default=25, hits=len(ids))
+    page.headers["X-Sentry-Alert-Rule-Hits"] = str(len(ids))
     page.headers["X-Sentry-Rule-Limit"] = "1000"
     views = request.app.state.views
-    return list_response(views.fragments(context_of(request, "project", "org"), page.items,
-                                         lambda r: serialize(store, org, r)), page.headers)
+    return list_response(views.page(store, KIND, page.items, context_of(request, "project", "org"),
+                                    lambda r: serialize(store, org, r)), page.headers)
 
 
 async def rule_index(request: Request) -> Response:
