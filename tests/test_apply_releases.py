@@ -130,12 +130,13 @@ def test_saved_plan_with_releases_and_deploys_is_current_and_applies(emu, tmp_pa
     root = manifests(tmp_path / "m", "backend@4.0.0")
     assert dexter(emu, "apply", str(root), "--auto-approve").exit_code == 0
     text = (root / "releases.yaml").read_text()
-    (root / "releases.yaml").write_text(text + "      - {environment: production, name: prod-2}\n")
+    emu.ensure_names(environments=["canary"])
+    (root / "releases.yaml").write_text(text + "      - {environment: canary, name: canary-1}\n")
     plan_file = tmp_path / "plan.json"
     assert dexter(emu, "plan", str(root), "--out", str(plan_file)).exit_code == 0
     result = dexter(emu, "apply", str(plan_file), "--format", "json")
     assert result.exit_code == 0, result.stderr
     changes = json.loads(result.stdout)["changes"]
     assert [(c["action"], c["key"]) for c in changes] == [
-        ("create", "backend@4.0.0/production/prod-2")]
+        ("create", "backend@4.0.0/canary/canary-1")]
     assert dexter(emu, "plan", str(root), "--detailed-exitcode").exit_code == 0

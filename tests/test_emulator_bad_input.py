@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from dexter_sync.emulator.routes import API_ROUTES
 from dexter_sync.emulator.testing import running_emulator
 
-VALUES = {"org": ["acme", "nope", "4505000000000000"], "project": ["backend", "zz", "-1"],
+VALUES = {"org": ["acme", "nope", "4505000000000000"],
+          "project": ["backend", "seed-000", "zz", "-1"],
           "rule_id": ["170000", "12000", "x", "99999999999999999999"],
           "task_uuid": ["abc"], "query_id": ["900", "q"], "version": ["1.0", "%00", "latest"],
           "issue_id": ["6000000", "BACKEND-1", "x"], "event_id": ["latest", "00"],
@@ -32,7 +33,14 @@ JUNK = [b"{", b"[]", b"null", b"\"str\"", b"123", json.dumps({"name": None}).enc
 def client():
     with running_emulator(projects=["backend"], environments=["prod"]) as emu:
         emu.ensure_names(integrations=[("slack", "S"), ("jira", "J")])
-        yield emu.client(base_url=emu.url)
+        emu.seed_rules(metric_rules=1, issue_rules=1, saved_queries=1)  # ids 170000, 12000, 900
+        client = emu.client(base_url=emu.url)
+        client.post("/api/0/organizations/acme/releases/",
+                    json={"version": "1.0", "projects": ["backend"]}).raise_for_status()
+        key = client.get("/api/0/projects/acme/backend/keys/").json()[0]
+        client.post(f"/api/{key['projectId']}/store/?sentry_key={key['public']}",
+                    json={"message": "x"}).raise_for_status()  # issue 6000000
+        yield client
 
 
 def expand(template: str) -> list[str]:
@@ -49,10 +57,14 @@ CASES = [(path, method) for template, methods, _ in API_ROUTES
 
 @pytest.mark.parametrize("path, method", CASES)
 def test_junk_never_gets_a_500(client, path, method):
+    queries = ["", "?per_page=0&cursor=a:b:c", "?cursor=1:-5:0&per_page=3&query=is:x%20firstSeen:zz"
+               "&sort=nope&statsPeriod=1y&project=x&environment=&status=q&sortBy=-x"]
     for body in JUNK if method in ("POST", "PUT") else [b""]:
-        response = client.request(method, "/api/0" + path + "?per_page=0&cursor=a:b:c",
-                                  content=body, headers={"Content-Type": "application/json"})
-        assert response.status_code < 500, (path, method, body[:60], response.text[:200])
+        for query in queries:
+            response = client.request(method, "/api/0" + path + query, content=body,
+                                      headers={"Content-Type": "application/json"})
+            assert response.status_code < 500, (path, query, method, body[:60],
+                                                response.text[:200])
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

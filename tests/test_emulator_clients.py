@@ -129,6 +129,7 @@ def test_sentry_sdk_exception_becomes_a_listed_issue(emulator):
     issues = client.get("organizations/acme/issues/?sort=freq").json()
     assert [(i["title"], i["count"]) for i in issues] == [
         ("KeyError: 'missing-thing'", "2"), ("plain message", "1")]
+    assert sum(n for _, n in issues[0]["stats"]["24h"]) == 2
     latest = client.get(f"organizations/acme/issues/{issues[0]['id']}/events/latest/").json()
     assert {"key": "environment", "value": "production"} in latest["tags"]
     assert client.get("organizations/acme/issues/?query=is:resolved").json() == []

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
-from .report import ChangeOutcome
+from .report import ChangeOutcome, Status
 
 
 class ProgressSink(Protocol):
@@ -133,7 +133,7 @@ class BarProgress:
 
     def advance(self, outcome: ChangeOutcome) -> None:
         self._counter.done += 1
-        if outcome.status.value == "failed":
+        if outcome.status is Status.FAILED:
             self._failed += 1
         self._draw(force=self._counter.done == self._counter.total)
 

@@ -1,7 +1,22 @@
 """The plan as stable JSON (DESIGN.md "Stable interfaces", format_version 1).
 
-Keys of format 1 are never renamed or removed; new keys may be added (`project`, `file`,
-`notes`, `safety`, `cosmetic`). Output is deterministic: the same plan gives the same bytes.
+    {"format_version": 1, "organization": "acme",
+     "summary": {"create": 1, "update": 1, "delete": 0, "unchanged": 7, "unmanaged": 2,
+                 "ambiguous": 0},                  # + "immutable": n when some exist
+     "changes": [{"action": "update", "kind": "metric_alert", "key": "Errors",
+                  "before": {...}, "after": {...},  # canonical forms, manifest field names
+                  "diff": [{"path": "triggers.critical.threshold", "before": 100,
+                            "after": 90, "file": "alerts.yaml:12:9"}],
+                  "project": null, "file": "alerts.yaml:3:5"}],
+     "notes": [{"reason": "unmanaged", "kind": ..., "key": ..., "live_ids": [...],
+                "project": ...}],
+     "safety": [{"code": "too-many-deletes", "kind": ..., "key": null, "message": ...}],
+     "cosmetic": {"order": 3, "type": 2}}
+
+Keys of format 1 are never renamed or removed; new keys may be added (`file`, `project`,
+`notes`, `safety`, `cosmetic` are such additions). `before` is null for a create, `after`
+for a delete. Output is deterministic: the same plan gives the same bytes. Saved plans
+(planfile.py) hold this object plus what apply needs.
 """
 
 from __future__ import annotations

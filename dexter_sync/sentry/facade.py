@@ -79,7 +79,7 @@ class SentryFacade:
         desired = [DesiredResource(kind=kind, key=key, entry=entry or _KeyOnly(),
                                    parent_key=parent)]
         ctx = ReadContext(organization=self.organization, directory=directory,
-                          projects=reading._project_scope(directory, projects),
+                          projects=reading.project_scope(directory, projects),
                           desired=desired, live=live)
         found: list[LiveObject] = []
         await reading.read_kind(self.gateway, resource_kind, ctx, into=found)

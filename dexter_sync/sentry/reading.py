@@ -103,7 +103,7 @@ async def read_state(gateway: Gateway, directory: Directory, kinds: list[str], *
                      projects: list[str] | None = None,
                      desired: DesiredState | None = None) -> LiveState:
     """Live objects of every requested kind (and of the kinds they depend on)."""
-    scope = _project_scope(directory, projects)
+    scope = project_scope(directory, projects)
     live = LiveState(directory=directory, objects={name: [] for name in kinds})
     order = read_order(kinds)
     for name in order:
@@ -171,7 +171,7 @@ def first_error(group: BaseExceptionGroup) -> BaseException:
     return next((e for e in leaves if isinstance(e, DexterError)), leaves[0])
 
 
-def _project_scope(directory: Directory, projects: list[str] | None) -> list[str]:
+def project_scope(directory: Directory, projects: list[str] | None) -> list[str]:
     """Project slugs to read: the ones asked for that exist (None: every project)."""
     if projects is None:
         return sorted(directory.projects)

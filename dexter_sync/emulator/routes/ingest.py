@@ -135,6 +135,11 @@ def record_event(store: Store, org: dict, project: dict, event: dict) -> str:
                 "platform": event.get("platform") or "other",
                 "firstRelease": event.get("release"), "environments": []},
                 scope=str(project["id"]))
+        hour = str(ms // 3_600_000 * 3600)
+        hours = issue.setdefault("hours", {})
+        hours[hour] = hours.get(hour, 0) + 1
+        for stale in [h for h in hours if int(h) < int(hour) - 30 * 86400]:
+            del hours[stale]  # keep a month of buckets
         if user and user not in issue["users"]:
             issue["users"].append(user)
         env = event.get("environment")
