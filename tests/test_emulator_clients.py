@@ -163,3 +163,13 @@ async def test_embedded_asgi_transport_persists_to_sqlite(tmp_path):
         rules = (await client.get("/api/0/projects/acme/web/rules/")).json()
     reopened.state.store.close()
     assert [r["name"] for r in rules] == ["r"]
+
+
+def test_unusable_database_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    done = subprocess.run([str(BIN / "dexter"), "emulator", "--db", str(blocker / "x.sqlite")],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and done.stdout == ""
+    assert "cannot open the emulator database" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import sys
 
 import click
 
+from ..core.diagnostics import DexterError
 from ..emulator import EmulatorConfig, FaultSettings, RateLimitSettings, create_app
 from ..emulator.serving import make_server
 
@@ -57,7 +59,11 @@ def command(host: str, port: int, db_path: str, token: str | None, organization:
         teams=_names(teams), environments=_names(environments), rate_limit=limits,
         faults=FaultSettings(latency_ms=latency_ms, jitter_ms=jitter_ms,
                              error_rate=error_rate))
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except (sqlite3.Error, OSError) as exc:
+        raise DexterError(f"cannot open the emulator database {db_path}: {exc}",
+                          code="emulator-db") from None
 
     def ready(bound: int) -> None:
         url = f"http://{host}:{bound}"

@@ -144,6 +144,18 @@ async def read_kind(gateway: Gateway, kind: ResourceKind, ctx: ReadContext, *,
 
 async def read_listing(gateway: Gateway, kind: ResourceKind, listing: ListRequest,
                        directory: Directory) -> list[LiveObject]:
+    try:
+        return await _read_listing(gateway, kind, listing, directory)
+    except NotFound:
+        # A parent that does not exist (an issue named in a link manifest) holds no objects;
+        # the reference check reports the missing parent with its file:line.
+        if listing.missing_ok:
+            return []
+        raise
+
+
+async def _read_listing(gateway: Gateway, kind: ResourceKind, listing: ListRequest,
+                        directory: Directory) -> list[LiveObject]:
     objects: list[LiveObject] = []
     if listing.paged:
         async for page in gateway.pages(listing.request):
