@@ -121,3 +121,31 @@ def test_a_delete_of_an_object_already_gone_counts_as_applied(emu, tmp_path):
     assert details == {"q-0001": (Status.APPLIED, None),
                        "q-0002": (Status.APPLIED, "already deleted")}
     assert sorted(live_names(emu)) == ["q-0000"]
+
+
+def test_a_create_refused_because_it_appeared_meanwhile_is_adopted(emu, tmp_path):
+    emu.ensure_names(integrations=[("github", "acme-github")],
+                     repositories=[("acme/backend", "acme-github")])
+    mapping = ("integration_links:\n  - type: code_mapping\n    project: backend\n"
+               "    repository: acme/backend\n    stack_root: app/\n    source_root: src/\n"
+               "    default_branch: main\n")
+    manifests = write_manifests(tmp_path / "m", extra=mapping)
+    path = f"organizations/{emu.organization}/code-mappings/"
+
+    async def plan_race_apply():
+        desired = load_desired(str(manifests), emu.organization)
+        async with open_facade(sentry_url=emu.url, organization=emu.organization,
+                               desired=desired, settings=FAST, notify=lambda _: None) as facade:
+            plan = await plan_live(facade, desired)
+            [change] = plan.changes
+            # someone else creates the same mapping between the plan and the apply
+            assert emu.client().post(path, json=change.payload).status_code == 201
+            return await execute_plan(plan, facade)
+
+    report = asyncio.run(plan_race_apply())
+    [outcome] = report.outcomes
+    assert outcome.status is Status.APPLIED and outcome.detail.startswith("adopted")
+    [live] = list_all(emu, path)
+    assert outcome.live_id == str(live["id"])
+    posts = emu.counters()["routes"]["POST /api/0/organizations/{org}/code-mappings/"]
+    assert posts == {"201": 1, "400": 1}  # the other client's create, then Sentry's refusal

@@ -36,12 +36,14 @@ def run_on_terminal(emu, manifests: Path, answer: str) -> tuple[int, str]:
     seen, answered = b"", False
     deadline = time.monotonic() + 60
     try:
+        # Read until the terminal reports end of file (EIO once the child has exited and
+        # every byte it wrote was read), so the last redraw of the bar is never missed.
         while time.monotonic() < deadline:
             ready, _, _ = select.select([main], [], [], 0.1)
             if ready:
                 try:
                     chunk = os.read(main, 65536)
-                except OSError:  # the child closed the terminal
+                except OSError:
                     break
                 if not chunk:
                     break
@@ -49,8 +51,6 @@ def run_on_terminal(emu, manifests: Path, answer: str) -> tuple[int, str]:
             if not answered and b"Apply these" in seen:
                 os.write(main, answer.encode() + b"\n")
                 answered = True
-            if proc.poll() is not None and not ready:
-                break
         return proc.wait(timeout=10), seen.decode(errors="replace")
     finally:
         os.close(main)

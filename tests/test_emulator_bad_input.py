@@ -57,8 +57,8 @@ CASES = [(path, method) for template, methods, _ in API_ROUTES
 
 @pytest.mark.parametrize("path, method", CASES)
 def test_junk_never_gets_a_500(client, path, method):
-    queries = ["", "?per_page=0&cursor=a:b:c", "?cursor=1:-5:0&per_page=3&query=is:x%20firstSeen:zz"
-               "&sort=nope&statsPeriod=1y&project=x&environment=&status=q&sortBy=-x"]
+    queries = ["", "?per_page=0&cursor=a:b:c", ("?cursor=1:-5:0&per_page=3&query=is:x%20firstSeen:zz"
+               "&sort=nope&statsPeriod=1y&project=x&environment=&status=q&sortBy=-x")]
     for body in JUNK if method in ("POST", "PUT") else [b""]:
         for query in queries:
             response = client.request(method, "/api/0" + path + query, content=body,

@@ -173,3 +173,17 @@ def test_unknown_slack_channel_is_a_400(emulator):
         ('The slack resource "nowhere" does not exist or has not been granted access in the '
         'Acme Slack Slack workspace.')]}
     assert task["status"] in ("pending", "failed")
+
+
+def test_per_project_cap_on_slow_rules():
+    from dexter_sync.emulator.testing import running_emulator
+
+    with running_emulator(projects=["backend"], max_slow_issue_rules=2) as emu:
+        client = emu.client()
+        for value in (1, 2):
+            assert client.post(URL, json=body(conditions=[{**FREQUENCY, "value": value}])
+                               ).status_code == 200
+        refused = client.post(URL, json=body(conditions=[{**FREQUENCY, "value": 3}]))
+        assert refused.json() == {"conditions": [
+            "You may not exceed 2 rules with this type of condition per project."]}
+        assert client.post(URL, json=body()).status_code == 200  # fast rules have their own cap

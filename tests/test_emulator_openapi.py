@@ -64,6 +64,7 @@ def world():
     """One populated emulator for the whole table (read-only checks plus a few writes)."""
     with running_emulator(**STANDARD_NAMES) as emu:
         emu.ensure_names(**STANDARD_EXTRAS)
+        emu.ensure_names(integrations=[("jira", "Acme Jira")])
         client = emu.client()
         metric = client.post("organizations/acme/alert-rules/", json={
             "name": "errors", "aggregate": "count()", "timeWindow": 60, "query": "",
@@ -91,7 +92,9 @@ def world():
                           "tags": {"browser": "firefox"}})
         issue = client.get("organizations/acme/issues/").json()[0]
         event = client.get(f"organizations/acme/issues/{issue['id']}/events/").json()[0]
+        jira = client.get("organizations/acme/integrations/?providerKey=jira").json()[0]["id"]
         yield {"emu": emu, "client": client, "metric": metric, "issue_rule": issue_rule,
+               "jira": jira,
                "query": query, "issue": issue, "event": event}
 
 
@@ -137,13 +140,18 @@ TABLE = [
     (CURRENT, f"{PROJ}/teams/", "get", "200", "projects/acme/backend/teams/"),
     (CURRENT, "/api/0/teams/{organization_id_or_slug}/{team_id_or_slug}/projects/", "get",
      "200", "teams/acme/platform/projects/"),
+    (CURRENT, "/api/0/organizations/", "get", "200", "organizations/"),
+    (CURRENT, f"{ORG}/", "get", "200", "organizations/acme/"),
+    (CURRENT, f"{PROJ}/releases/", "get", "200", "projects/acme/backend/releases/"),
+    (CURRENT, f"{ORG}/issues/{{issue_id}}/integrations/{{integration_id}}/", "get", "200",
+     "organizations/acme/issues/{issue}/integrations/{jira}/?action=link"),
 ]
 
 
 def _fill(path: str, world: dict) -> str:
     return path.format(metric=world["metric"]["id"], issue_rule=world["issue_rule"]["id"],
                        query=world["query"]["id"], issue=world["issue"]["id"],
-                       event=world["event"]["eventID"])
+                       event=world["event"]["eventID"], jira=world["jira"])
 
 
 @pytest.mark.parametrize("doc, api_path, method, status, path", TABLE,
@@ -177,9 +185,28 @@ WRITES = [
 ]
 
 
-@pytest.mark.parametrize("doc, api_path, method, status, path, body", WRITES,
-                         ids=[f"{w[2].upper()} {w[1]}" for w in WRITES])
+UPDATES = [
+    (LEGACY, f"{ORG}/alert-rules/{{alert_rule_id}}/", "put", "200",
+     "organizations/acme/alert-rules/{metric}/", WRITES[0][5]),
+    (LEGACY, f"{PROJ}/rules/{{rule_id}}/", "put", "200", "projects/acme/backend/rules/{issue_rule}/",
+     {**WRITES[1][5], "name": "renamed"}),
+    (CURRENT, f"{ORG}/discover/saved/{{query_id}}/", "put", "200",
+     "organizations/acme/discover/saved/{query}/", {**WRITES[2][5], "name": "renamed"}),
+    (CURRENT, f"{ORG}/releases/{{version}}/", "put", "200",
+     "organizations/acme/releases/app%401.0.0/", {"url": "https://example.com/r"}),
+    (CURRENT, f"{ORG}/issues/{{issue_id}}/integrations/{{integration_id}}/", "put", "201",
+     "organizations/acme/issues/{issue}/integrations/{jira}/", {"externalIssue": "OPS-1"}),
+    (CURRENT, f"{ORG}/issues/{{issue_id}}/integrations/{{integration_id}}/", "post", "201",
+     "organizations/acme/issues/{issue}/integrations/{jira}/", {"title": "Fix"}),
+    (CURRENT, f"{ORG}/issues/{{issue_id}}/", "put", "200", "organizations/acme/issues/{issue}/",
+     {"status": "resolved"}),
+]
+
+
+@pytest.mark.parametrize("doc, api_path, method, status, path, body", WRITES + UPDATES,
+                         ids=[f"{w[2].upper()} {w[1]}" for w in WRITES + UPDATES])
 def test_write_responses_match_sentrys_schema(world, doc, api_path, method, status, path, body):
+    path = _fill(path, world)
     response = world["client"].request(method.upper(), path, json=body)
     assert 200 <= response.status_code < 300, response.text
     jsonschema.Draft4Validator(response_schema(doc, api_path, method, status)).validate(

@@ -193,3 +193,24 @@ def test_slack_channel_listing_like_sentrys_channel_picker(emulator):
     other = client.get(f"organizations/acme/integrations/{github['id']}/channels/").json()
     assert other["results"] == [] and "not supported" in other["warning"]
     assert client.get("organizations/acme/integrations/1/channels/").status_code == 404
+
+
+def test_repositories_create_update_delete(emulator):
+    client = emulator.client()
+    url = "organizations/acme/repos/"
+    github = client.get("organizations/acme/integrations/?providerKey=github").json()[0]
+    body = {"provider": "integrations:github", "installation": github["id"],
+            "identifier": "acme/web"}
+    created = client.post(url, json=body)
+    assert created.status_code == 201
+    repo = created.json()
+    assert repo["name"] == "acme/web" and repo["integrationId"] == github["id"]
+    assert repo["provider"] == {"id": "integrations:github", "name": "GitHub"}
+    assert client.post(url, json=body).status_code == 400  # one per provider + name
+    assert client.post(url, json={**body, "provider": "integrations:nope"}).json() == {
+        "error_type": "validation"}
+    moved = client.put(f"{url}{repo['id']}/", json={"url": "https://example.com/web"}).json()
+    assert moved["url"] == "https://example.com/web"
+    assert client.delete(f"{url}{repo['id']}/").status_code == 202
+    assert [r["name"] for r in client.get(url).json()] == ["acme/backend"]
+    assert [r["name"] for r in client.get(url + "?status=deleted").json()] == ["acme/web"]

@@ -5,7 +5,8 @@ natural key (`facade.find_live`) before the POST is sent again: found means it w
 and only the answer was lost, so it is adopted. Issue alerts answer a repeated POST with a
 400 "exact duplicate" carrying `ruleId`: adopted when the rule with our natural key is that
 rule, otherwise a conflict with Sentry's own text. Kinds whose POST is get-or-create
-(releases: `create_is_idempotent`) are simply sent again.
+(releases: `create_is_idempotent`) are simply sent again. A create refused as a conflict
+is adopted when the object with its natural key turns out to exist.
 """
 
 from __future__ import annotations
@@ -46,10 +47,24 @@ def _body_id(body: object) -> str | None:
     return None
 
 
-async def _adopt_or_conflict(facade: WriteFacade, change: ResourceChange, rule_id: str,
-                             failure: WriteFailure, writes: int) -> ChangeOutcome:
-    found = await _lookup(facade, change)
-    if found is not None and str(found.id) == rule_id:
+async def _after_rejection(facade: WriteFacade, change: ResourceChange,
+                           failure: WriteFailure, writes: int) -> ChangeOutcome:
+    """A create Sentry refused: adopt the object if it exists after all, else fail with
+    Sentry's text.
+
+    "Already exists" answers (409, a code mapping's or repository's 400, an issue link
+    "already linked" after the gateway re-sent a PUT whose answer was lost) mean the object
+    with our natural key is there. An issue alert's "exact duplicate" 400 names the rule it
+    duplicates (`ruleId`): adopted only when that rule is ours, otherwise a conflict.
+    """
+    if failure.status not in (400, 409):
+        return ChangeOutcome(change, Status.FAILED, failure.message, None, writes)
+    try:
+        found = await _lookup(facade, change)
+    except _LookupFailed:
+        found = None  # nothing was written: Sentry's refusal is the answer
+    rule_id = duplicate_rule_id(failure.body)
+    if found is not None and (rule_id is None or str(found.id) == rule_id):
         return ChangeOutcome(change, Status.APPLIED, ADOPTED, found.id, writes)
     return ChangeOutcome(change, Status.FAILED, failure.message, None, writes)
 
@@ -88,10 +103,7 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind, organization: s
             if last.category == "breaker":
                 raise BreakerOpen(last.message, sent=maybe_created)
             if last.category == "rejected":
-                rule_id = duplicate_rule_id(last.body)
-                if rule_id is not None:
-                    return await _adopt_or_conflict(facade, change, rule_id, last, writes)
-                return ChangeOutcome(change, Status.FAILED, last.message, None, writes)
+                return await _after_rejection(facade, change, last, writes)
             if last.category == "rate-limited":
                 return ChangeOutcome(change, Status.FAILED, last.message, None, writes)
             maybe_created = True

@@ -71,6 +71,10 @@ class EmulatorConfig:
     rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
     faults: FaultSettings = field(default_factory=FaultSettings)
     quirks: QuirkSettings = field(default_factory=QuirkSettings)
+    # Sentry's per-project caps on issue rules with "slow" (frequency) conditions and on
+    # the others; 0 turns a cap off
+    max_slow_issue_rules: int = 100
+    max_fast_issue_rules: int = 500
     max_body_bytes: int = 1024 * 1024
     max_envelope_bytes: int = 20 * 1024 * 1024
     public_url: str | None = None  # base URL used in Link headers and DSNs when known

@@ -2,9 +2,20 @@
 a list of `(path template, methods, handler)` relative to `/api/0` (API), `/api`
 (SDK ingestion) or `/__emulator__` (admin)."""
 
-from . import admin, discover, ingest, issue_alerts, issues, links, metric_alerts, org, releases
+from . import (
+               admin,
+               discover,
+               ingest,
+               issue_alerts,
+               issues,
+               links,
+               metric_alerts,
+               org,
+               releases,
+               repos,
+)
 
 API_ROUTES = [*org.ROUTES, *metric_alerts.ROUTES, *issue_alerts.ROUTES, *discover.ROUTES,
-              *releases.ROUTES, *issues.ROUTES, *links.ROUTES]
+              *releases.ROUTES, *repos.ROUTES, *issues.ROUTES, *links.ROUTES]
 INGEST_ROUTES = ingest.ROUTES
 ADMIN_ROUTES = admin.ROUTES

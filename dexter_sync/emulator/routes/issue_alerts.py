@@ -83,10 +83,31 @@ def save_rule(store: Store, org: dict, project: dict, rule: dict, old: dict | No
     return rule
 
 
+SLOW = {"sentry.rules.conditions.event_frequency." + name for name in (
+    "EventFrequencyCondition", "EventUniqueUserFrequencyCondition",
+    "EventFrequencyPercentCondition")}
+
+
+def _check_caps(store: Store, project: dict, rule: dict, config) -> None:
+    """Creating beyond the per-project cap of this rule's condition type is refused."""
+    def slow(r: dict) -> bool:
+        return any(node["id"] in SLOW for node in r["conditions"])
+
+    cap = config.max_slow_issue_rules if slow(rule) else config.max_fast_issue_rules
+    if cap <= 0:
+        return
+    same = sum(1 for r in store.query(KIND, scope=str(project["id"])) if slow(r) == slow(rule))
+    if same >= cap:
+        raise ApiError(400, {"conditions": [
+            f"You may not exceed {cap} rules with this type of condition per project."]})
+
+
 async def _write(request: Request, org: dict, project: dict, old: dict | None) -> Response:
     store, config = store_of(request), request.app.state.config
     body = await read_object(request, limit=config.max_body_bytes)
     rule, lookups = validate_rule(store, org, project, body, config.quirks)
+    if old is None:
+        _check_caps(store, project, rule, config)
     if any(not lk["channel_id"] for lk in lookups) and config.quirks.slack_async:
         if old is None:  # the duplicate check runs before the task is queued
             save_check = duplicate_of(store, project, rule, exclude=None)

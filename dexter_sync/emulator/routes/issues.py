@@ -11,7 +11,16 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..api import ApiError, json_response, multi_param, not_found, org_of, project_of, store_of
+from ..api import (
+    ApiError,
+    json_response,
+    multi_param,
+    not_found,
+    org_of,
+    project_of,
+    read_object,
+    store_of,
+)
 from ..pagination import keyed_page
 from ..store import Store
 
@@ -167,7 +176,6 @@ async def issue_detail(request: Request) -> Response:
         store.delete("issue", issue["id"])
         return json_response(None, 202)
     if request.method == "PUT":
-        from ..api import read_object
         body = await read_object(request)
         status = body.get("status")
         if status not in (None, "resolved", "unresolved", "ignored"):
@@ -177,7 +185,7 @@ async def issue_detail(request: Request) -> Response:
             issue["substatus"] = {"resolved": None, "ignored": "archived_forever",
                                   "unresolved": "ongoing"}[status]
             store.put("issue", issue)
-        return json_response({"status": issue["status"], "statusDetails": {}})
+        return json_response(serialize_issue(store, org, issue, request=request))
     body = serialize_issue(store, org, issue, request=request)
     events = store.find("event", scope=str(issue["projectId"]), groupID=issue["id"])
     body.update({"seenBy": [], "pluginActions": [], "pluginIssues": [], "pluginContexts": [],

@@ -159,7 +159,7 @@ def _query_filter(request: Request, items: list[dict], *keys: str) -> list[dict]
     return [i for i in items if any(query.lower() in str(i.get(k, "")).lower() for k in keys)]
 
 
-def _paged(request: Request, items: list, default: int = 100) -> Response:
+def paged(request: Request, items: list, default: int = 100) -> Response:
     page = offset_page(request, lambda off, lim: items[off:off + lim], default=default,
                        hits=len(items))
     return json_response(page.items, headers=page.headers)
@@ -176,7 +176,7 @@ async def api_root(request: Request) -> Response:
 
 async def org_list(request: Request) -> Response:
     store = store_of(request)
-    return _paged(request, [serialize_org(o) for o in store.query("org")])
+    return paged(request, [serialize_org(o) for o in store.query("org")])
 
 
 async def org_detail(request: Request) -> Response:
@@ -191,7 +191,7 @@ async def org_detail(request: Request) -> Response:
 async def project_list(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
     items = _query_filter(request, store.query("project", org["id"]), "slug", "name")
-    return _paged(request, [serialize_project(store, org, p) for p in items])
+    return paged(request, [serialize_project(store, org, p) for p in items])
 
 
 async def project_detail(request: Request) -> Response:
@@ -206,13 +206,13 @@ async def project_teams(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
     project = project_of(request, org)
     teams = [t for t in (store.get("team", tid) for tid in project.get("teams", [])) if t]
-    return _paged(request, [serialize_team(t) for t in teams])
+    return paged(request, [serialize_team(t) for t in teams])
 
 
 async def team_list(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
     items = _query_filter(request, store.query("team", org["id"]), "slug", "name")
-    return _paged(request, [serialize_team(t) for t in items])
+    return paged(request, [serialize_team(t) for t in items])
 
 
 async def team_projects(request: Request) -> Response:
@@ -221,13 +221,13 @@ async def team_projects(request: Request) -> Response:
     if team is None:
         raise not_found()
     items = [p for p in store.query("project", org["id"]) if team["id"] in p.get("teams", [])]
-    return _paged(request, [serialize_project(store, org, p) for p in items])
+    return paged(request, [serialize_project(store, org, p) for p in items])
 
 
 async def member_list(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
     items = _query_filter(request, store.query("member", org["id"]), "email", "name")
-    return _paged(request, [serialize_member(m) for m in items])
+    return paged(request, [serialize_member(m) for m in items])
 
 
 async def environment_list(request: Request) -> Response:
@@ -253,7 +253,7 @@ async def integration_list(request: Request) -> Response:
     features = request.query_params.getlist("features")
     if features:
         items = [i for i in items if set(features) & set(PROVIDERS[i["provider"]]["features"])]
-    return _paged(request, [serialize_integration(org, i) for i in items])
+    return paged(request, [serialize_integration(org, i) for i in items])
 
 
 async def integration_detail(request: Request) -> Response:
@@ -289,30 +289,11 @@ async def integration_channels(request: Request) -> Response:
                           "nextCursor": str(start + limit) if more else None})
 
 
-async def repo_list(request: Request) -> Response:
-    org, store = org_of(request), store_of(request)
-    items = sorted(store.query("repo", org["id"]), key=lambda r: r["name"])
-    status = request.query_params.get("status", "active")
-    if status == "active":
-        items = [r for r in items if r["status"] == "active"]
-    elif status == "deleted":
-        items = [r for r in items if r["status"] != "active"]
-    else:
-        items = []
-    query = request.query_params.get("query")
-    if query:
-        items = [r for r in items if query.lower() in r["name"].lower()]
-    integ = request.query_params.get("integration_id")
-    if integ:
-        items = [r for r in items if str(r["integrationId"]) == integ]
-    return _paged(request, [serialize_repo(r) for r in items])
-
-
 async def key_list(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
     project = project_of(request, org)
     keys = store.query("project_key", org["id"], scope=str(project["id"]))
-    return _paged(request, [serialize_key(request, k) for k in keys])
+    return paged(request, [serialize_key(request, k) for k in keys])
 
 
 ROUTES = [
@@ -331,6 +312,5 @@ ROUTES = [
     ("/organizations/{org}/integrations/{integration_id}/", ["GET"], integration_detail),
     ("/organizations/{org}/integrations/{integration_id}/channels/", ["GET"],
      integration_channels),
-    ("/organizations/{org}/repos/", ["GET"], repo_list),
     ("/teams/{org}/{team}/projects/", ["GET"], team_projects),
 ]

@@ -236,6 +236,15 @@ async def release_detail(request: Request) -> Response:
     return json_response(serialize(store, release))
 
 
+async def previous_with_commits(request: Request) -> Response:
+    """The newest earlier release that has commits (sentry-cli's `set-commits --auto`)."""
+    org, store = org_of(request), store_of(request)
+    release = _release_of(request, org)
+    earlier = [r for r in store.query(KIND, org["id"])
+               if r["id"] < release["id"] and r["commitCount"] > 0]
+    return json_response(serialize(store, earlier[-1]) if earlier else {})
+
+
 async def deploy_index(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
     release = _release_of(request, org)
@@ -293,5 +302,7 @@ ROUTES = [
     ("/organizations/{org}/releases/", ["GET", "POST"], release_index),
     ("/organizations/{org}/releases/{version}/", ["GET", "PUT", "DELETE"], release_detail),
     ("/organizations/{org}/releases/{version}/deploys/", ["GET", "POST"], deploy_index),
+    ("/organizations/{org}/releases/{version}/previous-with-commits/", ["GET"],
+     previous_with_commits),
     ("/projects/{org}/{project}/releases/", ["GET", "POST"], project_release_index),
 ]
