@@ -65,11 +65,16 @@ def test_route_filter_limits_faults_to_matching_paths(emulator):
     assert client.get("organizations/acme/projects/").status_code == 200
 
 
-def test_latency_is_added(emulator):
-    emulator.set_faults(latency_ms=150)
+@pytest.mark.parametrize("settings, floor", [
+    ({"latency_ms": 150}, 0.15),
+    ({"latency_ms": 50, "jitter_ms": 20}, 0.05),
+    ({"slow_rate": 1.0, "slow_ms": 120}, 0.12),
+])
+def test_latency_and_slow_responses_are_added(emulator, settings, floor):
+    emulator.set_faults(**settings)
     response = emulator.client().get("organizations/acme/projects/")
     assert response.status_code == 200
-    assert response.elapsed.total_seconds() >= 0.15  # a floor the injected sleep guarantees
+    assert response.elapsed.total_seconds() >= floor  # a floor the injected sleep guarantees
 
 
 def test_concurrency_limit_answers_429_with_sentrys_text(emulator):

@@ -59,13 +59,18 @@ def serialize(store: Store, rule: dict, quirks, org_id: int | None = None) -> di
         "snooze": False}
 
 
-def save_rule(store: Store, org: dict, project: dict, rule: dict, old: dict | None,
-              actor: dict) -> dict:
-    dup = duplicate_of(store, project, rule, exclude=old["id"] if old else None)
+def refuse_duplicate(store: Store, project: dict, rule: dict, *, exclude: int | None) -> None:
+    """Sentry's exact-duplicate check (REFERENCE.md §2.1): 400 naming the other rule."""
+    dup = duplicate_of(store, project, rule, exclude=exclude)
     if dup is not None:
         raise ApiError(400, {"name": [(f"This rule is an exact duplicate of '{dup['name']}' in "
                                       "this project and may not be created.")],
                              "ruleId": [dup["id"]]})
+
+
+def save_rule(store: Store, org: dict, project: dict, rule: dict, old: dict | None,
+              actor: dict) -> dict:
+    refuse_duplicate(store, project, rule, exclude=old["id"] if old else None)
     rule["projectId"] = project["id"]
     with store.transaction():
         if old is None:
@@ -110,9 +115,7 @@ async def _write(request: Request, org: dict, project: dict, old: dict | None) -
         _check_caps(store, project, rule, config)
     if any(not lk["channel_id"] for lk in lookups) and config.quirks.slack_async:
         if old is None:  # the duplicate check runs before the task is queued
-            save_check = duplicate_of(store, project, rule, exclude=None)
-            if save_check is not None:
-                return await _refuse_duplicate(save_check)
+            refuse_duplicate(store, project, rule, exclude=None)
         uuid = start_task(store, org, kind="issue", project_id=project["id"],
                           op="create" if old is None else "update",
                           payload={"rule": rule, "oldId": old["id"] if old else None,
@@ -122,11 +125,6 @@ async def _write(request: Request, org: dict, project: dict, old: dict | None) -
         resolve_slack(store, org, lookup)
     saved = save_rule(store, org, project, rule, old, actor_of(request))
     return json_response(serialize(store, saved, config.quirks), 200)
-
-
-async def _refuse_duplicate(dup: dict) -> Response:
-    raise ApiError(400, {"name": [(f"This rule is an exact duplicate of '{dup['name']}' in this "
-                                  "project and may not be created.")], "ruleId": [dup["id"]]})
 
 
 def complete_task(store: Store, org: dict, task: dict) -> dict:
