@@ -42,6 +42,8 @@ class Directory:
     environments: set[str] = field(default_factory=set)
     slack_channels: dict[tuple[str, str], str] = field(default_factory=dict)
     """(slack integration id, "#channel") -> Slack channel id, learned at plan time"""
+    missing_issues: set[str] = field(default_factory=set)
+    """Issues named in manifests that Sentry answered 404 for while reading their links."""
 
     # --- lookups by name (None when unknown; reference checks report the miss) ---
 

@@ -71,6 +71,9 @@ def _check(kind: str, name: str, provider: str | None, scope: str | None,
         if directory.repository(name) is None and name not in declared_repos:
             names = [r.name for r in directory.repositories.values()] + sorted(declared_repos)
             return f"repository {name!r} is not connected to {org}", names
+    elif kind == "issue":
+        if name in directory.missing_issues:
+            return f"issue {name!r} does not exist in {org}", []
     elif kind == "slack_channel":
         return _check_channel(name, scope, directory)
     return None

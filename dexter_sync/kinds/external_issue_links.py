@@ -117,7 +117,10 @@ class ExternalIssueLinkKind(ResourceKind[ExternalIssueLinkEntry]):
 
     def list_requests(self, ctx: ReadContext) -> list[ListRequest]:
         """The issue detail of each declared issue (its `integrationIssues` list the links)."""
-        issues = sorted({r.entry.issue for r in ctx.desired if isinstance(r.entry, ExternalIssueLinkEntry)})
+        # Without the entry (a look-up by key after a failed write) the issue is the key's
+        # first segment: `<issue>/<integration>/<external key>`.
+        issues = sorted({r.entry.issue if isinstance(r.entry, ExternalIssueLinkEntry)
+                         else r.key.split("/", 1)[0] for r in ctx.desired})
         return [ListRequest(ApiRequest("GET", _issue_path(ctx.organization, issue)),
                             parent=issue, paged=False, missing_ok=True)
                 for issue in issues]

@@ -48,9 +48,16 @@ def _load() -> None:
             importlib.import_module(module)
 
 
+def _rank(kind: ResourceKind) -> int:
+    module = _ORIGIN[kind.name]
+    return KIND_MODULES.index(module) if module in KIND_MODULES else len(KIND_MODULES)
+
+
 def all_kinds() -> list[ResourceKind]:
+    """Every kind, in `KIND_MODULES` order (not import order), so generated files and
+    messages are stable whichever module a caller happened to import first."""
     _load()
-    return list(_KINDS.values())
+    return sorted(_KINDS.values(), key=_rank)
 
 
 def get_kind(name: str) -> ResourceKind:

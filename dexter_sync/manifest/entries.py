@@ -1,6 +1,6 @@
 """Section entries -> DesiredResources: type tags, defaults, validation, keys, children.
 
-Driven by the kind registry only: a section's kinds come from the registry (catalog.py), a child's
+Driven by the kind registry only: a section's kinds come from the registry, a child's
 kind from `children()`. Duplicate natural keys are reported naming both places.
 """
 
@@ -14,7 +14,7 @@ from ..core.sources import FieldPath, SourceSpan
 from ..core.state import DesiredResource
 from ..kinds.base import ResourceKind
 from ..kinds.registry import get_kind
-from .catalog import section_kinds
+from ..kinds.registry import kinds_in_section
 from .positions import Located, YamlDocument
 from .validating import field_names, validate_mapping
 
@@ -53,7 +53,7 @@ class EntryCollector:
                 "invalid-section", f"{section} must be a list of entries",
                 span=document.span((section,), key=False), path=(section,)))
             return
-        kinds = section_kinds(section)
+        kinds = kinds_in_section(section)
         for index, item in enumerate(items):
             self._add_entry(section, kinds, item, document, (section, index))
 

@@ -19,7 +19,7 @@ from ..core.diagnostics import Diagnostic, Diagnostics, ValidationError, did_you
 from ..core.sources import SourceSpan
 from ..core.state import DesiredState, ManifestSettings
 from ..kinds.registry import RESERVED_SECTIONS
-from .catalog import ordered_sections, section_kinds
+from ..kinds.registry import kinds_in_section, sections
 from .entries import Defaults, EntryCollector
 from .linemapping import TemplateLines
 from .positions import YamlDocument
@@ -140,15 +140,15 @@ class _Loader:
         defaults = Defaults()
         if not isinstance(raw, dict):
             return defaults
-        known = set(ordered_sections())
+        known = set(sections())
         all_fields = set().union(*(field_names(k.entry_model)
-                                   for s in known for k in section_kinds(s)))
+                                   for s in known for k in kinds_in_section(s)))
         for key, value in raw.items():
             located = document.spans.get(("defaults", key))
             if located is not None:
                 defaults.spans[(key,)] = located
             if key in known and isinstance(value, dict):
-                names = set().union(*(field_names(k.entry_model) for k in section_kinds(key)))
+                names = set().union(*(field_names(k.entry_model) for k in kinds_in_section(key)))
                 for name in value:
                     self._check_default(name, names, document, ("defaults", key, name))
                     if ("defaults", key, name) in document.spans:
@@ -250,7 +250,7 @@ class _Loader:
         if not isinstance(data, dict):
             self.problems.add(Diagnostic(
                 "invalid-file", "a resource file must be a mapping of sections such as "
-                f"{', '.join(ordered_sections())}", span=document.span(())))
+                f"{', '.join(sections())}", span=document.span(())))
             return
         for key, value in data.items():
             if key == INCLUDE_KEY:
@@ -264,7 +264,7 @@ class _Loader:
 
 
 def _section_problem(key: str, document: YamlDocument, path: tuple[Any, ...]) -> Diagnostic | None:
-    known = ordered_sections()
+    known = sections()
     if key in known:
         return None
     if key in RESERVED_SECTIONS:

@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from ..kinds.registry import get_kind
-from .catalog import ordered_kinds
+from ..kinds.registry import all_kinds
 from .schemas import entry_models, model_schema, resources_schema, settings_schema
 
 _TEMPLATE = Path(__file__).with_name("templates") / "reference.md.j2"
@@ -45,7 +45,7 @@ class TypeDoc:
 def render_reference() -> str:
     # entry models link to their kind's section, nested models to the Types section
     _KIND_ANCHORS.clear()
-    _KIND_ANCHORS.update({k.entry_model.__name__: f"kind-{k.name}" for k in ordered_kinds()})
+    _KIND_ANCHORS.update({k.entry_model.__name__: f"kind-{k.name}" for k in all_kinds()})
     resources = resources_schema()
     defs = resources["$defs"]
     settings = settings_schema()
@@ -56,7 +56,7 @@ def render_reference() -> str:
             "kind": kind, "section": section,
             "doc": _type_doc(name, defs[name], ()), "parent": None,
         })
-    for child in [k for k in ordered_kinds() if k.child_of is not None]:
+    for child in [k for k in all_kinds() if k.child_of is not None]:
         schema = model_schema(child.entry_model)
         kinds.append({"kind": child, "section": get_kind(child.child_of).section,
                       "parent": get_kind(child.child_of).name,

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ..kinds.base import ResourceKind
-from .catalog import ordered_sections, section_kinds
+from ..kinds.registry import kinds_in_section, sections
 from .loading import INCLUDE_KEY
 from .settings import SettingsFile
 
@@ -32,7 +32,7 @@ def settings_schema() -> dict[str, Any]:
 
 def entry_models() -> list[tuple[str, ResourceKind]]:
     """(section, kind) for every kind with its own entries, in registry order."""
-    return [(s, k) for s in ordered_sections() for k in section_kinds(s)]
+    return [(s, k) for s in sections() for k in kinds_in_section(s)]
 
 
 def resources_schema() -> dict[str, Any]:
@@ -41,9 +41,9 @@ def resources_schema() -> dict[str, Any]:
                                    ref_template="#/$defs/{model}")
     defs: dict[str, Any] = top.get("$defs", {})
     properties: dict[str, Any] = {}
-    for section in ordered_sections():
+    for section in sections():
         variants = []
-        for kind in section_kinds(section):
+        for kind in kinds_in_section(section):
             ref = refs[(kind.entry_model, "validation")]["$ref"]
             variants.append(_tagged(kind, ref, defs) if kind.type_tag else {"$ref": ref})
         items = variants[0] if len(variants) == 1 else {"oneOf": variants}
@@ -81,7 +81,7 @@ def _tagged(kind: ResourceKind, ref: str, defs: dict[str, Any]) -> dict[str, Any
 
 
 def _section_text(section: str) -> str:
-    kinds = section_kinds(section)
+    kinds = kinds_in_section(section)
     if len(kinds) == 1:
         return kinds[0].title or kinds[0].name
     return "Entries with `type`: " + ", ".join(f"{k.type_tag} ({k.title or k.name})"

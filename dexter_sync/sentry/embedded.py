@@ -40,6 +40,9 @@ def names_in(desired: DesiredState, providers: set[str]) -> SeedNames:
     """Everything the manifests name that must exist in Sentry (known providers only)."""
     names = SeedNames()
     slack_scopes: list[tuple[str | None, str]] = []
+    unnamed: set[str] = set()
+    """Providers referenced without a name ("the one installed"): seed one only if no
+    named integration of that provider is seeded, or the reference would be ambiguous."""
     for resource in desired.resources:
         for ref in get_kind(resource.kind).references(resource.entry):
             if ref.kind == "project":
@@ -51,11 +54,17 @@ def names_in(desired: DesiredState, providers: set[str]) -> SeedNames:
             elif ref.kind == "environment":
                 names.environments.add(ref.name)
             elif ref.kind == "integration" and ref.provider in providers:
-                names.integrations.add((ref.provider, ref.name or ref.provider))
+                if ref.name:
+                    names.integrations.add((ref.provider, ref.name))
+                else:
+                    unnamed.add(ref.provider)
             elif ref.kind == "repository":
                 names.repositories.add((ref.name, ref.scope))
             elif ref.kind == "slack_channel":
                 slack_scopes.append((ref.scope, ref.name))
+    for provider in sorted(unnamed):
+        if not any(p == provider for p, _ in names.integrations):
+            names.integrations.add((provider, provider))
     slack_names = sorted(n for p, n in names.integrations if p == "slack")
     for scope, channel in slack_scopes:
         workspace = scope or (slack_names[0] if slack_names else "slack")

@@ -150,6 +150,8 @@ async def read_listing(gateway: Gateway, kind: ResourceKind, listing: ListReques
         # A parent that does not exist (an issue named in a link manifest) holds no objects;
         # the reference check reports the missing parent with its file:line.
         if listing.missing_ok:
+            if listing.parent is not None:
+                directory.missing_issues.add(listing.parent)
             return []
         raise
 
