@@ -15,46 +15,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
 
 from dexter_sync.apply.executor import execute_plan
 from dexter_sync.cli.plan import load_desired, plan_live
 from dexter_sync.sentry.connect import open_facade
 
+sys.path.insert(0, str(Path(__file__).parent))  # run as a script: the shared helper beside it
+from _common import emulator_process
+
 TOKEN = "apply-bench-token"
-
-
-@contextmanager
-def emulator_process(rate_limit: int, latency_ms: int) -> Iterator[tuple[str, httpx.Client]]:
-    """`dexter emulator` in a subprocess: (base URL, admin client)."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from dexter_sync.cli.main import main; main()", "emulator",
-         "--port", "0", "--token", TOKEN, "--projects", "backend", "--teams", "backend",
-         "--rate-limit", str(rate_limit), "--rate-window", "1",
-         "--latency-ms", str(latency_ms)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env={k: v for k, v in os.environ.items() if k != "SENTRY_AUTH_TOKEN"})
-    try:
-        url = json.loads(process.stdout.readline())["url"]
-        with httpx.Client(base_url=f"{url}/__emulator__/", timeout=120,
-                          headers={"Authorization": f"Bearer {TOKEN}"}) as admin:
-            yield url, admin
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        if process.stdout:
-            process.stdout.close()
 
 
 def write_manifests(root: Path, changes: int) -> None:
@@ -87,7 +61,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
     os.environ["SENTRY_AUTH_TOKEN"] = TOKEN
-    with emulator_process(args.rate_limit, args.latency_ms) as (url, admin), \
+    with emulator_process(TOKEN, "--projects", "backend", "--teams", "backend",
+                          "--rate-limit", str(args.rate_limit), "--rate-window", "1",
+                          "--latency-ms", str(args.latency_ms)) as (url, admin), \
             tempfile.TemporaryDirectory() as tmp:
         write_manifests(Path(tmp), args.changes)
         admin.delete("counters/").raise_for_status()

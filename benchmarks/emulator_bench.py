@@ -18,12 +18,14 @@ import multiprocessing
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))  # run as a script: the shared helper beside it
+from _common import emulator_process
 
 TARGET = 500.0
 TOKEN = "bench-token"
@@ -125,18 +127,10 @@ def main() -> int:
           f"(= {1e6 / micros:.0f} req/s for the app alone, ratio to {TARGET:.0f}: "
           f"{1e6 / micros / TARGET:.2f})")
     print(f"load average before the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    dexter = Path(sys.executable).parent / "dexter"
-    proc = subprocess.Popen([str(dexter), "emulator", "--port", "0", "--token", TOKEN],
-                            stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "SENTRY_AUTH_TOKEN": ""})
-    try:
-        url = json.loads(proc.stdout.readline())["url"]
+    with emulator_process(TOKEN) as (url, admin):
         started = time.monotonic()
-        seeded = httpx.post(f"{url}/__emulator__/seed/", timeout=300,
-                            headers={"Authorization": f"Bearer {TOKEN}"},
-                            json={"metric_rules": args.rules, "issue_rules": args.rules,
-                                  "projects": args.projects})
-        seeded.raise_for_status()
+        admin.post("seed/", json={"metric_rules": args.rules, "issue_rules": args.rules,
+                                  "projects": args.projects}).raise_for_status()
         print(f"seeded {args.rules} metric + {args.rules} issue rules over {args.projects} "
               f"projects in {time.monotonic() - started:.1f}s")
         pages, elapsed = cold_pass(url, "/api/0/organizations/acme/alert-rules/?per_page=100")
@@ -158,9 +152,6 @@ def main() -> int:
             print(f"{label}: median {rate:.0f} req/s over {args.rounds} rounds "
                   f"({', '.join(f'{r:.0f}' for r in rates)}) with {args.clients} clients "
                   f"(ratio to {TARGET:.0f} req/s: {rate / TARGET:.2f})")
-    finally:
-        proc.terminate()
-        proc.wait(10)
     return 0
 
 

@@ -17,41 +17,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
-import os
-import signal
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import httpx
+from pathlib import Path
 
 from dexter_sync.sentry.client import SentryClient
 from dexter_sync.sentry.facade import SentryFacade
 from dexter_sync.sentry.gateway import Gateway, GatewaySettings
 
+sys.path.insert(0, str(Path(__file__).parent))  # run as a script: the shared helper beside it
+from _common import emulator_process
+
 TOKEN = "bench-token"
-
-
-@contextmanager
-def emulator_process(rate_limit: int) -> Iterator[tuple[str, httpx.Client]]:
-    """`dexter emulator` in a subprocess: (base URL, admin client)."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from dexter_sync.cli.main import main; main()", "emulator",
-         "--port", "0", "--token", TOKEN, "--rate-limit", str(rate_limit), "--rate-window", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env={k: v for k, v in os.environ.items() if k != "SENTRY_AUTH_TOKEN"})
-    try:
-        url = json.loads(process.stdout.readline())["url"]
-        with httpx.Client(base_url=f"{url}/__emulator__/", timeout=120,
-                          headers={"Authorization": f"Bearer {TOKEN}"}) as admin:
-            yield url, admin
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def main() -> None:
@@ -65,7 +43,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
-    with emulator_process(args.rate_limit) as (url, admin):
+    with emulator_process(TOKEN, "--rate-limit", str(args.rate_limit),
+                          "--rate-window", "1") as (url, admin):
         admin.post("seed/", json={"metric_rules": args.metric_rules,
                                   "issue_rules": args.issue_rules, "projects": args.projects,
                                   "saved_queries": args.saved_queries}).raise_for_status()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from dexter_sync.emulator.testing import EmulatorHandle, running_emulator
+from tests.test_apply_support import prepared_emulator
 
 STANDARD_NAMES = {
     "projects": ["backend", "frontend"],
@@ -42,6 +43,14 @@ def emulator(_served_emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
         yield emu
     finally:
         emu.close_clients()
+
+
+@pytest.fixture
+def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorHandle]:
+    """A fresh emulator of its own for an apply test (projects and teams backend, frontend);
+    in-process commands get its token and no SENTRY_URL from the environment."""
+    with prepared_emulator(monkeypatch) as handle:
+        yield handle
 
 
 @pytest.fixture

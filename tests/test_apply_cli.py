@@ -7,21 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from dexter_sync.cli.main import cli
-from dexter_sync.emulator.testing import running_emulator
-from tests.test_apply_support import PROJECTS, list_all, live_names, prepare, write_manifests
-
-
-@pytest.fixture
-def emu(monkeypatch):
-    with running_emulator(projects=PROJECTS) as handle:
-        monkeypatch.setenv("SENTRY_AUTH_TOKEN", handle.token)
-        monkeypatch.delenv("SENTRY_URL", raising=False)
-        prepare(handle)
-        yield handle
+from tests.test_apply_support import list_all, live_names, write_manifests
 
 
 def dexter(emu, *args: str):

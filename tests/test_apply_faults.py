@@ -8,24 +8,14 @@ import asyncio
 import pytest
 
 from dexter_sync.apply.report import Status
-from dexter_sync.emulator.testing import running_emulator
 from tests.test_apply_support import (
     apply_sync,
     duplicates,
     list_all,
     live_names,
     plan_only,
-    prepare,
     write_manifests,
 )
-
-
-@pytest.fixture
-def emu(monkeypatch):
-    with running_emulator(projects=["backend", "frontend"]) as handle:
-        monkeypatch.setenv("SENTRY_AUTH_TOKEN", handle.token)
-        prepare(handle)
-        yield handle
 
 
 def test_500_changes_under_faults_converge_in_two_runs_without_duplicates(emu, tmp_path):

@@ -18,22 +18,18 @@ from click.testing import CliRunner
 from dexter_sync.apply.executor import execute_plan
 from dexter_sync.cli.main import cli
 from dexter_sync.cli.plan import load_desired, plan_live
-from dexter_sync.emulator.testing import running_emulator
 from dexter_sync.sentry.connect import open_facade
-from tests.test_apply_support import FAST, PROJECTS, list_all, prepare
+from tests.test_apply_support import FAST, list_all
 
 SENTRY_CLI = shutil.which("sentry-cli") or str(Path(sys.executable).with_name("sentry-cli"))
 
 
 @pytest.fixture
-def emu(monkeypatch):
-    with running_emulator(projects=PROJECTS) as handle:
-        monkeypatch.setenv("SENTRY_AUTH_TOKEN", handle.token)
-        prepare(handle)
-        handle.ensure_names(integrations=[("github", "acme-github")],
-                            repositories=[("acme/backend", "acme-github")],
-                            environments=["staging"])
-        yield handle
+def emu(emu):
+    """The apply emulator (conftest) with a GitHub repository and a staging environment."""
+    emu.ensure_names(integrations=[("github", "acme-github")],
+                     repositories=[("acme/backend", "acme-github")], environments=["staging"])
+    return emu
 
 
 def manifests(root: Path, version: str) -> Path:

@@ -7,34 +7,18 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
 from click.testing import CliRunner
 
-from dexter_sync.apply.executor import execute_plan
 from dexter_sync.apply.report import Status
 from dexter_sync.cli.main import cli
-from dexter_sync.cli.plan import load_desired, plan_live
-from dexter_sync.emulator.testing import running_emulator
-from dexter_sync.sentry.connect import open_facade
 from tests.test_apply_support import (
-    FAST,
-    PROJECTS,
     apply_sync,
     duplicates,
     list_all,
     live_names,
     plan_only,
-    prepare,
     write_manifests,
 )
-
-
-@pytest.fixture
-def emu(monkeypatch):
-    with running_emulator(projects=PROJECTS) as handle:
-        monkeypatch.setenv("SENTRY_AUTH_TOKEN", handle.token)
-        prepare(handle)
-        yield handle
 
 
 def test_429_storm_finishes_without_surfacing_a_429(emu, tmp_path):
@@ -52,19 +36,11 @@ def test_429_storm_finishes_without_surfacing_a_429(emu, tmp_path):
     assert duplicates(names) == {} and len(names) == 30
 
 
-async def _plan_then_outage(emu, manifests):
-    """Plan while Sentry is healthy, then apply during a full outage."""
-    desired = load_desired(str(manifests), emu.organization)
-    async with open_facade(sentry_url=emu.url, organization=emu.organization, desired=desired,
-                           settings=FAST, notify=lambda _: None) as facade:
-        plan = await plan_live(facade, desired)
-        emu.set_faults(error_rate=1.0, seed=3)
-        return await execute_plan(plan, facade, concurrency=4)
-
-
 def test_breaker_opens_in_a_full_outage_and_a_later_run_completes(emu, tmp_path):
     manifests = write_manifests(tmp_path / "m", queries=40, metric=20)
-    report = asyncio.run(_plan_then_outage(emu, manifests))
+    # plan while Sentry is healthy, then apply during a full outage
+    _, report = apply_sync(emu, manifests, concurrency=4,
+                           between=lambda _: emu.set_faults(error_rate=1.0, seed=3))
     assert report.exit_code == 3
     assert report.stopped and "circuit breaker open" in report.stopped
     skipped = report.of_status(Status.NOT_ATTEMPTED)
@@ -82,16 +58,6 @@ def test_breaker_opens_in_a_full_outage_and_a_later_run_completes(emu, tmp_path)
     assert not asyncio.run(plan_only(emu, manifests)).has_changes
 
 
-async def _plan_then(emu, manifests, between, **execute):
-    """Plan, run `between()` (a change in Sentry), then execute the plan."""
-    desired = load_desired(str(manifests), emu.organization)
-    async with open_facade(sentry_url=emu.url, organization=emu.organization, desired=desired,
-                           settings=FAST, notify=lambda _: None) as facade:
-        plan = await plan_live(facade, desired)
-        between()
-        return await execute_plan(plan, facade, **execute)
-
-
 def test_a_rule_task_still_pending_at_the_bound_is_never_reported_applied(emu, tmp_path):
     emu.ensure_names(integrations=[("slack", "Acme Slack")],
                      slack_channels=[("Acme Slack", "#alerts")])
@@ -100,7 +66,7 @@ def test_a_rule_task_still_pending_at_the_bound_is_never_reported_applied(emu, t
              "    actions:\n      - slack: {channel: '#alerts', workspace: Acme Slack}\n")
     manifests = write_manifests(tmp_path / "m", extra=slack)
     emu.set_quirks(slack_async=True, slack_task_delay=30.0, slack_task_polls=1000)
-    report = asyncio.run(_plan_then(emu, manifests, lambda: None, task_timeout=0.6))
+    _, report = apply_sync(emu, manifests, task_timeout=0.6)
     [outcome] = report.outcomes
     assert outcome.status is Status.FAILED and "still pending" in (outcome.detail or "")
     assert report.exit_code == 3
@@ -115,8 +81,8 @@ def test_a_delete_of_an_object_already_gone_counts_as_applied(emu, tmp_path):
                                          + "prune: {discover_queries: true}\n")
     gone = next(q for q in list_all(emu, f"organizations/{emu.organization}/discover/saved/")
                 if q["name"] == "q-0002")
-    report = asyncio.run(_plan_then(
-        emu, pruning, lambda: emu.oob_change("saved_query", "delete", id=gone["id"])))
+    _, report = apply_sync(
+        emu, pruning, between=lambda _: emu.oob_change("saved_query", "delete", id=gone["id"]))
     details = {o.change.key: (o.status, o.detail) for o in report.outcomes}
     assert details == {"q-0001": (Status.APPLIED, None),
                        "q-0002": (Status.APPLIED, "already deleted")}
@@ -132,17 +98,12 @@ def test_a_create_refused_because_it_appeared_meanwhile_is_adopted(emu, tmp_path
     manifests = write_manifests(tmp_path / "m", extra=mapping)
     path = f"organizations/{emu.organization}/code-mappings/"
 
-    async def plan_race_apply():
-        desired = load_desired(str(manifests), emu.organization)
-        async with open_facade(sentry_url=emu.url, organization=emu.organization,
-                               desired=desired, settings=FAST, notify=lambda _: None) as facade:
-            plan = await plan_live(facade, desired)
-            [change] = plan.changes
-            # someone else creates the same mapping between the plan and the apply
-            assert emu.client().post(path, json=change.payload).status_code == 201
-            return await execute_plan(plan, facade)
+    def race(plan):
+        [change] = plan.changes
+        # someone else creates the same mapping between the plan and the apply
+        assert emu.client().post(path, json=change.payload).status_code == 201
 
-    report = asyncio.run(plan_race_apply())
+    _, report = apply_sync(emu, manifests, between=race)
     [outcome] = report.outcomes
     assert outcome.status is Status.APPLIED and outcome.detail.startswith("adopted")
     [live] = list_all(emu, path)

@@ -6,13 +6,18 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from dexter_sync.apply.executor import execute_plan
 from dexter_sync.apply.report import ApplyReport
 from dexter_sync.cli.plan import load_desired, plan_live
 from dexter_sync.core.changes import Plan
+from dexter_sync.emulator.testing import EmulatorHandle, running_emulator
 from dexter_sync.sentry.connect import open_facade
 from dexter_sync.sentry.gateway import GatewaySettings
 from dexter_sync.sentry.retrying import RetryPolicy
@@ -97,13 +102,31 @@ def prepare(emu: Any) -> None:
     emu.ensure_names(projects=PROJECTS, teams=TEAMS, environments=["production"])
 
 
+@contextmanager
+def prepared_emulator(monkeypatch: pytest.MonkeyPatch | None = None
+                      ) -> Iterator[EmulatorHandle]:
+    """A fresh emulator on loopback with PROJECTS, TEAMS and "production"; with
+    `monkeypatch`, in-process commands get its token and no SENTRY_URL from the environment."""
+    with running_emulator(projects=PROJECTS) as handle:
+        if monkeypatch is not None:
+            monkeypatch.setenv("SENTRY_AUTH_TOKEN", handle.token)
+            monkeypatch.delenv("SENTRY_URL", raising=False)
+        prepare(handle)
+        yield handle
+
+
 async def plan_and_apply(emu: Any, manifests: Path, *, settings: GatewaySettings = FAST,
-                         concurrency: int = 16) -> tuple[Plan, ApplyReport]:
+                         concurrency: int = 16, between: Callable[[Plan], Any] | None = None,
+                         **execute: Any) -> tuple[Plan, ApplyReport]:
+    """Plan `manifests` against the emulator, run `between(plan)` (a change in Sentry
+    meanwhile) if given, then execute the plan in the same session."""
     desired = load_desired(str(manifests), emu.organization)
     async with open_facade(sentry_url=emu.url, organization=emu.organization, desired=desired,
                            settings=settings, notify=lambda _: None) as facade:
         plan = await plan_live(facade, desired)
-        report = await execute_plan(plan, facade, concurrency=concurrency)
+        if between is not None:
+            between(plan)
+        report = await execute_plan(plan, facade, concurrency=concurrency, **execute)
     return plan, report
 
 
@@ -119,10 +142,7 @@ def apply_sync(emu: Any, manifests: Path, **kwargs: Any) -> tuple[Plan, ApplyRep
 
 
 def test_list_all_follows_cursors_and_counts_duplicates():
-    from dexter_sync.emulator.testing import running_emulator
-
-    with running_emulator(projects=PROJECTS) as emu:
-        prepare(emu)
+    with prepared_emulator() as emu:
         client = emu.client()
         for i in range(150):
             body = {"name": f"dup-{i % 140}", "projects": [], "version": 2, "fields": ["title"]}

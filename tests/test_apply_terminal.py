@@ -11,19 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
-from dexter_sync.emulator.testing import running_emulator
-from tests.test_apply_support import PROJECTS, live_names, prepare, write_manifests
+from tests.test_apply_support import live_names, write_manifests
 
 DEXTER = str(Path(sys.executable).with_name("dexter"))
-
-
-@pytest.fixture
-def emu():
-    with running_emulator(projects=PROJECTS) as handle:
-        prepare(handle)
-        yield handle
 
 
 def run_on_terminal(emu, manifests: Path, answer: str) -> tuple[int, str]:

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -23,28 +24,29 @@ BIN = Path(sys.executable).parent
 TOKEN = "cli-test-token"
 
 
-def start(tmp_path: Path, *extra: str) -> subprocess.Popen:
+@contextmanager
+def started(tmp_path: Path, *extra: str) -> Iterator[dict]:
+    """`dexter emulator` in a subprocess; yields its ready line plus the process, and kills
+    it afterwards unless the test stopped it."""
     env = {**os.environ, "SENTRY_AUTH_TOKEN": TOKEN}
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [str(BIN / "dexter"), "emulator", "--port", "0", "--db", str(tmp_path / "s.sqlite"),
          "--org", "acme", "--projects", "backend,frontend", "--environments", "production",
          *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-
-
-@pytest.fixture
-def served(tmp_path) -> Iterator[dict]:
-    """`dexter emulator` in a subprocess; yields its ready line plus the process."""
-    proc = start(tmp_path)
     try:
-        line = proc.stdout.readline()
-        ready = json.loads(line)
-        yield {**ready, "proc": proc}
+        yield {**json.loads(proc.stdout.readline()), "proc": proc}
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
         proc.stdout.close()
         proc.stderr.close()
+
+
+@pytest.fixture
+def served(tmp_path) -> Iterator[dict]:
+    with started(tmp_path) as ready:
+        yield ready
 
 
 def test_ready_line_then_clean_stop_on_sigterm(served):
@@ -61,23 +63,16 @@ def test_ready_line_then_clean_stop_on_sigterm(served):
 
 
 def test_rate_limit_flags(tmp_path):
-    proc = start(tmp_path, "--rate-limit", "2", "--rate-window", "60")
-    try:
-        url = json.loads(proc.stdout.readline())["url"]
+    with started(tmp_path, "--rate-limit", "2", "--rate-window", "60") as ready:
         headers = {"Authorization": f"Bearer {TOKEN}"}
-        with httpx.Client(base_url=f"{url}/api/0/", headers=headers) as client:
+        with httpx.Client(base_url=f"{ready['url']}/api/0/", headers=headers) as client:
             statuses = [client.get("organizations/acme/teams/").status_code for _ in range(3)]
             assert statuses == [200, 200, 429]
             assert client.get("organizations/acme/teams/").headers[
                 "X-Sentry-Rate-Limit-Limit"] == "2"
+        proc = ready["proc"]
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        proc.stdout.close()
-        proc.stderr.close()
 
 
 @pytest.mark.skipif(shutil.which("sentry-cli", path=str(BIN)) is None,

@@ -65,6 +65,16 @@ def test_route_filter_limits_faults_to_matching_paths(emulator):
     assert client.get("organizations/acme/projects/").status_code == 200
 
 
+def test_method_filter_fails_writes_while_reads_succeed(emulator):
+    emulator.set_faults(error_rate=1.0, methods="post, PUT,DELETE")
+    client = emulator.client()
+    assert client.post(RULES, json=RULE).status_code >= 500
+    assert client.get(RULES).status_code == 200
+    emulator.clear_faults()
+    assert client.post(RULES, json=RULE).status_code == 200  # Sentry answers 200 here
+    assert [r["name"] for r in client.get(RULES).json()] == ["r"]
+
+
 @pytest.mark.parametrize("settings, floor", [
     ({"latency_ms": 150}, 0.15),
     ({"latency_ms": 50, "jitter_ms": 20}, 0.05),

@@ -10,7 +10,10 @@ from pydantic import ValidationError
 from dexter_sync.core.changes import Action, FieldChange, ResourceChange
 from dexter_sync.core.diagnostics import DexterError
 from dexter_sync.core.directory import Directory
+from dexter_sync.kinds.base import ReadContext
 from dexter_sync.kinds.discover_queries import DiscoverQueryEntry, DiscoverQueryKind
+from tests import helpers_kinds as helpers
+from tests.helpers_kinds import manifest_errors, send
 
 KIND = DiscoverQueryKind()
 DIRECTORY = Directory("acme", projects={"backend": "11", "frontend": "12", "mobile": "13"},
@@ -245,44 +248,12 @@ def test_requests_paths():
 
 
 def on_emulator(scenario):
-    """Run `scenario(client, directory)` against a fresh in-process emulator org `acme`."""
-    import asyncio
-
-    from dexter_sync.emulator import create_app
-    from dexter_sync.emulator.testing import asgi_client, make_config
-
-    app = create_app(make_config(organization="acme"))
-    app.state.store.ensure_names("acme", projects=["backend", "frontend", "mobile"],
-                                 environments=["production", "staging"])
-
-    async def main():
-        async with asgi_client(app) as client:
-            body = (await client.get("/api/0/organizations/acme/projects/")).json()
-            directory = Directory("acme", projects={p["slug"]: str(p["id"]) for p in body})
-            return await scenario(client, directory)
-
-    try:
-        return asyncio.run(main())
-    finally:
-        app.state.store.close()
-
-
-async def send(client, request):
-    return await client.request(request.method, f"/api/0/{request.path}", params=request.params,
-                                json=request.json)
+    return helpers.on_emulator(scenario, projects=["backend", "frontend", "mobile"],
+                               environments=["production", "staging"])
 
 
 async def read_live(client, directory) -> list:
-    from dexter_sync.kinds.base import ReadContext
-
-    objects = []
-    ctx = ReadContext("acme", directory, [])
-    for listing in KIND.list_requests(ctx):
-        response = await send(client, listing.request)
-        assert response.status_code == 200, response.text
-        objects += [KIND.to_live_object(d, listing, directory=directory)
-                    for d in KIND.items(response.json(), listing)]
-    return objects
+    return await helpers.read_live(client, KIND, ReadContext("acme", directory, []))
 
 
 def test_emulator_round_trip_every_query_option():
@@ -339,11 +310,7 @@ def test_emulator_drift_update_keeps_unmanaged_keys_and_delete():
 
 
 def test_manifest_errors_name_file_line_and_field(tmp_path):
-    from dexter_sync.core.diagnostics import ValidationError as ManifestError
-    from dexter_sync.manifest import load_manifests
-
-    (tmp_path / "dexter.yaml").write_text("version: 1\norganization: acme\ninclude: [q.yaml]\n")
-    (tmp_path / "q.yaml").write_text(
+    error = manifest_errors(tmp_path, "q.yaml",
         "discover_queries:\n"
         "  - name: Top\n"
         "    fields: [title]\n"
@@ -352,8 +319,6 @@ def test_manifest_errors_name_file_line_and_field(tmp_path):
         "    version: 1\n"
         "    fields: [title]\n"
         "    query: 'is:unresolved'\n")
-    with pytest.raises(ManifestError) as error:
-        load_manifests(tmp_path)
-    assert sorted((d.span.line, d.path[-1]) for d in error.value.diagnostics) == [
+    assert sorted((d.span.line, d.path[-1]) for d in error.diagnostics) == [
         (4, "top_events"), (8, "query")]
-    assert "version 1 queries cannot use query" in str(error.value)
+    assert "version 1 queries cannot use query" in str(error)

@@ -18,6 +18,8 @@ from dexter_sync.kinds.external_issue_links import (
     ExternalIssueLinkKind,
 )
 from dexter_sync.kinds.repositories import RepositoryEntry, RepositoryKind
+from tests import helpers_kinds as helpers
+from tests.helpers_kinds import manifest_errors, read_live, send
 
 REPOS = RepositoryKind()
 MAPPINGS = CodeMappingKind()
@@ -309,26 +311,12 @@ def test_link_is_never_updated_and_references_issue():
 
 
 def on_emulator(scenario):
-    """Run `scenario(client, directory)` against a fresh in-process emulator org `acme` with a
-    GitHub and a Jira integration and the repository acme/backend."""
-    import asyncio
-
-    from dexter_sync.emulator import create_app
-    from dexter_sync.emulator.testing import asgi_client, make_config
-
-    app = create_app(make_config(organization="acme"))
-    app.state.store.ensure_names("acme", projects=["backend", "frontend"],
-                                 integrations=[("github", "acme-github"), ("jira", "acme-jira")],
-                                 repositories=[("acme/backend", "acme-github")])
-
-    async def main():
-        async with asgi_client(app) as client:
-            return await scenario(client, await read_directory(client))
-
-    try:
-        return asyncio.run(main())
-    finally:
-        app.state.store.close()
+    """`scenario(client, directory)` on an org with a GitHub and a Jira integration and the
+    repository acme/backend."""
+    return helpers.on_emulator(scenario, directory_of=read_directory,
+                               projects=["backend", "frontend"],
+                               integrations=[("github", "acme-github"), ("jira", "acme-jira")],
+                               repositories=[("acme/backend", "acme-github")])
 
 
 async def read_directory(client) -> Directory:
@@ -340,21 +328,6 @@ async def read_directory(client) -> Directory:
         "acme", projects={p["slug"]: str(p["id"]) for p in projects},
         integrations={i["id"]: Integration(i["id"], i["name"], i["provider"]["key"]) for i in integrations},
         repositories={r["id"]: Repository(r["id"], r["name"], r["integrationId"]) for r in repos})
-
-
-async def send(client, request):
-    return await client.request(request.method, f"/api/0/{request.path}", params=request.params,
-                                json=request.json)
-
-
-async def read_live(client, kind, ctx):
-    objects = []
-    for listing in kind.list_requests(ctx):
-        response = await send(client, listing.request)
-        assert response.status_code == 200, response.text
-        objects += [kind.to_live_object(d, listing, directory=ctx.directory)
-                    for d in kind.items(response.json(), listing)]
-    return objects
 
 
 def test_emulator_repository_is_adopted_by_name():
@@ -445,11 +418,7 @@ def test_emulator_round_trip_external_issue_link_by_short_id():
 
 
 def test_manifest_errors_name_file_line_and_field(tmp_path):
-    from dexter_sync.core.diagnostics import ValidationError as ManifestError
-    from dexter_sync.manifest import load_manifests
-
-    (tmp_path / "dexter.yaml").write_text("version: 1\norganization: acme\ninclude: [links.yaml]\n")
-    (tmp_path / "links.yaml").write_text(
+    error = manifest_errors(tmp_path, "links.yaml",
         "integration_links:\n"
         "  - {type: repository, name: acme/backend, integration: acme-github, provider: github}\n"
         "  - type: code_mapping\n"
@@ -459,8 +428,6 @@ def test_manifest_errors_name_file_line_and_field(tmp_path):
         "    source_root: src/\n"
         "    default_branch: main/\n"
         "  - {type: external_issue, issue: BACKEND-12, integration: acme-jira, key: PROJ-1, titel: x}\n")
-    with pytest.raises(ManifestError) as error:
-        load_manifests(tmp_path)
-    found = {(d.span.line, d.path[-1]) for d in error.value.diagnostics}
+    found = {(d.span.line, d.path[-1]) for d in error.diagnostics}
     assert found == {(6, "stack_root"), (8, "default_branch"), (9, "titel")}
-    assert "may not contain spaces or quotes" in str(error.value)
+    assert "may not contain spaces or quotes" in str(error)

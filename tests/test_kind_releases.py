@@ -13,6 +13,8 @@ from dexter_sync.core.state import DesiredResource, LiveObject, LiveState
 from dexter_sync.kinds.base import ListRequest, ReadContext
 from dexter_sync.kinds.deploys import DeployKind, format_instant
 from dexter_sync.kinds.releases import ReleaseEntry, ReleaseKind
+from tests import helpers_kinds as helpers
+from tests.helpers_kinds import manifest_errors, read_live, send
 
 RELEASES = ReleaseKind()
 DEPLOYS = DeployKind()
@@ -296,40 +298,8 @@ def test_format_instant_is_sentry_format():
 
 
 def on_emulator(scenario):
-    """Run `scenario(client, directory)` against a fresh in-process emulator org `acme`."""
-    import asyncio
-
-    from dexter_sync.emulator import create_app
-    from dexter_sync.emulator.testing import asgi_client, make_config
-
-    app = create_app(make_config(organization="acme"))
-    app.state.store.ensure_names("acme", projects=["backend", "frontend"], environments=["production"])
-
-    async def main():
-        async with asgi_client(app) as client:
-            body = (await client.get("/api/0/organizations/acme/projects/")).json()
-            directory = Directory("acme", projects={p["slug"]: str(p["id"]) for p in body})
-            return await scenario(client, directory)
-
-    try:
-        return asyncio.run(main())
-    finally:
-        app.state.store.close()
-
-
-async def send(client, request):
-    return await client.request(request.method, f"/api/0/{request.path}", params=request.params,
-                                json=request.json)
-
-
-async def read_live(client, kind, ctx: ReadContext) -> list[LiveObject]:
-    objects = []
-    for listing in kind.list_requests(ctx):
-        response = await send(client, listing.request)
-        assert response.status_code == 200, response.text
-        objects += [kind.to_live_object(d, listing, directory=ctx.directory)
-                    for d in kind.items(response.json(), listing)]
-    return objects
+    return helpers.on_emulator(scenario, projects=["backend", "frontend"],
+                               environments=["production"])
 
 
 def test_emulator_round_trip_release_and_deploys():
@@ -421,11 +391,7 @@ def test_emulator_archived_release_is_listed():
 
 
 def test_manifest_errors_name_file_line_and_field(tmp_path):
-    from dexter_sync.core.diagnostics import ValidationError as ManifestError
-    from dexter_sync.manifest import load_manifests
-
-    (tmp_path / "dexter.yaml").write_text("version: 1\norganization: acme\ninclude: [releases.yaml]\n")
-    (tmp_path / "releases.yaml").write_text(
+    error = manifest_errors(tmp_path, "releases.yaml",
         "releases:\n"
         "  - version: latest\n"
         "    projects: [backend]\n"
@@ -440,11 +406,9 @@ def test_manifest_errors_name_file_line_and_field(tmp_path):
         "    deploys:\n"
         "      - {environment: production, name: a}\n"
         "      - {environment: production, name: b}\n")
-    with pytest.raises(ManifestError) as error:
-        load_manifests(tmp_path)
-    found = {(d.span.line, d.path[-1]) for d in error.value.diagnostics}
+    found = {(d.span.line, d.path[-1]) for d in error.diagnostics}
     assert found == {(2, "version"), (7, "environment"), (10, "finalized"), (13, "deploys")}
-    assert "is reserved" in str(error.value) and "may not contain `/`" in str(error.value)
+    assert "is reserved" in str(error) and "may not contain `/`" in str(error)
 
 
 def test_manifest_release_with_deploys_loads_children_with_parent(tmp_path):

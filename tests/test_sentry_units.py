@@ -80,6 +80,18 @@ def test_error_mapping_keeps_sentry_text_method_and_path(status, body, cls, text
     assert error.status == status
 
 
+@pytest.mark.parametrize("status, hint", [
+    (401, "Invalid token (check SENTRY_AUTH_TOKEN: it is missing, invalid or expired)"),
+    (403, "no scope (the token lacks a scope this call needs)"),
+    (404, "no scope"),
+])
+def test_auth_errors_end_with_what_to_do(status, hint):
+    detail = "Invalid token" if status == 401 else "no scope"
+    error = errors.error_for(status=status, method="GET", path="/api/0/x/",
+                             body={"detail": detail}, text="", headers={})
+    assert str(error).endswith(f"GET /api/0/x/: {hint}")
+
+
 def test_gone_never_reads_as_missing_object():
     error = errors.error_for(status=410, method="GET", path="/api/0/projects/a/b/rules/",
                              body={"detail": "gone"}, text="", headers={})

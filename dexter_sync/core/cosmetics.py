@@ -19,6 +19,7 @@ items are paired by their scalar fields, not by deep comparison).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,12 @@ SERVER_FIELDS = frozenset({
 })
 _DEFAULT_VALUES = (None, "", 0, [], {}, "all", False)
 MAX_DETAILS = 500
+# what else than a digit may start a text float() reads ("-1.5", ".5", "inf", "NaN")
+_NUMBER_STARTS = frozenset("+-.iInN")
+
+
+Finding = tuple[str, FieldPath, Any, Any]
+"""(class, path, sent value, live value): one raw difference of one object"""
 
 
 @dataclass
@@ -54,6 +61,17 @@ class CosmeticTally:
             self.raw.append((cls, address, path, sent, got))
         else:
             self.dropped += 1
+
+    def add_all(self, address: str, found: list[Finding]) -> None:
+        """`add` for each of one object's findings, in one pass (the walk's hot path)."""
+        counts = self.counts
+        for finding in found:
+            cls = finding[0]
+            counts[cls] = counts.get(cls, 0) + 1
+        room = max(MAX_DETAILS - len(self.raw), 0)
+        self.raw.extend((cls, address, path, sent, got)
+                        for cls, path, sent, got in found[:room])
+        self.dropped += max(len(found) - room, 0)
 
     def finish(self) -> tuple[dict[str, int], list[str]]:
         details = [_detail(*item) for item in self.raw]
@@ -81,12 +99,21 @@ def _loose(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return round(float(value), 6)
     if isinstance(value, str):
-        text = value.strip()
+        return _loose_text(value)
+    return value
+
+
+@functools.lru_cache(maxsize=4096)  # node ids, labels and targets recur across objects
+def _loose_text(value: str) -> Any:
+    text = value.strip()
+    head = text[:1]
+    # float() is tried only where it can succeed: a raised ValueError costs much
+    if head in _NUMBER_STARTS or head.isdigit():
         try:
             return round(float(text), 6)
         except ValueError:
-            return " ".join(text.lower().lstrip("#").split())
-    return value
+            pass
+    return " ".join(text.lower().lstrip("#").split())
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -112,15 +139,18 @@ def _matches(sent: Any, got: Any) -> bool:
 def tally_object(address: str, sent: dict[str, Any], live: dict[str, Any],
                  tally: CosmeticTally) -> None:
     """Classify the raw differences of one unchanged object (payload vs live) into `tally`."""
+    found: list[Finding] = []
     for key, value in sent.items():
         if key not in live:
             if value not in _DEFAULT_VALUES:
-                tally.add("server-omitted", address, (key,), value, None)
+                found.append(("server-omitted", (key,), value, None))
             continue
-        _walk(value, live[key], (key,), address, tally)
+        _walk(value, live[key], (key,), found)
+    if found:
+        tally.add_all(address, found)
 
 
-def _walk(sent: Any, got: Any, path: FieldPath, address: str, tally: CosmeticTally) -> None:
+def _walk(sent: Any, got: Any, path: FieldPath, found: list[Finding]) -> None:
     if sent == got and type(sent) is type(got):
         return
     if isinstance(sent, dict) and isinstance(got, dict):
@@ -128,46 +158,50 @@ def _walk(sent: Any, got: Any, path: FieldPath, address: str, tally: CosmeticTal
             if key not in sent:
                 cls = "server-field" if key in SERVER_FIELDS else (
                     "server-default" if value in _DEFAULT_VALUES else "server-field")
-                tally.add(cls, address, path + (key,), None, value)
+                found.append((cls, path + (key,), None, value))
         for key, value in sent.items():
             if key in got:
                 other = got[key]
                 if value != other or type(value) is not type(other):
-                    _walk(value, other, path + (key,), address, tally)
+                    _walk(value, other, path + (key,), found)
             elif value not in _DEFAULT_VALUES:
-                tally.add("server-omitted", address, path + (key,), value, None)
+                found.append(("server-omitted", path + (key,), value, None))
         return
     if isinstance(sent, list) and isinstance(got, list):
-        _walk_list(sent, got, path, address, tally)
+        _walk_list(sent, got, path, found)
         return
     if isinstance(sent, (dict, list)) or isinstance(got, (dict, list)):
-        tally.add("representation", address, path, sent, got)
+        found.append(("representation", path, sent, got))
     elif _loose(sent) == _loose(got):
         cls = "case/whitespace" if isinstance(sent, str) and isinstance(got, str) else "type"
-        tally.add(cls, address, path, sent, got)
+        found.append((cls, path, sent, got))
     else:
-        tally.add("representation", address, path, sent, got)
+        found.append(("representation", path, sent, got))
 
 
-def _walk_list(sent: list, got: list, path: FieldPath, address: str,
-               tally: CosmeticTally) -> None:
+def _walk_list(sent: list, got: list, path: FieldPath, found: list[Finding]) -> None:
     if len(sent) != len(got):
-        tally.add("representation", address, path, len(sent), len(got))
+        found.append(("representation", path, len(sent), len(got)))
         pairs = [(i, i) for i in range(min(len(sent), len(got)))]
     else:
-        # pair each sent item with its live counterpart: same place first, else the first
-        # free item that matches, else the first free one
-        free = list(range(len(got)))
-        pairs = []
-        for i, item in enumerate(sent):
-            if i in free and _matches(item, got[i]):
-                j = i
-            else:
-                j = next((f for f in free if _matches(item, got[f])), free[0])
-            free.remove(j)
-            pairs.append((i, j))
+        pairs = _pair(sent, got)
         if any(i != j for i, j in pairs):
-            tally.add("order", address, path)
+            found.append(("order", path, None, None))
     for i, j in pairs:
         if sent[i] != got[j] or type(sent[i]) is not type(got[j]):
-            _walk(sent[i], got[j], path + (i,), address, tally)
+            _walk(sent[i], got[j], path + (i,), found)
+
+
+def _pair(sent: list, got: list) -> list[tuple[int, int]]:
+    """Each sent item with its live counterpart: same place first, else the first free item
+    that matches, else the first free one."""
+    free = list(range(len(got)))
+    pairs = []
+    for i, item in enumerate(sent):
+        if i in free and _matches(item, got[i]):
+            j = i
+        else:
+            j = next((f for f in free if _matches(item, got[f])), free[0])
+        free.remove(j)
+        pairs.append((i, j))
+    return pairs

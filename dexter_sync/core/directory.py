@@ -51,22 +51,19 @@ class Directory:
         return self.projects.get(slug)
 
     def project_slug(self, project_id: str | int) -> str | None:
-        wanted = str(project_id)
-        return next((s for s, i in self.projects.items() if i == wanted), None)
+        return _reverse_lookup(self, "projects", str(project_id))
 
     def team_id(self, slug: str) -> str | None:
         return self.teams.get(slug.removeprefix("#"))
 
     def team_slug(self, team_id: str | int) -> str | None:
-        wanted = str(team_id)
-        return next((s for s, i in self.teams.items() if i == wanted), None)
+        return _reverse_lookup(self, "teams", str(team_id))
 
     def user_id(self, email: str) -> str | None:
         return self.members.get(email.lower())
 
     def user_email(self, user_id: str | int) -> str | None:
-        wanted = str(user_id)
-        return next((e for e, i in self.members.items() if i == wanted), None)
+        return _reverse_lookup(self, "members", str(user_id))
 
     def integration(self, name_or_id: str | int, provider: str | None = None) -> Integration | None:
         """By id, else by name; with `provider`, only integrations of that provider.
@@ -90,3 +87,27 @@ class Directory:
         if key in self.repositories:
             return self.repositories[key]
         return next((r for r in self.repositories.values() if r.name == key), None)
+
+
+# ---- reverse lookups (id -> name) ------------------------------------------------------------
+# A plan asks for names by id once per action and owner: a scan of the map each time made
+# planning quadratic in practice. The reverse map is built lazily, kept outside the dataclass
+# fields (so equality and repr are unchanged), and rebuilt whenever the forward map is
+# replaced or changes size; a hit is checked against the forward map, so a value changed in
+# place is never answered from a stale entry.
+
+_REVERSE_PREFIX = "_reverse_"
+
+
+def _reverse_lookup(directory: Directory, field_name: str, wanted: str) -> str | None:
+    forward: dict[str, str] = getattr(directory, field_name)
+    cached = directory.__dict__.get(_REVERSE_PREFIX + field_name)
+    if cached is not None and cached[0] is forward and cached[1] == len(forward):
+        name = cached[2].get(wanted)
+        if name is not None and forward.get(name) == wanted:
+            return name
+    reverse: dict[str, str] = {}
+    for name, ident in forward.items():
+        reverse.setdefault(ident, name)  # the first name wins, as a scan would find it
+    directory.__dict__[_REVERSE_PREFIX + field_name] = (forward, len(forward), reverse)
+    return reverse.get(wanted)

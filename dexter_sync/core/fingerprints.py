@@ -17,8 +17,12 @@ from .state import LiveObject, LiveState
 log = logging.getLogger(__name__)
 
 
+# built once: json.dumps with options builds a new encoder per call (one per live object)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    text = _ENCODER.encode(value)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

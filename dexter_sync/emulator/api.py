@@ -109,6 +109,14 @@ def project_of(request: Request, org: dict) -> dict:
     return project
 
 
+def object_of(request: Request, org: dict, kind: str, param: str) -> dict:
+    """The `kind` object of `org` whose id is the path parameter `param`, else 404."""
+    found = store_of(request).get(kind, request.path_params[param], org=org["id"])
+    if found is None:
+        raise not_found()
+    return found
+
+
 def actor_of(request: Request) -> dict:
     """Who makes this request, for createdBy and the audit log (the token's user)."""
     return request.app.state.api_user

@@ -41,6 +41,9 @@ class FaultSettings:
     lost_response_rate: float = 0.0
     lost_response_mode: str = "502"  # "502" or "drop"
     route: str | None = None  # substring of the path a fault applies to; None = every route
+    # comma-separated HTTP methods a fault applies to ("POST,PUT,DELETE" fails writes while
+    # reads succeed); None = every method
+    methods: str | None = None
     seed: int | None = None  # makes the dice deterministic for tests
 
 

@@ -36,6 +36,10 @@ class FaultPlan:
     lose_response: str | None = None  # None, "502" or "drop"
 
 
+def _method_set(methods: str) -> set[str]:
+    return {m.strip().upper() for m in methods.split(",") if m.strip()}
+
+
 class FaultInjector:
     def __init__(self, settings: FaultSettings) -> None:
         self.settings = settings
@@ -51,6 +55,8 @@ class FaultInjector:
         if s.seed != self._seed:  # a new seed through the admin endpoint restarts the dice
             self._rng, self._seed = random.Random(s.seed), s.seed
         if s.route and s.route not in path:
+            return FaultPlan()
+        if s.methods and method.upper() not in _method_set(s.methods):
             return FaultPlan()
         rng = self._rng
         plan = FaultPlan()

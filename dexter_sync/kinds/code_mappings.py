@@ -17,8 +17,9 @@ from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from .deploys import matching
+from .deploys import matching, present
 from .registry import register
+from .repositories import live_integration_name
 
 # Sentry's RepositoryProjectPathConfigSerializer rules.
 PATH_PATTERN = r"^[^\s'\"]*$"
@@ -107,21 +108,15 @@ class CodeMappingKind(ResourceKind[CodeMappingEntry]):
         return payload
 
     def canonical(self, entry: CodeMappingEntry, *, directory: Directory) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        return {
             "project": entry.project,
             "repository": entry.repository,
             "stack_root": entry.stack_root,
             "source_root": entry.source_root,
+            **present(entry, ("default_branch", "integration")),
         }
-        for field_name in ("default_branch", "integration"):
-            value = getattr(entry, field_name)
-            if value is not None:
-                out[field_name] = value
-        return out
 
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> CodeMappingEntry:
-        integration_id = data.get("integrationId")
-        integration = directory.integration(integration_id) if integration_id else None
         return CodeMappingEntry.model_construct(
             project=str(data.get("projectSlug") or directory.project_slug(data.get("projectId", ""))
                         or data.get("projectId")),
@@ -129,7 +124,7 @@ class CodeMappingKind(ResourceKind[CodeMappingEntry]):
             stack_root=str(data.get("stackRoot") or ""),
             source_root=str(data.get("sourceRoot") or ""),
             default_branch=data.get("defaultBranch") or None,
-            integration=integration.name if integration else (str(integration_id) if integration_id else None),
+            integration=live_integration_name(directory, data.get("integrationId")),
         )
 
     def list_requests(self, ctx: ReadContext) -> list[ListRequest]:

@@ -84,6 +84,12 @@ def matching(pattern: str, message: str, *, min_length: int | None = None,
                      AfterValidator(check), Field(json_schema_extra={"pattern": pattern})]
 
 
+def present(entry: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of `entry` named in `names` that are set (not None), in that order: an
+    optional field left out of a manifest is neither sent nor compared."""
+    return {name: value for name in names if (value := getattr(entry, name)) is not None}
+
+
 # Sentry's Environment.is_valid_name.
 ENVIRONMENT_PATTERN = r"^[^\n\r\f/]+$"
 EnvironmentName = matching(ENVIRONMENT_PATTERN, "an environment name may not contain `/` or line breaks",
@@ -156,11 +162,8 @@ class DeployKind(ResourceKind[DeployEntry]):
         return [Reference("project", slug, ("projects", i)) for i, slug in enumerate(entry.projects or [])]
 
     def build_payload(self, entry: DeployEntry, *, directory: Directory) -> dict[str, Any]:
-        payload: dict[str, Any] = {"environment": entry.environment}
-        if entry.name is not None:
-            payload["name"] = entry.name
-        if entry.url is not None:
-            payload["url"] = entry.url
+        payload: dict[str, Any] = {"environment": entry.environment,
+                                   **present(entry, ("name", "url"))}
         if entry.date_started is not None:
             payload["dateStarted"] = format_instant(entry.date_started)
         if entry.date_finished is not None:
@@ -170,16 +173,9 @@ class DeployKind(ResourceKind[DeployEntry]):
         return payload
 
     def canonical(self, entry: DeployEntry, *, directory: Directory) -> dict[str, Any]:
-        out: dict[str, Any] = {"environment": entry.environment}
-        for field_name in ("name", "url"):
-            value = getattr(entry, field_name)
-            if value is not None:
-                out[field_name] = value
-        for field_name in ("date_started", "date_finished"):
-            value = getattr(entry, field_name)
-            if value is not None:
-                out[field_name] = format_instant(value)
-        return out
+        dates = present(entry, ("date_started", "date_finished"))
+        return {"environment": entry.environment, **present(entry, ("name", "url")),
+                **{name: format_instant(value) for name, value in dates.items()}}
 
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> DeployEntry:
         return DeployEntry(

@@ -7,13 +7,14 @@ normalization, so a value Sentry reformats compares equal.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Discriminator, StrictFloat, StrictInt, StrictStr, Tag
+from pydantic import AfterValidator, Discriminator, Field, StrictFloat, StrictInt, StrictStr, Tag
 
 from ..core.directory import Directory
 from ..core.sources import FieldPath
@@ -34,15 +35,23 @@ def duration_minutes(value: float | str) -> float:
     if isinstance(value, (int, float)):
         minutes = float(value)
     else:
-        match = _DURATION_RE.match(str(value))
-        if not match:
+        minutes = _text_minutes(str(value))
+        if minutes is None:
             raise ValueError(
                 f"{value!r} is not a duration; write a number of minutes or '30s', '5m', '1h', '1d'"
             )
-        minutes = float(match.group(1)) * _UNIT_MINUTES[match.group(2)]
     if not math.isfinite(minutes) or minutes <= 0:
         raise ValueError(f"a duration must be positive, got {value!r}")
     return minutes
+
+
+@functools.lru_cache(maxsize=1024)
+def _text_minutes(text: str) -> float | None:
+    # cached: the same few spellings ("5m", "1h") are read for every rule of a plan
+    match = _DURATION_RE.match(text)
+    if not match:
+        return None
+    return float(match.group(1)) * _UNIT_MINUTES[match.group(2)]
 
 
 def format_duration(minutes: float) -> str:
@@ -265,17 +274,59 @@ def slack_channel_ref(directory: Directory, integration_id: Any, channel: str,
     return text
 
 
+# ---- fields every alert rule has ---------------------------------------------------------------
+
+def _named(value: str) -> str:
+    if not value.strip():
+        raise ValueError("name must not be empty")
+    return value
+
+
+RuleName = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_named)]
+"""A rule's name: Sentry's length limits, and not blank."""
+
+RAW_DESCRIPTION = "Extra Sentry request keys sent as they are (not compared)."
+
+
+def raw_keys(modelled: set[str]) -> Any:
+    """The type of a rule's `raw:` field: extra request keys that may not set a key the
+    manifest models (`modelled`), so a modelled field is always compared."""
+
+    def unshadowed(value: dict[str, Any] | None) -> dict[str, Any] | None:
+        shadowed = sorted(set(value or ()) & modelled)
+        if shadowed:
+            raise ValueError(f"raw may not set modelled fields ({', '.join(shadowed)}); "
+                             "declare them as manifest fields")
+        return value
+
+    return Annotated[dict[str, Any] | None, AfterValidator(unshadowed)]
+
+
+def with_raw(body: dict[str, Any], raw: dict[str, Any] | None) -> dict[str, Any]:
+    """A rule's request body with its `raw:` keys added as they are (the complete body)."""
+    if raw:
+        body.update(raw)
+    return body
+
+
 # ---- lists and dicts ------------------------------------------------------------------------
+
+# one encoder for every key: json.dumps with options builds a new encoder per call
+_KEY_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
+
 
 def sort_key(value: Any) -> str:
     """An order key for an order-free list of JSON values (strings sort first, as they are)."""
     if isinstance(value, str):
         return "\x00" + value
-    return json.dumps(value, sort_keys=True, default=str)
+    return _KEY_ENCODER.encode(value)
 
 
 def sorted_canonical(values: Iterable[Any]) -> list[Any]:
-    return sorted(values, key=sort_key)
+    items = list(values)
+    if len(items) < 2:  # nothing to order: skip the keys (most lists hold one item)
+        return items
+    return sorted(items, key=sort_key)
 
 
 def drop_none(mapping: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ A node is written three ways: a bare short name for a node without parameters
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,7 +26,15 @@ from pydantic import (
 
 from ..core.directory import Directory
 from .base import EntryModel
-from .fields import Duration, Owner, exactly_one, minutes_in_range
+from .fields import (
+    RAW_DESCRIPTION,
+    Duration,
+    Owner,
+    RuleName,
+    exactly_one,
+    minutes_in_range,
+    raw_keys,
+)
 from .issue_alert_nodes import BY_ID, BY_SHORT, CATALOGUE, SERVER_KEYS, Role
 from .issue_alert_params import Empty
 
@@ -67,15 +76,21 @@ def _is_live(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get("live"))
 
 
+@functools.cache
+def _node_fields(model: type[BaseModel]) -> dict[str, Any]:
+    # pydantic's `model_fields` is a costly property, and every node asks for it twice
+    return dict(model.model_fields)
+
+
 class OneKeyNode(EntryModel):
     @model_validator(mode="after")
     def _one(self) -> OneKeyNode:
-        exactly_one(self, type(self).model_fields, what="a node")
+        exactly_one(self, _node_fields(type(self)), what="a node")
         return self
 
     def chosen(self) -> tuple[str, dict[str, Any]]:
         """(short name, friendly parameters as a dict)."""
-        name = exactly_one(self, type(self).model_fields, what="a node")
+        name = exactly_one(self, _node_fields(type(self)), what="a node")
         params = getattr(self, name)
         if params is None or isinstance(params, Empty):
             return name, {}
@@ -115,7 +130,7 @@ ActionItem = _node_model("ActionNode", ("action",))
 class IssueAlertEntry(EntryModel):
     """An issue alert rule (project level; natural key: `<project>/<name>`)."""
 
-    name: str = Field(min_length=1, max_length=256)
+    name: RuleName
     project: str = Field(min_length=1, description="Project slug.")
     action_match: Literal[MATCHES] = Field(  # type: ignore[valid-type]
         "all", description="How conditions combine.")
@@ -132,29 +147,12 @@ class IssueAlertEntry(EntryModel):
         default_factory=list, description="What an issue must match (same three forms).")
     actions: list[ActionItem] = Field(description="At least one action.",
                                       json_schema_extra={"minItems": 1})
-    raw: dict[str, Any] | None = Field(
-        None, description="Extra Sentry request keys sent as they are (not compared).")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("name must not be empty")
-        return value
+    raw: raw_keys(MODELLED_KEYS) = Field(None, description=RAW_DESCRIPTION)  # type: ignore[valid-type]
 
     @field_validator("frequency")
     @classmethod
     def _frequency(cls, value: Any) -> Any:
         minutes_in_range(value, 5, 43200, what="frequency")
-        return value
-
-    @field_validator("raw")
-    @classmethod
-    def _raw(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        shadowed = sorted(set(value or ()) & MODELLED_KEYS)
-        if shadowed:
-            raise ValueError(f"raw may not set modelled fields ({', '.join(shadowed)}); "
-                             "declare them as manifest fields")
         return value
 
     @field_validator("actions")

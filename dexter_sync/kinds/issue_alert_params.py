@@ -63,6 +63,20 @@ class OccurrencesParams(EntryModel):
     value: int = Field(ge=0)
 
 
+def _check_target(node: str, other: str, target: str | None, team: Any, user: Any) -> None:
+    """Sentry's target rules of assigned_to and email: a team, a member, or the `other`
+    target that takes neither (the target may be left out when a team or user is given)."""
+    target = target or ("team" if team is not None else "member" if user is not None else None)
+    if target is None:
+        raise ValueError(f"{node} needs target {other}, or a team or a user")
+    if target == "team" and (team is None or user is not None):
+        raise ValueError(f"{node} target team needs team (and no user)")
+    if target == "member" and (user is None or team is not None):
+        raise ValueError(f"{node} target member needs user (and no team)")
+    if target == other and (team is not None or user is not None):
+        raise ValueError(f"{node} target {other} takes no team or user")
+
+
 class AssignedParams(EntryModel):
     target: Literal["unassigned", "team", "member"] | None = None
     team: Id | None = Field(None, description="Team slug (target team).")
@@ -70,16 +84,7 @@ class AssignedParams(EntryModel):
 
     @model_validator(mode="after")
     def _target(self) -> AssignedParams:
-        target = self.target or ("team" if self.team is not None else
-                                 "member" if self.user is not None else None)
-        if target is None:
-            raise ValueError("assigned_to needs target unassigned, or a team or a user")
-        if target == "team" and (self.team is None or self.user is not None):
-            raise ValueError("assigned_to target team needs team (and no user)")
-        if target == "member" and (self.user is None or self.team is not None):
-            raise ValueError("assigned_to target member needs user (and no team)")
-        if target == "unassigned" and (self.team is not None or self.user is not None):
-            raise ValueError("assigned_to target unassigned takes no team or user")
+        _check_target("assigned_to", "unassigned", self.target, self.team, self.user)
         return self
 
 
@@ -128,16 +133,7 @@ class EmailParams(EntryModel):
 
     @model_validator(mode="after")
     def _target(self) -> EmailParams:
-        target = self.target or ("team" if self.team is not None else
-                                 "member" if self.user is not None else None)
-        if target is None:
-            raise ValueError("email needs target issue_owners, or a team or a user")
-        if target == "team" and (self.team is None or self.user is not None):
-            raise ValueError("email target team needs team (and no user)")
-        if target == "member" and (self.user is None or self.team is not None):
-            raise ValueError("email target member needs user (and no team)")
-        if target == "issue_owners" and (self.team is not None or self.user is not None):
-            raise ValueError("email target issue_owners takes no team or user")
+        _check_target("email", "issue_owners", self.target, self.team, self.user)
         return self
 
 

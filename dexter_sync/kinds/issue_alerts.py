@@ -27,6 +27,7 @@ from .fields import (
     slack_channel_name,
     sort_key,
     sorted_canonical,
+    with_raw,
 )
 from .issue_alert_model import IssueAlertEntry, OneKeyNode, SentryNode
 from .issue_alert_nodes import BY_SHORT, INTEGRATION_KEYS, node_friendly, spec_payload
@@ -63,9 +64,7 @@ def build_payload(entry: IssueAlertEntry, *, directory: Directory) -> dict[str, 
         body["environment"] = entry.environment
     if "owner" in declared:
         body["owner"] = owner_to_sentry(entry.owner, directory)
-    if entry.raw:
-        body.update(entry.raw)
-    return body
+    return with_raw(body, entry.raw)
 
 
 def payload_for_update(entry: IssueAlertEntry, live_data: dict[str, Any], *,
@@ -183,7 +182,13 @@ class IssueAlertKind(ResourceKind[IssueAlertEntry]):
         return build_payload(entry, directory=directory)
 
     def canonical(self, entry: IssueAlertEntry, *, directory: Directory) -> dict[str, Any]:
-        out = _canonical_body(build_payload(entry, directory=directory), directory)
+        return self.canonical_from_payload(entry, build_payload(entry, directory=directory),
+                                           directory=directory)
+
+    def canonical_from_payload(self, entry: IssueAlertEntry, payload: dict[str, Any], *,
+                               directory: Directory) -> dict[str, Any]:
+        """canonical() from the entry's request body, already built (the planner reuses it)."""
+        out = _canonical_body(payload, directory)
         out["project"] = entry.project
         return out
 

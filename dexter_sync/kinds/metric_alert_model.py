@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     Discriminator,
     Field,
     StrictFloat,
@@ -24,7 +25,15 @@ from pydantic import (
 )
 
 from .base import EntryModel
-from .fields import Duration, Owner, duration_minutes, minutes_in_range
+from .fields import (
+    RAW_DESCRIPTION,
+    Duration,
+    Owner,
+    RuleName,
+    duration_minutes,
+    minutes_in_range,
+    raw_keys,
+)
 from .metric_alert_actions import TriggerAction
 
 Number = StrictInt | StrictFloat | StrictStr
@@ -64,21 +73,20 @@ def _actions(value: list[Any], info: ValidationInfo) -> list[Any]:
     return value
 
 
+def _numeric(value: Any, info: ValidationInfo) -> Any:
+    _number(value, info.field_name or "value")
+    return value
+
+
+# the two trigger forms share their value rules (messages name the field that failed)
+Threshold = Annotated[Number, AfterValidator(_numeric)]
+TriggerActions = Annotated[list[TriggerAction], AfterValidator(_actions)]
+
+
 class FriendlyTrigger(EntryModel):
-    threshold: Number = Field(description="alertThreshold: the value that fires the trigger.")
-    actions: list[TriggerAction] = Field(description="At least one action.",
-                                         json_schema_extra={"minItems": 1})
-
-    @field_validator("threshold")
-    @classmethod
-    def _numeric(cls, value: Any) -> Any:
-        _number(value, "threshold")
-        return value
-
-    @field_validator("actions")
-    @classmethod
-    def _some_action(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
-        return _actions(value, info)
+    threshold: Threshold = Field(description="alertThreshold: the value that fires the trigger.")
+    actions: TriggerActions = Field(description="At least one action.",
+                                    json_schema_extra={"minItems": 1})
 
 
 class Triggers(EntryModel):
@@ -91,20 +99,9 @@ class SentryTrigger(EntryModel):
 
     id: StrictInt | StrictStr | None = None
     label: Literal["critical", "warning"]
-    alert_threshold: Number
-    actions: list[TriggerAction] = Field(description="At least one action.",
-                                         json_schema_extra={"minItems": 1})
-
-    @field_validator("alert_threshold")
-    @classmethod
-    def _numeric(cls, value: Any) -> Any:
-        _number(value, "alert_threshold")
-        return value
-
-    @field_validator("actions")
-    @classmethod
-    def _some_action(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
-        return _actions(value, info)
+    alert_threshold: Threshold
+    actions: TriggerActions = Field(description="At least one action.",
+                                    json_schema_extra={"minItems": 1})
 
 
 def _trigger_form(value: Any) -> str:
@@ -120,7 +117,7 @@ TriggersField = Annotated[
 class MetricAlertEntry(EntryModel):
     """A metric alert rule (organization level; natural key: name)."""
 
-    name: str = Field(min_length=1, max_length=256)
+    name: RuleName
     project: str | None = Field(None, description="Project slug (shorthand for `projects`).")
     projects: list[str] | None = Field(None, description="Project slugs (Sentry takes one).")
     aggregate: str = Field(min_length=1, description="e.g. `count()`, `p95(transaction.duration)`.")
@@ -150,15 +147,7 @@ class MetricAlertEntry(EntryModel):
     extrapolation_mode: Literal[EXTRAPOLATION_MODES] | None = None  # type: ignore[valid-type]
     triggers: TriggersField = Field(
         description="`{critical: {threshold, actions}, warning: {...}}` or Sentry's list form.")
-    raw: dict[str, Any] | None = Field(
-        None, description="Extra Sentry request keys sent as they are (not compared).")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("name must not be empty")
-        return value
+    raw: raw_keys(MODELLED_KEYS) = Field(None, description=RAW_DESCRIPTION)  # type: ignore[valid-type]
 
     @field_validator("time_window")
     @classmethod
@@ -178,15 +167,6 @@ class MetricAlertEntry(EntryModel):
     def _resolve(cls, value: Any) -> Any:
         if value is not None:
             _number(value, "resolve_threshold")
-        return value
-
-    @field_validator("raw")
-    @classmethod
-    def _raw(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        shadowed = sorted(set(value or ()) & MODELLED_KEYS)
-        if shadowed:
-            raise ValueError(f"raw may not set modelled fields ({', '.join(shadowed)}); "
-                             "declare them as manifest fields")
         return value
 
     @model_validator(mode="after")

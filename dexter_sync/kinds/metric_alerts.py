@@ -9,6 +9,7 @@ written once: floats vs ints, threshold tolerance, `count_unique(tags[sentry:use
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from typing import Any
 
@@ -30,6 +31,7 @@ from .fields import (
     payload_number,
     slack_channel_name,
     sorted_canonical,
+    with_raw,
 )
 from .metric_alert_actions import (
     DEFAULT_PRIORITY,
@@ -63,6 +65,7 @@ _INTEGRATION_FIELD = {"slack": "workspace", "pagerduty": "account", "opsgenie": 
                       "msteams": "team", "discord": "server"}
 
 
+@functools.lru_cache(maxsize=1024)  # a few aggregates recur across all rules of a plan
 def display_aggregate(aggregate: str) -> str:
     """The aggregate as Sentry shows it (REFERENCE §1.5), with insignificant whitespace
     removed, so stored and display forms compare equal: `count_unique(tags[sentry:user])` is
@@ -105,9 +108,7 @@ def build_payload(entry: MetricAlertEntry, *, directory: Directory) -> dict[str,
         body["comparisonDelta"] = round(duration_minutes(entry.comparison_delta))
     if isinstance(body.get("queryType"), str):
         body["queryType"] = QUERY_TYPES[body["queryType"]]
-    if entry.raw:
-        body.update(entry.raw)
-    return body
+    return with_raw(body, entry.raw)
 
 
 def payload_for_update(entry: MetricAlertEntry, live_data: dict[str, Any], *,
@@ -291,6 +292,11 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
 
     def canonical(self, entry: MetricAlertEntry, *, directory: Directory) -> dict[str, Any]:
         return _canonical_body(build_payload(entry, directory=directory), directory)
+
+    def canonical_from_payload(self, entry: MetricAlertEntry, payload: dict[str, Any], *,
+                               directory: Directory) -> dict[str, Any]:
+        """canonical() from the entry's request body, already built (the planner reuses it)."""
+        return _canonical_body(payload, directory)
 
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> MetricAlertEntry:
         return entry_from_live(data, directory=directory)

@@ -20,7 +20,7 @@ from ..core.changes import ResourceChange
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from .deploys import DeployEntry, UtcDatetime, format_instant, live_instant
+from .deploys import DeployEntry, UtcDatetime, format_instant, live_instant, present
 from .registry import register
 
 # Sentry's sentry.constants.BAD_RELEASE_CHARS and MAX_VERSION_LENGTH.
@@ -173,11 +173,8 @@ class ReleaseKind(ResourceKind[ReleaseEntry]):
     # ---- payloads ------------------------------------------------------------------------
 
     def build_payload(self, entry: ReleaseEntry, *, directory: Directory) -> dict[str, Any]:
-        payload: dict[str, Any] = {"version": entry.version, "projects": sorted(entry.projects)}
-        if entry.ref is not None:
-            payload["ref"] = entry.ref
-        if entry.url is not None:
-            payload["url"] = entry.url
+        payload: dict[str, Any] = {"version": entry.version, "projects": sorted(entry.projects),
+                                   **present(entry, ("ref", "url"))}
         if entry.date_released is not None:
             payload["dateReleased"] = format_instant(entry.date_released)
         elif entry.finalized:
@@ -188,10 +185,7 @@ class ReleaseKind(ResourceKind[ReleaseEntry]):
             payload["commits"] = [_commit_payload(c) for c in entry.commits]
         if entry.refs is not None:
             payload["refs"] = [_ref_payload(r) for r in entry.refs]
-        if entry.status is not None:
-            payload["status"] = entry.status
-        if entry.owner is not None:
-            payload["owner"] = entry.owner
+        payload.update(present(entry, ("status", "owner")))
         if entry.raw:
             payload.update(entry.raw)
         return payload
@@ -199,12 +193,9 @@ class ReleaseKind(ResourceKind[ReleaseEntry]):
     # ---- comparison and export -------------------------------------------------------------
 
     def canonical(self, entry: ReleaseEntry, *, directory: Directory) -> dict[str, Any]:
-        out: dict[str, Any] = {"version": entry.version, "projects": sorted(set(entry.projects))}
         # `owner` is set on create only (Sentry's PUT has no owner): sent, never compared.
-        for field_name in ("ref", "url", "status", "finalized"):
-            value = getattr(entry, field_name)
-            if value is not None:
-                out[field_name] = value
+        out: dict[str, Any] = {"version": entry.version, "projects": sorted(set(entry.projects)),
+                               **present(entry, ("ref", "url", "status", "finalized"))}
         if entry.date_released is not None:
             out["date_released"] = format_instant(entry.date_released)
         return out

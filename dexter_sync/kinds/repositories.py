@@ -17,7 +17,7 @@ from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from .deploys import matching
+from .deploys import matching, present
 from .registry import register
 
 PROVIDER_PREFIX = "integrations:"
@@ -30,6 +30,15 @@ def provider_key(value: Any) -> str | None:
     if not value:
         return None
     return str(value).removeprefix(PROVIDER_PREFIX)
+
+
+def live_integration_name(directory: Directory, integration_id: Any) -> str | None:
+    """A live object's `integrationId` as the manifest names it: the integration's name,
+    or the bare id when the directory does not know it (None when there is none)."""
+    if not integration_id:
+        return None
+    integration = directory.integration(integration_id)
+    return integration.name if integration else str(integration_id)
 
 
 ProviderKey = matching(r"^[a-z][a-z0-9_.-]*$", "a provider is a lower-case key such as `github`")
@@ -91,19 +100,12 @@ class RepositoryKind(ResourceKind[RepositoryEntry]):
         }
 
     def canonical(self, entry: RepositoryEntry, *, directory: Directory) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": entry.name}
-        for field_name in ("integration", "provider", "url"):
-            value = getattr(entry, field_name)
-            if value is not None:
-                out[field_name] = value
-        return out
+        return {"name": entry.name, **present(entry, ("integration", "provider", "url"))}
 
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> RepositoryEntry:
-        integration_id = data.get("integrationId")
-        integration = directory.integration(integration_id) if integration_id else None
         return RepositoryEntry.model_construct(
             name=str(data["name"]),
-            integration=integration.name if integration else (str(integration_id) if integration_id else None),
+            integration=live_integration_name(directory, data.get("integrationId")),
             provider=provider_key(data.get("provider")),
             url=data.get("url") or None,
         )

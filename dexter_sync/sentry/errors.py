@@ -41,6 +41,8 @@ class SentryError(DexterError):
 
 class SentryHTTPError(SentryError):
     code = "sentry-http-error"
+    hint: str | None = None
+    """What to do about this status, appended to the message in parentheses."""
 
     def __init__(self, *, status: int, method: str, path: str, detail: str,
                  body: Any = None, headers: Mapping[str, str] | None = None) -> None:
@@ -53,7 +55,8 @@ class SentryHTTPError(SentryError):
         super().__init__(self._message())
 
     def _message(self) -> str:
-        return f"Sentry answered {self.status} to {self.method} {self.path}: {self.detail}"
+        message = f"Sentry answered {self.status} to {self.method} {self.path}: {self.detail}"
+        return f"{message} ({self.hint})" if self.hint else message
 
 
 class BadRequest(SentryHTTPError):
@@ -66,17 +69,12 @@ class BadRequest(SentryHTTPError):
 
 class Unauthorized(SentryHTTPError):
     code = "sentry-unauthorized"
-
-    def _message(self) -> str:
-        return (f"{super()._message()} (check SENTRY_AUTH_TOKEN: it is missing, invalid or "
-                "expired)")
+    hint = "check SENTRY_AUTH_TOKEN: it is missing, invalid or expired"
 
 
 class Forbidden(SentryHTTPError):
     code = "sentry-forbidden"
-
-    def _message(self) -> str:
-        return f"{super()._message()} (the token lacks a scope this call needs)"
+    hint = "the token lacks a scope this call needs"
 
 
 class NotFound(SentryHTTPError):

@@ -8,7 +8,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..api import ApiError, actor_of, json_response, not_found, org_of, read_object, store_of
+from ..api import (
+    ApiError,
+    actor_of,
+    json_response,
+    object_of,
+    org_of,
+    read_object,
+    store_of,
+)
 from ..pagination import offset_page
 from ..store import Store, now_iso
 from ..validation.fields import Errors, integer, string
@@ -133,9 +141,7 @@ async def query_index(request: Request) -> Response:
 
 async def query_detail(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
-    query = store.get(KIND, request.path_params["query_id"], org=org["id"])
-    if query is None:
-        raise not_found()
+    query = object_of(request, org, KIND, "query_id")
     if request.method == "GET":
         return json_response(serialize(store, query))
     if request.method == "DELETE":

@@ -239,15 +239,19 @@ def _tag_summary(events: list[dict]) -> list[dict]:
                            for v, n in c.most_common(9)]} for k, c in sorted(counts.items())]
 
 
-async def issue_events(request: Request) -> Response:
-    org, store = org_of(request), store_of(request)
-    issue = issue_of(request, org)
-    events = store.query("event", org["id"], scope=str(issue["projectId"]), descending=True)
-    events = [e for e in events if e["groupID"] == issue["id"]]
+def _event_page(request: Request, events: list[dict]) -> Response:
+    """One page of events, newest first as given, summarized unless `full` is asked for."""
     page = keyed_page(request, events, lambda e: e["id"])
     full = request.query_params.get("full", "false").lower() in ("1", "true")
     return json_response([serialize_event(e, full=full) for e in page.items],
                          headers=page.headers)
+
+
+async def issue_events(request: Request) -> Response:
+    org, store = org_of(request), store_of(request)
+    issue = issue_of(request, org)
+    events = store.query("event", org["id"], scope=str(issue["projectId"]), descending=True)
+    return _event_page(request, [e for e in events if e["groupID"] == issue["id"]])
 
 
 async def issue_event_detail(request: Request) -> Response:
@@ -284,11 +288,8 @@ async def issue_tags(request: Request) -> Response:
 async def project_events(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
     project = project_of(request, org)
-    events = store.query("event", org["id"], scope=str(project["id"]), descending=True)
-    page = keyed_page(request, events, lambda e: e["id"])
-    full = request.query_params.get("full", "false").lower() in ("1", "true")
-    return json_response([serialize_event(e, full=full) for e in page.items],
-                         headers=page.headers)
+    return _event_page(request, store.query("event", org["id"], scope=str(project["id"]),
+                                            descending=True))
 
 
 async def project_event_detail(request: Request) -> Response:

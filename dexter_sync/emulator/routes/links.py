@@ -8,7 +8,16 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..api import ApiError, actor_of, json_response, not_found, org_of, read_object, store_of
+from ..api import (
+    ApiError,
+    actor_of,
+    json_response,
+    not_found,
+    object_of,
+    org_of,
+    read_object,
+    store_of,
+)
 from ..pagination import keyed_page, offset_page
 from ..seeding import PROVIDERS, find_by
 from ..store import Store, now_iso
@@ -109,9 +118,7 @@ async def mapping_index(request: Request) -> Response:
 
 async def mapping_detail(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
-    mapping = store.get("code_mapping", request.path_params["config_id"], org=org["id"])
-    if mapping is None:
-        raise not_found()
+    mapping = object_of(request, org, "code_mapping", "config_id")
     if request.method == "DELETE":
         with store.transaction():
             store.delete("code_mapping", mapping["id"])

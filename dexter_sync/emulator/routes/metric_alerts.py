@@ -8,7 +8,16 @@ import json
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..api import actor_of, json_response, not_found, org_of, project_of, read_object, store_of
+from ..api import (
+    actor_of,
+    json_response,
+    not_found,
+    object_of,
+    org_of,
+    project_of,
+    read_object,
+    store_of,
+)
 from ..pagination import offset_page
 from ..store import Store, now_iso
 from ..validation.fields import convert_keys
@@ -176,10 +185,7 @@ def complete_task(store: Store, org: dict, task: dict) -> dict:
 
 
 def _rule_of(request: Request, org: dict) -> dict:
-    rule = store_of(request).get(KIND, request.path_params["rule_id"], org=org["id"])
-    if rule is None:
-        raise not_found()
-    return rule
+    return object_of(request, org, KIND, "rule_id")
 
 
 async def rule_list(request: Request, project: dict | None = None) -> Response:

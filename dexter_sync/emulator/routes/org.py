@@ -3,6 +3,8 @@ integrations, repositories and project keys (DSNs)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -159,6 +161,11 @@ def _query_filter(request: Request, items: list[dict], *keys: str) -> list[dict]
     return [i for i in items if any(query.lower() in str(i.get(k, "")).lower() for k in keys)]
 
 
+def _searched(request: Request, org: dict, kind: str, *keys: str) -> list[dict]:
+    """The org's `kind` objects that the request's `query=` matches on `keys`."""
+    return _query_filter(request, store_of(request).query(kind, org["id"]), *keys)
+
+
 def paged(request: Request, items: list, default: int = 100) -> Response:
     page = offset_page(request, lambda off, lim: items[off:off + lim], default=default,
                        hits=len(items))
@@ -190,7 +197,7 @@ async def org_detail(request: Request) -> Response:
 
 async def project_list(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
-    items = _query_filter(request, store.query("project", org["id"]), "slug", "name")
+    items = _searched(request, org, "project", "slug", "name")
     return paged(request, [serialize_project(store, org, p) for p in items])
 
 
@@ -210,8 +217,7 @@ async def project_teams(request: Request) -> Response:
 
 
 async def team_list(request: Request) -> Response:
-    org, store = org_of(request), store_of(request)
-    items = _query_filter(request, store.query("team", org["id"]), "slug", "name")
+    items = _searched(request, org_of(request), "team", "slug", "name")
     return paged(request, [serialize_team(t) for t in items])
 
 
@@ -225,23 +231,24 @@ async def team_projects(request: Request) -> Response:
 
 
 async def member_list(request: Request) -> Response:
-    org, store = org_of(request), store_of(request)
-    items = _query_filter(request, store.query("member", org["id"]), "email", "name")
+    items = _searched(request, org_of(request), "member", "email", "name")
     return paged(request, [serialize_member(m) for m in items])
 
 
+def _environments(request: Request, org: dict, **extra: Any) -> Response:
+    """The org's environments by name (every project sees all of them), plus `extra` keys."""
+    envs = sorted(store_of(request).query("environment", org["id"]), key=lambda e: e["name"])
+    return json_response([{"id": str(e["id"]), "name": e["name"], **extra} for e in envs])
+
+
 async def environment_list(request: Request) -> Response:
-    org, store = org_of(request), store_of(request)
-    envs = sorted(store.query("environment", org["id"]), key=lambda e: e["name"])
-    return json_response([{"id": str(e["id"]), "name": e["name"]} for e in envs])
+    return _environments(request, org_of(request))
 
 
 async def project_environments(request: Request) -> Response:
-    org, store = org_of(request), store_of(request)
+    org = org_of(request)
     project_of(request, org)
-    envs = sorted(store.query("environment", org["id"]), key=lambda e: e["name"])
-    return json_response([{"id": str(e["id"]), "name": e["name"], "isHidden": False}
-                          for e in envs])
+    return _environments(request, org, isHidden=False)
 
 
 async def integration_list(request: Request) -> Response:

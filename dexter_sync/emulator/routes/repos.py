@@ -6,7 +6,15 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..api import ApiError, actor_of, json_response, not_found, org_of, read_object, store_of
+from ..api import (
+    ApiError,
+    actor_of,
+    json_response,
+    object_of,
+    org_of,
+    read_object,
+    store_of,
+)
 from ..seeding import REPO_PROVIDERS, find_by
 from ..store import now_iso
 from .org import paged, serialize_repo
@@ -68,9 +76,7 @@ async def _create(request: Request, org: dict) -> Response:
 
 async def repo_detail(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
-    repo = store.get("repo", request.path_params["repo_id"], org=org["id"])
-    if repo is None:
-        raise not_found()
+    repo = object_of(request, org, "repo", "repo_id")
     if request.method == "DELETE":
         with store.transaction():
             repo["status"] = "pending_deletion"
