@@ -200,8 +200,8 @@ def _pair(sent: list, got: list) -> list[tuple[int, int]]:
     for i, item in enumerate(sent):
         if i in free and _matches(item, got[i]):
             j = i
-        else:
-            j = next((f for f in free if _matches(item, got[f])), free[0])
+        else:  # (the same place, tried above, is not tried again)
+            j = next((f for f in free if f != i and _matches(item, got[f])), free[0])
         free.remove(j)
         pairs.append((i, j))
     return pairs

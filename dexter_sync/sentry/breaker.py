@@ -40,6 +40,8 @@ class CircuitBreaker:
     opened_after: int = 0
     """Consecutive failures that opened the breaker last."""
     probing: bool = False
+    last_failure: str | None = None
+    """What the last failure was (already redacted), so the open-breaker error says why."""
     transitions: dict[str, int] = field(default_factory=dict)
     """`closed->open` etc. -> count."""
     on_change: Callable[[BreakerState, BreakerState], None] | None = None
@@ -65,8 +67,10 @@ class CircuitBreaker:
         if self.state is not BreakerState.CLOSED:
             self._move(BreakerState.CLOSED)
 
-    def on_failure(self, probe: bool = False) -> None:
+    def on_failure(self, probe: bool = False, *, reason: str | None = None) -> None:
         self.failures += 1
+        if reason:
+            self.last_failure = reason
         if probe:
             self.probing = False
         probe_failed = self.state is BreakerState.HALF_OPEN and probe
@@ -86,7 +90,8 @@ class CircuitBreaker:
 
     def _open_error(self) -> CircuitOpenError:
         left = max(0.0, self.cooldown - (self.clock() - self.opened_at))
-        return CircuitOpenError(self.host, failures=self.opened_after, retry_in=left)
+        return CircuitOpenError(self.host, failures=self.opened_after, retry_in=left,
+                                last_failure=self.last_failure)
 
     def _move(self, new: BreakerState) -> None:
         old, self.state = self.state, new

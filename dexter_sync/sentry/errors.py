@@ -122,12 +122,14 @@ class SentryConnectionError(SentryError):
 class CircuitOpenError(SentryError):
     code = "circuit-open"
 
-    def __init__(self, host: str, *, failures: int, retry_in: float) -> None:
+    def __init__(self, host: str, *, failures: int, retry_in: float,
+                 last_failure: str | None = None) -> None:
         self.host = host
         self.retry_in = retry_in
+        cause = f" (last: {last_failure})" if last_failure else ""
         super().__init__(
-            f"Sentry at {host} is failing: {failures} consecutive failures opened the circuit "
-            f"breaker; no request is sent for {retry_in:.1f}s more, then one probe "
+            f"Sentry at {host} is failing: {failures} consecutive failures{cause} opened the "
+            f"circuit breaker; no request is sent for {retry_in:.1f}s more, then one probe "
             "(circuit breaker open)")
 
 

@@ -112,6 +112,7 @@ class Gateway:
             self._slots = asyncio.Semaphore(max(1, self.settings.concurrency))
         headers: dict[str, str] = {}
         verdict: bool | None = None  # True: healthy answer, False: failure, None: unknown
+        failure: str | None = None
         status: int | None = None
         started = 0.0
         try:
@@ -125,17 +126,18 @@ class Gateway:
                     return response
                 except SentryHTTPError as error:
                     status, headers, verdict = error.status, error.headers, error.status < 500
+                    failure = str(error)
                     if isinstance(error, RateLimited):
                         self.limiter.rate_limited(endpoint, error.retry_at, headers)
                     raise
-                except SentryError:
-                    verdict = False
+                except SentryError as error:
+                    verdict, failure = False, str(error)
                     raise
                 finally:
                     if verdict is True:
                         self.breaker.on_success(probe)
                     elif verdict is False:
-                        self.breaker.on_failure(probe)
+                        self.breaker.on_failure(probe, reason=failure)
                     else:
                         self.breaker.on_abandoned(probe)
                     if verdict is not None:
