@@ -145,7 +145,9 @@ def tally_object(address: str, sent: dict[str, Any], live: dict[str, Any],
             if value not in _DEFAULT_VALUES:
                 found.append(("server-omitted", (key,), value, None))
             continue
-        _walk(value, live[key], (key,), found)
+        other = live[key]
+        if value != other or type(value) is not type(other):  # most top-level keys agree
+            _walk(value, other, (key,), found)
     if found:
         tally.add_all(address, found)
 

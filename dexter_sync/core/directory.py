@@ -42,6 +42,9 @@ class Directory:
     environments: set[str] = field(default_factory=set)
     slack_channels: dict[tuple[str, str], str] = field(default_factory=dict)
     """(slack integration id, "#channel") -> Slack channel id, learned at plan time"""
+    slack_channel_listings: set[str] = field(default_factory=set)
+    """Slack integration ids whose every channel is in `slack_channels` (read from Sentry's
+    channel listing), so a channel missing there really does not exist."""
     missing_issues: set[str] = field(default_factory=set)
     """Issues named in manifests that Sentry answered 404 for while reading their links."""
 

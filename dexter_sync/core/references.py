@@ -84,14 +84,13 @@ def _check_channel(name: str, scope: str | None,
     """A Slack channel is checked only against a complete listing of its workspace.
 
     Channels the facade learns from live rules are a subset (a new channel is simply not
-    used yet), so a miss there proves nothing; only a workspace listed in the optional
-    `directory.slack_channel_listings` (ids of workspaces whose every channel is known)
+    used yet), so a miss there proves nothing; only a workspace listed in `directory.slack_channel_listings` (ids of workspaces whose every channel is known)
     allows the check.
     """
     workspace = directory.integration(scope or "", "slack")
     if workspace is None:
         return None  # the integration reference itself reports the missing workspace
-    if workspace.id not in getattr(directory, "slack_channel_listings", set()):
+    if workspace.id not in directory.slack_channel_listings:
         return None
     known = [ch for (integration_id, ch) in directory.slack_channels
              if integration_id == workspace.id]

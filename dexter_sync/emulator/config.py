@@ -59,6 +59,8 @@ class QuirkSettings:
     slack_task_delay: float = 0.2  # seconds before a polled task completes
     slack_task_polls: int = 2  # ...or complete on this poll, whichever comes first
     whitespace: bool = True  # strip surrounding whitespace of string node values
+    channel_listing: bool = True  # off: integrations/{id}/channels/ answers 404, as a Sentry
+    # that predates the listing does (clients then meet the 202 Slack lookup path)
 
 
 @dataclass

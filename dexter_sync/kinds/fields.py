@@ -324,9 +324,9 @@ def sort_key(value: Any) -> str:
 
 def sorted_canonical(values: Iterable[Any]) -> list[Any]:
     items = list(values)
-    if len(items) < 2:  # nothing to order: skip the keys (most lists hold one item)
-        return items
-    return sorted(items, key=sort_key)
+    if len(items) > 1:  # a single item needs no key (most lists hold one)
+        items.sort(key=sort_key)
+    return items
 
 
 def drop_none(mapping: dict[str, Any]) -> dict[str, Any]:

@@ -61,8 +61,9 @@ def _renamed(pairs: dict[str, str], *, numbers: tuple[str, ...] = (),
         out = {pairs.get(k, k): strip_text(v) for k, v in f.items() if v is not None}
         return {k: (str(v) if k in strings else v) for k, v in out.items()}
 
+    back = {v: k for k, v in pairs.items()}  # once per node kind, not per node
+
     def from_sentry(f: Fields, d: Directory) -> Fields:
-        back = {v: k for k, v in pairs.items()}
         out = {back.get(k, k): strip_text(v) for k, v in f.items() if v not in (None, "")}
         for key in numbers:
             if key in out:
@@ -131,6 +132,11 @@ def _str_ids(*keys: str) -> Callable[[Fields, Directory], Fields]:
 
 # ---- special converters -------------------------------------------------------------------
 
+# Sentry's values -> friendly names (built once: the converters run for every node)
+_FALLTHROUGH_NAMES = {v: k for k, v in p.FALLTHROUGH.items()}
+_LEVEL_NAMES = {v: k for k, v in p.LEVELS.items()}
+_CATEGORY_NAMES = {v: k for k, v in p.CATEGORIES.items()}
+
 def _assigned_to(f: Fields, d: Directory) -> Fields:
     target = f.get("target") or ("team" if f.get("team") is not None else "member")
     if target == "team":
@@ -165,9 +171,8 @@ def _email_back(f: Fields, d: Directory) -> Fields:
         out: Fields = {"target": "issue_owners"}
     else:
         out = _assigned_back(f, d)
-    names = {v: k for k, v in p.FALLTHROUGH.items()}
     if f.get("fallthroughType"):
-        out["fallthrough"] = names.get(f["fallthroughType"], f["fallthroughType"])
+        out["fallthrough"] = _FALLTHROUGH_NAMES.get(f["fallthroughType"], f["fallthroughType"])
     return out
 
 
@@ -177,9 +182,8 @@ def _level(f: Fields, d: Directory) -> Fields:
 
 
 def _level_back(f: Fields, d: Directory) -> Fields:
-    names = {v: k for k, v in p.LEVELS.items()}
     level = str(f.get("level", "")).strip()
-    return {"match": f.get("match"), "level": names.get(level, level)}
+    return {"match": f.get("match"), "level": _LEVEL_NAMES.get(level, level)}
 
 
 def _category(f: Fields, d: Directory) -> Fields:
@@ -188,9 +192,8 @@ def _category(f: Fields, d: Directory) -> Fields:
 
 
 def _category_back(f: Fields, d: Directory) -> Fields:
-    names = {v: k for k, v in p.CATEGORIES.items()}
     value = number(f.get("value"))
-    return {"value": names.get(value, value)}
+    return {"value": _CATEGORY_NAMES.get(value, value)}
 
 
 def _slack(f: Fields, d: Directory) -> Fields:

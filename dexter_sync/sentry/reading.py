@@ -18,6 +18,7 @@ from ..core.requests import ApiRequest, path_segment
 from ..core.state import DesiredState, LiveObject, LiveState
 from ..kinds.base import ListRequest, ReadContext, ResourceKind
 from ..kinds.registry import apply_order, get_kind
+from .channels import read_slack_channels
 from .errors import NotFound, SentryError
 from .gateway import Gateway
 
@@ -126,6 +127,7 @@ async def read_state(gateway: Gateway, directory: Directory, kinds: list[str], *
     except BaseExceptionGroup as group:
         raise first_error(group) from None
     learn_slack_channels(live)
+    await read_slack_channels(gateway, directory, desired)
     return live
 
 

@@ -278,7 +278,7 @@ async def integration_channels(request: Request) -> Response:
     seeded channels)."""
     org, store = org_of(request), store_of(request)
     integ = find_by(store, "integration", org, request.path_params["integration_id"])
-    if integ is None:
+    if integ is None or not request.app.state.config.quirks.channel_listing:
         raise not_found()
     if integ["provider"] != "slack":
         return json_response({"results": [], "nextCursor": None, "warning":
