@@ -200,7 +200,9 @@ def _pair(sent: list, got: list) -> list[tuple[int, int]]:
     free = list(range(len(got)))
     pairs = []
     for i, item in enumerate(sent):
-        if i in free and _matches(item, got[i]):
+        if len(free) == 1:  # the last free item is taken whether it matches or not
+            j = free[0]
+        elif i in free and _matches(item, got[i]):
             j = i
         else:  # (the same place, tried above, is not tried again)
             j = next((f for f in free if f != i and _matches(item, got[f])), free[0])

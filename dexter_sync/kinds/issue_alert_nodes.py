@@ -38,6 +38,7 @@ from .fields import (
 Role = Literal["condition", "filter", "action"]
 Fields = dict[str, Any]
 SERVER_KEYS = ("id", "name", "uuid")
+_ABSENT = object()  # a parameter default that no value equals
 
 
 @dataclass(frozen=True)
@@ -367,18 +368,20 @@ def node_friendly(node: Fields, directory: Directory, *, defaults: bool = True
     (comparison form); without it they are dropped (export form). Unknown ids keep Sentry's
     form without the server-added keys and empty values, with role None."""
     node_id = str(node.get("id", ""))
-    fields = {k: v for k, v in node.items() if k not in SERVER_KEYS}
     spec = BY_ID.get(node_id)
+    if spec is not None and spec.params is None:
+        return spec.role, spec.short
+    fields = {k: v for k, v in node.items() if k not in SERVER_KEYS}
     if spec is None:
         kept = {k: strip_text(v) for k, v in fields.items() if v not in (None, "")}
         return None, {"id": node_id, **kept}
-    if spec.params is None:
-        return spec.role, spec.short
     params = _in_model_order(spec.params, spec.from_sentry(fields, directory))
+    if not spec.defaults:
+        return spec.role, {spec.short: params}
     if defaults:
         params = {**params, **{k: v for k, v in spec.defaults.items() if k not in params}}
     else:
-        params = {k: v for k, v in params.items() if spec.defaults.get(k, object()) != v}
+        params = {k: v for k, v in params.items() if spec.defaults.get(k, _ABSENT) != v}
     return spec.role, {spec.short: params}
 
 

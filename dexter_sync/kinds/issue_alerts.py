@@ -35,6 +35,7 @@ from .registry import register
 
 DEFAULT_FREQUENCY = 30
 DEFAULT_MATCH = "all"
+_LIST_OF_ROLE = {"condition": "conditions", "filter": "filters", "action": "actions"}
 
 
 def node_payload(node: Any, *, directory: Directory) -> dict[str, Any]:
@@ -100,8 +101,7 @@ def _canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any
     for list_name in split:
         for node in body.get(list_name) or []:
             role, friendly = node_friendly(node, directory)
-            target = {"condition": "conditions", "filter": "filters", "action": "actions"}
-            split[target[role] if role else list_name].append(friendly)
+            split[_LIST_OF_ROLE[role] if role else list_name].append(friendly)
     out: dict[str, Any] = {
         "name": body.get("name"),
         "action_match": body.get("actionMatch") or DEFAULT_MATCH,
