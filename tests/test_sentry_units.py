@@ -289,7 +289,7 @@ def test_ttl_cache_counts_hits_and_expires():
 
 
 def test_public_surface_is_pinned():
-    import dexter_sync.sentry as sentry
+    from dexter_sync import sentry
 
     assert sorted(sentry.__all__) == sorted([
         "BadRequest", "CircuitOpenError", "Conflict", "Forbidden", "GatewaySettings", "Gone",

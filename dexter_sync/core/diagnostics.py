@@ -8,8 +8,8 @@ kebab-case code (`unknown-field`, `stale-plan`, `unsafe-plan`) that scripts can 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from .sources import FieldPath, SourceSpan, format_path
 

@@ -13,8 +13,7 @@ from ..core.diagnostics import Diagnostic, did_you_mean
 from ..core.sources import FieldPath, SourceSpan
 from ..core.state import DesiredResource
 from ..kinds.base import ResourceKind
-from ..kinds.registry import get_kind
-from ..kinds.registry import kinds_in_section
+from ..kinds.registry import get_kind, kinds_in_section
 from .positions import Located, YamlDocument
 from .validating import field_names, validate_mapping
 

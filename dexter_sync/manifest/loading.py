@@ -18,8 +18,7 @@ from typing import Any
 from ..core.diagnostics import Diagnostic, Diagnostics, ValidationError, did_you_mean
 from ..core.sources import SourceSpan
 from ..core.state import DesiredState, ManifestSettings
-from ..kinds.registry import RESERVED_SECTIONS
-from ..kinds.registry import kinds_in_section, sections
+from ..kinds.registry import RESERVED_SECTIONS, kinds_in_section, sections
 from .entries import Defaults, EntryCollector
 from .linemapping import TemplateLines
 from .positions import YamlDocument

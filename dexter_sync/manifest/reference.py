@@ -15,8 +15,7 @@ from typing import Any
 
 import jinja2
 
-from ..kinds.registry import get_kind
-from ..kinds.registry import all_kinds
+from ..kinds.registry import all_kinds, get_kind
 from .schemas import entry_models, model_schema, resources_schema, settings_schema
 
 _TEMPLATE = Path(__file__).with_name("templates") / "reference.md.j2"
