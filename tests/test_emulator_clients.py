@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -75,8 +74,22 @@ def test_rate_limit_flags(tmp_path):
         assert proc.wait(10) == 0
 
 
-@pytest.mark.skipif(shutil.which("sentry-cli", path=str(BIN)) is None,
-                    reason="sentry-cli binary not installed")
+def test_seed_from_manifests_then_the_example_plans_and_applies(tmp_path):
+    example = Path(__file__).resolve().parents[1] / "examples" / "acme"
+    with started(tmp_path, "--seed-from", str(example)) as ready:
+        env = {**os.environ, "SENTRY_URL": ready["url"], "SENTRY_AUTH_TOKEN": TOKEN,
+               "NO_COLOR": "1"}
+
+        def dexter(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([str(BIN / "dexter"), *args], env=env, capture_output=True,
+                                  text=True, timeout=120, check=False)
+
+        assert dexter("plan", str(example), "--detailed-exitcode").returncode == 2
+        applied = dexter("apply", str(example), "--auto-approve")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert dexter("plan", str(example), "--detailed-exitcode").returncode == 0
+
+
 def test_sentry_cli_creates_lists_finalizes_and_deploys(served):
     env = {**os.environ, "SENTRY_URL": served["url"], "SENTRY_AUTH_TOKEN": TOKEN,
            "SENTRY_ORG": "acme", "SENTRY_PROJECT": "backend", "SENTRY_LOG_LEVEL": "warn"}

@@ -47,9 +47,13 @@ def _names(value: str) -> list[str]:
 @click.option("--jitter-ms", default=0, type=click.IntRange(0), help="Added random latency.")
 @click.option("--error-rate", default=0.0, type=click.FloatRange(0, 1),
               help="Share of requests answered 500/502/503.")
+@click.option("--seed-from", "seed_from", default=None, type=click.Path(exists=True),
+              help="Also create every project, team, member, integration, repository, "
+                   "environment and Slack channel the manifests at this path name.")
 def command(host: str, port: int, db_path: str, token: str | None, organization: str,
             projects: str, teams: str, environments: str, rate_limit: int, rate_window: int,
-            concurrency: int, latency_ms: int, jitter_ms: int, error_rate: float) -> None:
+            concurrency: int, latency_ms: int, jitter_ms: int, error_rate: float,
+            seed_from: str | None) -> None:
     """Serve a local Sentry API emulator (for sentry-cli, sentry-sdk and dexter itself)."""
     token = token or os.environ.get("SENTRY_AUTH_TOKEN") or None
     limits = RateLimitSettings(enabled=bool(rate_limit or concurrency), limit=rate_limit,
@@ -64,6 +68,9 @@ def command(host: str, port: int, db_path: str, token: str | None, organization:
     except (sqlite3.Error, OSError) as exc:
         raise DexterError(f"cannot open the emulator database {db_path}: {exc}",
                           code="emulator-db") from None
+
+    if seed_from:
+        _seed_from_manifests(app, organization, seed_from)
 
     def ready(bound: int) -> None:
         url = f"http://{host}:{bound}"
@@ -83,3 +90,16 @@ def command(host: str, port: int, db_path: str, token: str | None, organization:
     finally:
         app.state.store.close()
     click.echo("dexter emulator: stopped", err=True)
+
+
+def _seed_from_manifests(app, organization: str, path: str) -> None:
+    """The names the manifests use, created as the embedded emulator creates them."""
+    from ..emulator.seeding import PROVIDERS
+    from ..manifest import load_manifests
+    from ..sentry.embedded import names_in
+
+    names = names_in(load_manifests(path), set(PROVIDERS))
+    created = app.state.store.ensure_names(organization, **names.as_kwargs())
+    made = "; ".join(f"{kind}: {', '.join(map(str, items))}"
+                     for kind, items in created.items() if items)
+    click.echo(f"dexter emulator: seeded from {path}: {made or 'nothing new'}", err=True)
