@@ -1,7 +1,7 @@
 """Cost of the alert kinds' comparison hooks: canonical(desired) and
 canonical(entry_from_live(live)) per rule, for metric and issue alerts.
 
-    /work/venv/bin/python benchmarks/alert_kinds_bench.py [N]
+    python benchmarks/alert_kinds_bench.py [N]
 
 Prints microseconds per rule and the ratio between N and 10*N rules (should be ~10: linear).
 """

@@ -8,7 +8,7 @@ Printed figures (counts from the emulator's admin counters):
   write rate ratio    creates per second during apply / rate limit             target >= 0.9
   requests per change every request of the run (plan reads included) / changes target <= 1.05
 
-    /work/venv/bin/python benchmarks/apply_bench.py [--changes 1000] [--rate-limit 40]
+    python benchmarks/apply_bench.py [--changes 1000] [--rate-limit 40]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ another or with the server), that walk list pages by their `Link` cursors. Print
 figures and the ratio to the 500 req/s target. The first pass over a list renders every
 row (cold); later passes reuse the rendered rows (warm), as repeated plans do.
 
-    /work/venv/bin/python benchmarks/emulator_bench.py [--rules 10000] [--seconds 5]
+    python benchmarks/emulator_bench.py [--rules 10000] [--seconds 5]
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ per second per endpoint (Sentry limits each endpoint apart). Printed figures:
   bottleneck ratio wall time / (busiest endpoint's requests / rate limit): how close the
                    read comes to the fastest the limits allow (1.0 = at the limit)
 
-    /work/venv/bin/python benchmarks/read_state_bench.py [--projects 500] [--latency-ms 20]
+    python benchmarks/read_state_bench.py [--projects 500] [--latency-ms 20]
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Prints wall-clock and CPU seconds (best of --repeat), resources per second, peak traced Python
 memory (tracemalloc, a separate run) and the process's max RSS. Not a test: figures only.
 
-    /work/venv/bin/python benchmarks/validate_bench.py [--resources 10000] [--files 200]
+    python benchmarks/validate_bench.py [--resources 10000] [--files 200]
 """
 
 from __future__ import annotations
