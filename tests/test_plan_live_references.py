@@ -1,6 +1,7 @@
-"""Slack channel names resolve to ids at plan time from Sentry's channel listing, so the
-payloads apply sends carry the id (no asynchronous 202 lookup), and a channel that does not
-exist is a plan-time reference error with the manifest's file:line."""
+"""Plan-time references resolved from Sentry: Slack channel names become ids from Sentry's
+channel listing, so the payloads apply sends carry the id (no asynchronous 202 lookup); a
+channel that does not exist, or an issue Sentry answers 404 for, is a plan-time reference
+error with the manifest's file:line."""
 
 from __future__ import annotations
 
@@ -75,3 +76,20 @@ def test_a_channel_missing_from_the_listing_is_a_reference_error(tmp_path: Path)
     text = str(caught.value)
     assert "Slack channel '#alerst' does not exist" in text
     assert "r.yaml:" in text and "#alerts" in text  # the position and the closest name
+
+
+def test_a_link_to_an_issue_sentry_does_not_have_is_a_reference_error(tmp_path: Path) -> None:
+    """The issue's link listing answers 404: a plan-time error, not a create that fails."""
+    org = Org(tmp_path, TOKEN)
+    org.app.state.store.ensure_names("acme", integrations=[("jira", "acme-jira")])
+    org.write("""
+        integration_links:
+          - type: external_issue
+            issue: BACKEND-4040
+            integration: acme-jira
+            key: OPS-1
+        """)
+    with pytest.raises(ValidationError) as caught:
+        asyncio.run(org.plan())
+    assert "issue 'BACKEND-4040' does not exist in acme" in str(caught.value)
+    assert "r.yaml:" in str(caught.value)
