@@ -32,8 +32,7 @@ def live_canonical(obj: LiveObject, directory: Directory) -> dict[str, Any] | No
 
     kind = get_kind(obj.kind)
     try:
-        return kind.canonical(kind.entry_from_live(obj.data, directory=directory),
-                              directory=directory)
+        return kind.canonical_live(obj.data, directory=directory)
     except Exception as error:  # noqa: BLE001 - an odd live object must not break the plan
         log.debug("cannot normalize live %s/%s: %s", obj.kind, obj.key, error)
         return None

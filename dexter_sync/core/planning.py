@@ -152,14 +152,17 @@ def _plan_kind(kind: ResourceKind, wanted: list[DesiredResource],
     groups: dict[str, list[LiveObject]] = {}
     for obj in objects:
         groups.setdefault(obj.key, []).append(obj)
+    from ..kinds.live_memo import memo_scope  # late: kinds import core
+
     canon: dict[int, dict[str, Any] | None] = {}
-    for key, group in groups.items():
-        hashes = []
-        for obj in group:
-            canon[id(obj)] = live_canonical(obj, directory)
-            hashes.append(fingerprint(obj, canon[id(obj)]))
-        draft.fingerprints[f"{kind.name}/{key}"] = combine(hashes)
-        draft.addresses.add((kind.name, key))
+    with memo_scope(directory):  # rules repeat actions and nodes; the directory is fixed here
+        for key, group in groups.items():
+            hashes = []
+            for obj in group:
+                canon[id(obj)] = live_canonical(obj, directory)
+                hashes.append(fingerprint(obj, canon[id(obj)]))
+            draft.fingerprints[f"{kind.name}/{key}"] = combine(hashes)
+            draft.addresses.add((kind.name, key))
 
     declared: set[str] = set()
     for resource in wanted:

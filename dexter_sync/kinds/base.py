@@ -140,6 +140,12 @@ class ResourceKind(Generic[E]):
         """The manifest entry that describes a live object (friendly forms where they exist)."""
         raise NotImplementedError
 
+    def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
+        """canonical(entry_from_live(data)): the live side of a comparison. Kinds may build it
+        faster, but must return the identical dict (or raise as this does)."""
+        return self.canonical(self.entry_from_live(data, directory=directory),
+                              directory=directory)
+
     def export(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
         """Manifest mapping for `dexter export`: the live entry without default values."""
         entry = self.entry_from_live(data, directory=directory)

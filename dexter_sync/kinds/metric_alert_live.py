@@ -1,0 +1,188 @@
+"""Fast live-side canonical form of a metric alert: the same dict as
+`canonical(entry_from_live(data))`, built straight from Sentry's JSON.
+
+The default path builds a validated entry, its request body, and the canonical dict of that
+body. Here every top-level value takes the same conversions in the same order, and a value
+the entry model could refuse (wrong type, out of range, unknown label) is not judged here:
+the rule goes down the default path instead (`Fallback`), which raises or answers as it
+always did. Each action still takes its full round trip (friendly form -> validated model ->
+request form -> friendly form), remembered per planning scope (live_memo). Equivalence is
+checked by tests/test_kind_live_canonical.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from ..core.directory import Directory
+from .fields import (
+    check_owner,
+    duration_minutes,
+    format_duration,
+    minutes_in_range,
+    number,
+    owner_friendly,
+    owner_to_sentry,
+    payload_number,
+)
+from .live_memo import frozen, memoized, sorted_thawed
+from .metric_alert_actions import TriggerAction, action_friendly, action_payload
+from .metric_alert_model import (
+    DATASET_QUERY_TYPE,
+    DATASETS,
+    DETECTION_TYPES,
+    EVENT_TYPES,
+    EXTRAPOLATION_MODES,
+    SENSITIVITIES,
+)
+from .metric_alerts import (
+    _QUERY_TYPE_NAMES,
+    _THRESHOLD_NAMES,
+    _id_order,
+    _without_default_priority,
+    display_aggregate,
+)
+
+_ACTION = TypeAdapter(TriggerAction)
+_LIVE = {"live": True}
+_ACTION_KEYS = ("type", "targetType", "targetIdentifier", "integrationId", "inputChannelId",
+                "priority", "sentryAppId", "sentryAppInstallationUuid", "settings")
+_QUERY_TYPE_VALUES = {"error", "performance", "crash_rate"}
+_BAD = object()  # an action the entry model refuses: the whole rule takes the default path
+
+
+class Fallback(Exception):  # noqa: N818 - a signal, not an error
+    """This live object needs the default (validating) path."""
+
+
+def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]:
+    """canonical(entry_from_live(data)); raises Fallback where that path must decide."""
+    name = data.get("name")
+    if type(name) is not str or not 1 <= len(name) <= 256 or not name.strip():
+        raise Fallback
+    aggregate = str(data.get("aggregate") or "")
+    query = data.get("query") or ""
+    if not aggregate or type(query) is not str:
+        raise Fallback
+    projects = sorted(data.get("projects") or [])
+    if any(type(p) is not str for p in projects):
+        raise Fallback
+    dataset = data.get("dataset") or "events"
+    if dataset not in DATASETS or type(dataset) is not str:
+        raise Fallback
+    window = format_duration(float(data.get("timeWindow") or 1))
+    minutes_in_range(window, 1, 1440, what="time_window")  # ValueError: default decides
+    threshold_type = _THRESHOLD_NAMES.get(int(data.get("thresholdType") or 0), "above")
+    period = int(data.get("thresholdPeriod") or 1)
+    if not 1 <= period <= 20:
+        raise Fallback
+    out: dict[str, Any] = {
+        "name": name,
+        "projects": projects,
+        "aggregate": display_aggregate(aggregate),
+        "query": " ".join(query.split()),
+        "dataset": dataset,
+        "time_window": format_duration(float(round(duration_minutes(window)))),
+        "threshold_type": threshold_type,
+        "threshold_period": period,
+        "detection_type": "",  # filled below; keeps the default path's key order
+        "triggers": _triggers(data, directory),
+    }
+    optional: dict[str, Any] = {}
+    for key, field in (("environment", "environment"), ("sensitivity", "sensitivity"),
+                       ("seasonality", "seasonality"), ("extrapolationMode", "extrapolation_mode")):
+        if data.get(key) is not None:
+            optional[field] = data[key]
+    for field, allowed in (("sensitivity", SENSITIVITIES),
+                           ("extrapolation_mode", EXTRAPOLATION_MODES)):
+        if field in optional and (type(optional[field]) is not str
+                                  or optional[field] not in allowed):
+            raise Fallback
+    for field in ("environment", "seasonality"):
+        if field in optional and type(optional[field]) is not str:
+            raise Fallback
+    if data.get("owner"):
+        owner = owner_friendly(data["owner"], directory)
+        if type(owner) is not str:
+            raise Fallback
+        owner = check_owner(owner)  # the model keeps the stripped form; ValueError: default
+        optional["owner"] = owner_friendly(owner_to_sentry(owner, directory), directory)
+    if data.get("resolveThreshold") is not None:
+        resolve = number(data["resolveThreshold"])
+        if type(resolve) not in (int, float):
+            raise Fallback
+        optional["resolve_threshold"] = number(payload_number(resolve))
+    delta = None
+    if data.get("comparisonDelta") is not None:
+        delta = format_duration(float(data["comparisonDelta"]))
+        minutes_in_range(delta, 1, 128160, what="comparison_delta")
+        optional["comparison_delta"] = format_duration(float(round(duration_minutes(delta))))
+    if (data.get("description") or "").strip():
+        optional["description"] = data["description"].strip()
+    declared = data.get("detectionType")
+    derived = "percent" if data.get("comparisonDelta") is not None else "static"
+    detection = None
+    if declared not in (None, derived):
+        if type(declared) is not str or declared not in DETECTION_TYPES:
+            raise Fallback
+        detection = declared
+    out["detection_type"] = "dynamic" if detection == "dynamic" else \
+        "percent" if delta is not None else detection or "static"
+    query_type = data.get("queryType")
+    if query_type is not None and query_type != DATASET_QUERY_TYPE.get(dataset):
+        value = _QUERY_TYPE_NAMES.get(query_type, query_type)
+        if type(value) is not str or value not in _QUERY_TYPE_VALUES:
+            raise Fallback
+        optional["query_type"] = value
+    if data.get("eventTypes") is not None:
+        kinds = sorted(data["eventTypes"])
+        if type(data["eventTypes"]) is not list \
+                or any(type(k) is not str or k not in EVENT_TYPES for k in kinds):
+            raise Fallback
+        optional["event_types"] = sorted(set(kinds))
+    for field in ("environment", "owner", "resolve_threshold", "comparison_delta",
+                  "description", "sensitivity", "seasonality", "extrapolation_mode",
+                  "query_type", "event_types"):  # the request body's key order
+        if field in optional:
+            out[field] = optional[field]
+    return out
+
+
+def _triggers(data: dict[str, Any], directory: Directory) -> dict[str, Any]:
+    found: dict[Any, Any] = {}
+    for t in sorted(data.get("triggers") or [], key=lambda t: str(t.get("label"))):
+        label = t.get("label")
+        threshold = number(t.get("alertThreshold"))
+        if type(threshold) not in (int, float):
+            raise Fallback
+        actions = [_action(a, label, directory)
+                   for a in sorted(t.get("actions") or [], key=_id_order)]
+        found[label] = (threshold, actions)
+    if "critical" not in found or not set(found) <= {"critical", "warning"}:
+        raise Fallback
+    return {label: {"threshold": number(payload_number(found[label][0])),
+                    "actions": sorted_thawed(found[label][1])}
+            for label in ("critical", "warning") if label in found}
+
+
+def _action(action: dict[str, Any], label: str, directory: Directory) -> tuple[bytes, str]:
+    key = ("metric_action", label, repr(tuple(action.get(k) for k in _ACTION_KEYS)))
+    result = memoized(key, directory, lambda: _round_trip(action, label, directory))
+    if result is _BAD:
+        raise Fallback
+    return result
+
+
+def _round_trip(action: dict[str, Any], label: str, directory: Directory) -> Any:
+    """What the default path makes of one live action: export form, validated, request
+    form, comparison form."""
+    friendly = _without_default_priority(
+        action_friendly(action, label=label, directory=directory), label)
+    try:
+        model = _ACTION.validate_python(friendly, context=_LIVE)
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        return _BAD
+    return frozen(action_friendly(action_payload(model, directory=directory), label=label,
+                                  directory=directory))
