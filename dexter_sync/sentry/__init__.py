@@ -6,8 +6,9 @@ Three layers, each using only the ones below it:
   gateway  (`gateway.py` over `ratelimit.py`, `breaker.py`, `retrying.py`, `singleflight.py`,
            `cache.py`, `metrics.py`): outbound control (rate limits, concurrency, retries,
            single-flight, circuit breaker, metrics).
-  facade   (`facade.py`, `reading.py`, `issues.py`, `connect.py`): composite reads of live
-           state for every kind at once, writes, task polling, the embedded emulator.
+  facade   (`facade.py`, `reading.py`, `channels.py`, `issues.py`, `connect.py`): composite
+           reads of live state for every kind at once (names resolved, Slack channel ids
+           included), writes, task polling, the embedded emulator.
 Nothing outside this package builds URLs or sees the token.
 """
 
