@@ -15,19 +15,12 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from ..core.directory import Directory
-from .fields import (
-    check_owner,
-    duration_minutes,
-    format_duration,
-    minutes_in_range,
-    owner_friendly,
-    owner_to_sentry,
-)
+from .fields import check_owner, owner_friendly, owner_to_sentry
 from .issue_alert_model import MATCHES, ActionItem, ConditionItem, FilterItem
 from .issue_alert_nodes import node_friendly
 from .issue_alerts import _LIST_OF_ROLE, DEFAULT_FREQUENCY, DEFAULT_MATCH, node_payload
 from .live_memo import frozen, memoized, sorted_thawed
-from .metric_alert_live import Fallback
+from .metric_alert_live import Fallback, live_duration
 
 _ITEMS = {"conditions": TypeAdapter(ConditionItem), "filters": TypeAdapter(FilterItem),
           "actions": TypeAdapter(ActionItem)}
@@ -45,8 +38,8 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
     project = projects[0] if projects else ""
     if type(project) is not str or not project:
         raise Fallback
-    frequency = format_duration(float(data.get("frequency") or DEFAULT_FREQUENCY))
-    minutes_in_range(frequency, 5, 43200, what="frequency")  # ValueError: default decides
+    # entry spelling checked against the model's 5m..30d, request minutes, canonical form
+    frequency = live_duration(data.get("frequency") or DEFAULT_FREQUENCY, 5, 43200)
     matches = []
     for key in ("actionMatch", "filterMatch"):
         value = data.get(key) or DEFAULT_MATCH
@@ -62,8 +55,7 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
         "name": name,
         "action_match": matches[0],
         "filter_match": matches[1],
-        "frequency": format_duration(
-            float(round(duration_minutes(frequency)) or DEFAULT_FREQUENCY)),
+        "frequency": frequency,
         **{list_name: sorted_thawed(nodes) for list_name, nodes in split.items()},
     }
     if data.get("environment") is not None:
@@ -82,8 +74,10 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
 
 def _node(node: dict[str, Any], list_name: str, directory: Directory
           ) -> tuple[Any, tuple[bytes, str]]:
-    key = ("issue_node", list_name,
-           repr([(k, v) for k, v in node.items() if k not in _KEPT_OUT]))
+    kept = dict(node)
+    for label in _KEPT_OUT:
+        kept.pop(label, None)
+    key = ("issue_node", list_name, repr(kept))
     result = memoized(key, directory, lambda: _round_trip(node, list_name, directory))
     if result is _BAD:
         raise Fallback

@@ -12,6 +12,7 @@ checked by tests/test_kind_live_canonical.py.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -53,7 +54,7 @@ _QUERY_TYPE_VALUES = {"error", "performance", "crash_rate"}
 _BAD = object()  # an action the entry model refuses: the whole rule takes the default path
 
 
-class Fallback(Exception):  # noqa: N818 - a signal, not an error
+class Fallback(Exception):
     """This live object needs the default (validating) path."""
 
 
@@ -72,8 +73,7 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
     dataset = data.get("dataset") or "events"
     if dataset not in DATASETS or type(dataset) is not str:
         raise Fallback
-    window = format_duration(float(data.get("timeWindow") or 1))
-    minutes_in_range(window, 1, 1440, what="time_window")  # ValueError: default decides
+    window = live_duration(data.get("timeWindow") or 1, 1, 1440)  # ValueError: default decides
     threshold_type = _THRESHOLD_NAMES.get(int(data.get("thresholdType") or 0), "above")
     period = int(data.get("thresholdPeriod") or 1)
     if not 1 <= period <= 20:
@@ -84,7 +84,7 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
         "aggregate": display_aggregate(aggregate),
         "query": " ".join(query.split()),
         "dataset": dataset,
-        "time_window": format_duration(float(round(duration_minutes(window)))),
+        "time_window": window,
         "threshold_type": threshold_type,
         "threshold_period": period,
         "detection_type": "",  # filled below; keeps the default path's key order
@@ -116,9 +116,8 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
         optional["resolve_threshold"] = number(payload_number(resolve))
     delta = None
     if data.get("comparisonDelta") is not None:
-        delta = format_duration(float(data["comparisonDelta"]))
-        minutes_in_range(delta, 1, 128160, what="comparison_delta")
-        optional["comparison_delta"] = format_duration(float(round(duration_minutes(delta))))
+        delta = live_duration(data["comparisonDelta"], 1, 128160)
+        optional["comparison_delta"] = delta
     if (data.get("description") or "").strip():
         optional["description"] = data["description"].strip()
     declared = data.get("detectionType")
@@ -154,21 +153,53 @@ def _triggers(data: dict[str, Any], directory: Directory) -> dict[str, Any]:
     found: dict[Any, Any] = {}
     for t in sorted(data.get("triggers") or [], key=lambda t: str(t.get("label"))):
         label = t.get("label")
-        threshold = number(t.get("alertThreshold"))
-        if type(threshold) not in (int, float):
-            raise Fallback
+        threshold = _threshold(t.get("alertThreshold"))
         actions = [_action(a, label, directory)
                    for a in sorted(t.get("actions") or [], key=_id_order)]
         found[label] = (threshold, actions)
     if "critical" not in found or not set(found) <= {"critical", "warning"}:
         raise Fallback
-    return {label: {"threshold": number(payload_number(found[label][0])),
+    return {label: {"threshold": found[label][0],
                     "actions": sorted_thawed(found[label][1])}
             for label in ("critical", "warning") if label in found}
 
 
+@functools.lru_cache(maxsize=256, typed=True)  # typed: 5, 5.0 and True stay apart
+def _duration_typed(value: Any, low: float, high: float) -> str:
+    text = format_duration(float(value))
+    minutes_in_range(text, low, high, what="duration")  # the entry model's check
+    return format_duration(float(round(duration_minutes(text))))  # request, then canonical
+
+
+def live_duration(value: Any, low: float, high: float) -> str:
+    """A live duration (minutes) as the default path compares it: to the entry's friendly
+    spelling (checked against the model's range), to whole request minutes, and back."""
+    return _duration_typed(value, low, high) if type(value) in (int, float, str) \
+        else _duration_uncached(value, low, high)
+
+
+def _duration_uncached(value: Any, low: float, high: float) -> str:
+    return _duration_typed.__wrapped__(value, low, high)
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _threshold_typed(value: Any) -> Any:
+    threshold = number(value)
+    if type(threshold) not in (int, float):  # a value the trigger model refuses
+        raise Fallback
+    return number(payload_number(threshold))
+
+
+def _threshold(value: Any) -> Any:
+    """A live alertThreshold as the default path compares it: entry value (number()),
+    request value (payload_number), canonical value (number())."""
+    if type(value) in (int, float, str):
+        return _threshold_typed(value)
+    raise Fallback
+
+
 def _action(action: dict[str, Any], label: str, directory: Directory) -> tuple[bytes, str]:
-    key = ("metric_action", label, repr(tuple(action.get(k) for k in _ACTION_KEYS)))
+    key = ("metric_action", label, repr(tuple(map(action.get, _ACTION_KEYS))))
     result = memoized(key, directory, lambda: _round_trip(action, label, directory))
     if result is _BAD:
         raise Fallback
