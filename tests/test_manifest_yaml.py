@@ -3,8 +3,9 @@ refused with one clear diagnostic (duplicate keys, tabs, tags, alias bombs, enco
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+
+import pytest
 
 from dexter_sync.manifest.reading import MAX_FILE_BYTES, read_manifest_text
 from dexter_sync.manifest.yamlparsing import MAX_ALIAS_EXPANSION, parse_yaml
@@ -76,18 +77,16 @@ def test_python_tags_are_refused_never_constructed() -> None:
     assert problems[0].code == "unsupported-tag"
 
 
+@pytest.mark.timeout(30)  # an expanding parser would never finish: the bound is the test's
 def test_alias_bomb_is_refused_before_expansion() -> None:
     lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for n in range(1, 10):
         prev = f"*a{n - 1}"
         lines.append(f"a{n}: &a{n} [{', '.join([prev] * 9)}]")
-    started = time.perf_counter()
     document, problems = parse_yaml("\n".join(lines) + "\n", "bomb.yaml")
-    elapsed = time.perf_counter() - started
     assert document is None
     assert problems[0].code == "alias-bomb"
     assert f"{MAX_ALIAS_EXPANSION:,}" in problems[0].message
-    assert elapsed < 10  # bounded: measured before anything is expanded
 
 
 def test_modest_aliases_are_expanded() -> None:

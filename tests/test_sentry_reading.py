@@ -83,7 +83,9 @@ def test_rate_limited_reads_slow_down_before_sentry_says_429():
     # 40+ requests to the project-rules endpoint at 20/s: the limit was really in play
     assert counters["routes"]["GET /api/0/projects/{org}/{project}/rules/"]["200"] >= 40
     assert counters["rate_limited"] <= 2
-    assert facade.gateway.limiter.waited > 0.5
+    # the limiter paced from Sentry's headers (how long it waited depends on the machine's
+    # speed, so it is not asserted; that it knew the limit is)
+    assert facade.gateway.limiter.budget("GET projects/{org}/{project}/rules/").limit == 20
 
 
 def test_concurrent_limit_from_headers_caps_in_flight_requests():
