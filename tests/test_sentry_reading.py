@@ -172,19 +172,18 @@ def test_send_find_live_and_poll_a_slack_rule_task(emulator):
 
     created, found, alt, missing = asyncio.run(main())
     assert created.status in (200, 201)
-    if found is None:  # the kind's key format is its own; accept whichever it chose
-        pytest.skip("issue_alert natural key is not project/name")
+    assert found is not None  # issue_alert's natural key is <project>/<name>
     assert found.id == str(created.body["id"]) and alt is not None and missing is None
 
 
 def test_a_429_waits_for_the_window_reset_and_retries():
+    """Another client spends the window's budget; our GET meets a 429, waits for the reset
+    and retries. The window may turn over between the two clients (then no 429 is met), so
+    the scenario is tried a few times until one run met the 429, and then checked."""
     with running_emulator(projects=["web"], rate_limit={"enabled": True, "limit": 3,
                                                         "window": 1}) as emu:
         path = f"organizations/{emu.organization}/projects/"
-        other = emu.client()  # another client spends this window's budget first
-        statuses = []
-        while 429 not in statuses and len(statuses) < 20:
-            statuses.append(other.get(path).status_code)
+        other = emu.client()
 
         async def main():
             facade = facade_for(emu)
@@ -193,11 +192,15 @@ def test_a_429_waits_for_the_window_reset_and_retries():
             finally:
                 await facade.aclose()
 
-        response, facade = asyncio.run(main())
+        for _ in range(5):
+            statuses: list[int] = []
+            while 429 not in statuses and len(statuses) < 20:
+                statuses.append(other.get(path).status_code)
+            response, facade = asyncio.run(main())
+            route = facade.gateway.metrics.route("GET organizations/{org}/projects/")
+            if route.rate_limited:
+                break
 
-    route = facade.gateway.metrics.route("GET organizations/{org}/projects/")
-    if route.rate_limited == 0:
-        pytest.skip("the window turned over between the other client's 429 and ours")
     assert response.status == 200
     assert route.rate_limited == 1 and route.retries == 1 and route.statuses[200] == 1
 

@@ -15,6 +15,7 @@ manages (declared fields plus the defaults the payload sends), never server-only
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -82,7 +83,7 @@ class ReadContext:
     """Live state of the kinds this kind depends on, already read."""
 
 
-class ResourceKind(Generic[E]):
+class ResourceKind(ABC, Generic[E]):
     name: ClassVar[str]
     """Kind name used in plans and `--target KIND/KEY`: `metric_alert`, `code_mapping`."""
     section: ClassVar[str]
@@ -107,14 +108,14 @@ class ResourceKind(Generic[E]):
 
     # ---- identity ---------------------------------------------------------------------
 
+    @abstractmethod
     def key(self, entry: E) -> str:
         """Natural key of a desired entry (DESIGN.md, Kinds and identity)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def live_key(self, data: dict[str, Any], *, directory: Directory, project: str | None,
                  parent: str | None) -> str:
         """Natural key of a live object, in the same form as `key`."""
-        raise NotImplementedError
 
     def children(self, entry: E) -> list[tuple[str, BaseModel, FieldPath]]:
         """Entries of child kinds embedded in this entry: (kind name, entry, field path)."""
@@ -126,19 +127,19 @@ class ResourceKind(Generic[E]):
 
     # ---- desired -> Sentry -------------------------------------------------------------
 
+    @abstractmethod
     def build_payload(self, entry: E, *, directory: Directory) -> dict[str, Any]:
         """The exact Sentry request body (POST and PUT) for this entry. Pure."""
-        raise NotImplementedError
 
     # ---- comparison and export ----------------------------------------------------------
 
+    @abstractmethod
     def canonical(self, entry: E, *, directory: Directory) -> dict[str, Any]:
         """Comparison form, in manifest field names, holding only the fields dexter manages."""
-        raise NotImplementedError
 
+    @abstractmethod
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> E:
         """The manifest entry that describes a live object (friendly forms where they exist)."""
-        raise NotImplementedError
 
     def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
         """canonical(entry_from_live(data)): the live side of a comparison. Kinds may build it
@@ -156,9 +157,9 @@ class ResourceKind(Generic[E]):
 
     # ---- API calls ------------------------------------------------------------------
 
+    @abstractmethod
     def list_requests(self, ctx: ReadContext) -> list[ListRequest]:
         """List endpoints that hold every live object of this kind in scope."""
-        raise NotImplementedError
 
     def items(self, body: Any, listing: ListRequest) -> list[dict[str, Any]]:
         """Objects of this kind in one list response body (a JSON array by default)."""
@@ -167,11 +168,13 @@ class ResourceKind(Generic[E]):
     def live_id(self, data: dict[str, Any]) -> str:
         return str(data["id"])
 
+    @abstractmethod
     def create_request(self, organization: str, change: ResourceChange) -> ApiRequest:
-        raise NotImplementedError
+        """The POST (or, for links, PUT) that creates the change's object."""
 
+    @abstractmethod
     def update_request(self, organization: str, change: ResourceChange) -> ApiRequest:
-        raise NotImplementedError
+        """The call that updates the change's live object to the planned payload."""
 
     def update_requests(self, organization: str, change: ResourceChange) -> list[ApiRequest]:
         """Every call an update needs, in order (releases: add projects by POST, then PUT).
@@ -180,8 +183,9 @@ class ResourceKind(Generic[E]):
         """
         return [self.update_request(organization, change)]
 
+    @abstractmethod
     def delete_request(self, organization: str, change: ResourceChange) -> ApiRequest:
-        raise NotImplementedError
+        """The DELETE of the change's live object."""
 
     def create_is_idempotent(self) -> bool:
         """True when Sentry's POST is get-or-create (releases): safe to retry blindly."""
