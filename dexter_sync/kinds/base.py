@@ -16,6 +16,7 @@ manages (declared fields plus the defaults the payload sends), never server-only
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -142,8 +143,16 @@ class ResourceKind(ABC, Generic[E]):
         """The manifest entry that describes a live object (friendly forms where they exist)."""
 
     def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
-        """canonical(entry_from_live(data)): the live side of a comparison. Kinds may build it
-        faster, but must return the identical dict (or raise as this does)."""
+        """canonical(entry_from_live(data)): the live side of a comparison.
+
+        A kind may offer `fast_canonical_live(data, directory)` that builds the identical
+        dict without the model round trip; whatever it cannot decide (it raises) goes the
+        default way, so the answer is always the default's.
+        """
+        fast = getattr(self, "fast_canonical_live", None)
+        if fast is not None:
+            with suppress(Exception):  # what it cannot decide, the default path decides
+                return fast(data, directory)
         return self.canonical(self.entry_from_live(data, directory=directory),
                               directory=directory)
 

@@ -192,15 +192,11 @@ class IssueAlertKind(ResourceKind[IssueAlertEntry]):
         out["project"] = entry.project
         return out
 
-    def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
-        """canonical(entry_from_live(data)) built straight from the JSON (issue_alert_live); what
-        that cannot decide goes the default way, so the answer is always the default's."""
+    def fast_canonical_live(self, data: dict[str, Any], directory: Directory) -> dict[str, Any]:
+        """canonical(entry_from_live(data)) built straight from the JSON (issue_alert_live)."""
         from .issue_alert_live import canonical_live  # late: it imports this module
 
-        try:
-            return canonical_live(data, directory)
-        except Exception:  # noqa: BLE001 - Fallback or an odd value: the default path decides
-            return super().canonical_live(data, directory=directory)
+        return canonical_live(data, directory)
 
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> IssueAlertEntry:
         return entry_from_live(data, directory=directory)

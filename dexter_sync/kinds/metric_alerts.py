@@ -298,15 +298,11 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
         """canonical() from the entry's request body, already built (the planner reuses it)."""
         return _canonical_body(payload, directory)
 
-    def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
-        """canonical(entry_from_live(data)) built straight from the JSON (metric_alert_live); what
-        that cannot decide goes the default way, so the answer is always the default's."""
+    def fast_canonical_live(self, data: dict[str, Any], directory: Directory) -> dict[str, Any]:
+        """canonical(entry_from_live(data)) built straight from the JSON (metric_alert_live)."""
         from .metric_alert_live import canonical_live  # late: it imports this module
 
-        try:
-            return canonical_live(data, directory)
-        except Exception:  # noqa: BLE001 - Fallback or an odd value: the default path decides
-            return super().canonical_live(data, directory=directory)
+        return canonical_live(data, directory)
 
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> MetricAlertEntry:
         return entry_from_live(data, directory=directory)
