@@ -92,15 +92,17 @@ def ensure_names(store: Store, organization: str, *, projects: Iterable[str] = (
                  integrations: Iterable[tuple[str, str]] = (),
                  repositories: Iterable[tuple[str, str | None]] = (),
                  environments: Iterable[str] = (),
-                 slack_channels: Iterable[tuple[str, str]] = ()) -> dict[str, list]:
+                 slack_channels: Iterable[tuple[str, str]] = (),
+                 issues: Iterable[str] = ()) -> dict[str, list]:
     """Create whatever of the named objects is missing; returns what was created, by kind.
 
     Integrations are `(provider, name)`; repositories `(owner/name, integration name or
-    None)`; Slack channels `(integration name, "#channel")`. Idempotent.
+    None)`; Slack channels `(integration name, "#channel")`; issues by short id
+    (`BACKEND-12`: one event in project `backend`, grouped into that issue). Idempotent.
     """
     created: dict[str, list] = {k: [] for k in (
         "organization", "projects", "teams", "members", "integrations", "repositories",
-        "environments", "slack_channels")}
+        "environments", "slack_channels", "issues")}
     actor = {"type": "system", "name": "emulator"}
     with store.transaction():
         org = ensure_org(store, organization, created)
@@ -141,7 +143,33 @@ def ensure_names(store: Store, organization: str, *, projects: Iterable[str] = (
                 created["environments"].append(name)
         for integ_name, channel in slack_channels:
             _ensure_channel(store, org, integ_name, channel, created)
+        for short_id in issues:
+            _ensure_issue(store, org, short_id, created, actor)
     return created
+
+
+def _ensure_issue(store: Store, org: dict, short_id: str, created: dict, actor: dict) -> None:
+    """An issue with this short id, made the way Sentry makes issues: from an event."""
+    from .routes.ingest import record_event  # late: the route module imports the store layer
+
+    wanted = short_id.upper()
+    if any(i["shortId"] == wanted for i in store.query("issue", org["id"])):
+        return
+    slug, _, number = short_id.rpartition("-")
+    if not slug or not number.isdigit():
+        raise ValueError(f"issue {short_id!r} is not a short id such as BACKEND-12")
+    project, new = ensure_project(store, org, slug.lower(), actor=actor)
+    if new:
+        created["projects"].append(slug.lower())
+    record_event(store, org, project, {"message": f"Seeded issue {wanted}",
+                                       "level": "error", "fingerprint": [f"seed:{wanted}"]})
+    issue = max(store.query("issue", org["id"], scope=str(project["id"])),
+                key=lambda i: i["id"])
+    issue["shortId"] = wanted
+    store.put("issue", issue)
+    while store.next_id(f"short_id:{project['id']}") < int(number):
+        pass  # later issues of the project are numbered after this one, never reuse it
+    created["issues"].append(wanted)
 
 
 def _ensure_member(store: Store, org: dict, email: str, created: dict, actor: dict) -> None:

@@ -31,6 +31,8 @@ class SeedNames:
     repositories: set[tuple[str, str | None]] = field(default_factory=set)
     environments: set[str] = field(default_factory=set)
     slack_channels: set[tuple[str, str]] = field(default_factory=set)
+    issues: set[str] = field(default_factory=set)
+    """Short ids (`BACKEND-12`) named by external issue links."""
 
     def as_kwargs(self) -> dict[str, Any]:
         return {name: sorted(value, key=str) for name, value in vars(self).items()}
@@ -60,6 +62,8 @@ def names_in(desired: DesiredState, providers: set[str]) -> SeedNames:
                     unnamed.add(ref.provider)
             elif ref.kind == "repository":
                 names.repositories.add((ref.name, ref.scope))
+            elif ref.kind == "issue" and not ref.name.isdigit():
+                names.issues.add(ref.name.upper())
             elif ref.kind == "slack_channel":
                 slack_scopes.append((ref.scope, ref.name))
     for provider in sorted(unnamed):
