@@ -15,6 +15,7 @@ from dexter_sync.core.directory import Directory, Integration
 from dexter_sync.kinds.base import ReadContext
 from dexter_sync.kinds.issue_alert_nodes import CATALOGUE
 from dexter_sync.kinds.issue_alerts import IssueAlertEntry, IssueAlertKind, payload_for_update
+from tests.helpers_alerts import seeded_alert_app
 
 KIND = IssueAlertKind()
 C = "sentry.rules.conditions."
@@ -493,20 +494,10 @@ def _emulator_rules() -> list[dict[str, Any]]:
 def test_emulator_round_trip_of_every_condition_filter_and_action():
     import asyncio
 
-    from dexter_sync.emulator import EmulatorConfig, create_app
     from dexter_sync.emulator.testing import asgi_client
 
-    app = create_app(EmulatorConfig(token="t"))
+    app = seeded_alert_app()
     store = app.state.store
-    store.ensure_names(
-        "acme", projects=["backend", "frontend"], teams=["platform"],
-        members=["alice@example.com"], environments=["production"],
-        integrations=[("slack", "Acme Slack"), ("pagerduty", "Acme PD"),
-                      ("opsgenie", "Acme Opsgenie"), ("msteams", "Acme Teams"),
-                      ("discord", "Acme Discord"), ("jira", "Acme Jira"),
-                      ("jira_server", "Acme Jira Server"), ("github", "acme-github"),
-                      ("vsts", "Acme DevOps")],
-        slack_channels=[("Acme Slack", "#alerts")])
     org = next(o for o in store.query("org") if o["slug"] == "acme")
     rules = _emulator_rules()
 

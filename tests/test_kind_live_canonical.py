@@ -27,6 +27,7 @@ from dexter_sync.kinds.metric_alert_model import MetricAlertEntry
 from dexter_sync.kinds.metric_alerts import MetricAlertKind
 from tests import test_kind_issue_alerts as issue_tests
 from tests import test_kind_metric_alerts as metric_tests
+from tests.helpers_alerts import seeded_alert_app
 
 METRIC, ISSUE = MetricAlertKind(), IssueAlertKind()
 FAST = {"metric_alert": metric_alert_live.canonical_live,
@@ -330,7 +331,7 @@ def _variants(rules: list[dict[str, Any]], extra: list[dict[str, Any]]) -> list[
 def test_emulator_metric_alerts_fast_equals_default():
     from dexter_sync.emulator.testing import asgi_client
 
-    app = metric_tests._seeded_app()
+    app = seeded_alert_app()
     extra = [{"owner": "user:alice@example.com", "description": " on call "},
              {"environment": "production", "threshold_period": 3},
              {"owner": "team:platform"}]
@@ -357,20 +358,10 @@ def test_emulator_metric_alerts_fast_equals_default():
 
 
 def test_emulator_issue_alerts_fast_equals_default():
-    from dexter_sync.emulator import EmulatorConfig, create_app
     from dexter_sync.emulator.testing import asgi_client
 
-    app = create_app(EmulatorConfig(token="t"))
+    app = seeded_alert_app()
     store = app.state.store
-    store.ensure_names(
-        "acme", projects=["backend", "frontend"], teams=["platform"],
-        members=["alice@example.com"], environments=["production"],
-        integrations=[("slack", "Acme Slack"), ("pagerduty", "Acme PD"),
-                      ("opsgenie", "Acme Opsgenie"), ("msteams", "Acme Teams"),
-                      ("discord", "Acme Discord"), ("jira", "Acme Jira"),
-                      ("jira_server", "Acme Jira Server"), ("github", "acme-github"),
-                      ("vsts", "Acme DevOps")],
-        slack_channels=[("Acme Slack", "#alerts")])
     org = next(o for o in store.query("org") if o["slug"] == "acme")
     rules = _variants(issue_tests._emulator_rules(),
                       [{"owner": "user:alice@example.com", "frequency": "2h"},

@@ -20,6 +20,7 @@ from dexter_sync.kinds.metric_alerts import (
     display_aggregate,
     payload_for_update,
 )
+from tests.helpers_alerts import seeded_alert_app
 
 KIND = MetricAlertKind()
 
@@ -622,20 +623,6 @@ def comparable(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-def _seeded_app() -> Any:
-    from dexter_sync.emulator import EmulatorConfig, create_app
-
-    app = create_app(EmulatorConfig(token="t"))
-    app.state.store.ensure_names(
-        "acme", projects=["backend", "frontend"], teams=["platform"],
-        members=["alice@example.com"], environments=["production"],
-        integrations=[("slack", "Acme Slack"), ("pagerduty", "Acme PD"),
-                      ("opsgenie", "Acme Opsgenie"), ("msteams", "Acme Teams"),
-                      ("discord", "Acme Discord")],
-        slack_channels=[("Acme Slack", "#alerts")])
-    return app
-
-
 async def _read_directory(client: Any, app: Any) -> Directory:
     listing = {name: (await client.get(f"/api/0/organizations/acme/{name}/")).json()
                for name in ("projects", "teams", "members", "integrations", "environments")}
@@ -645,7 +632,7 @@ async def _read_directory(client: Any, app: Any) -> Directory:
 def test_emulator_round_trip_of_every_dataset_trigger_and_action():
     from dexter_sync.emulator.testing import asgi_client
 
-    app = _seeded_app()
+    app = seeded_alert_app()
 
     async def run() -> tuple[Directory, list[dict[str, Any]], list[Any]]:
         async with asgi_client(app, token="t") as client:
@@ -699,7 +686,7 @@ def test_sentry_ids_are_not_names_to_check(directory):
 def test_emulator_update_keeps_trigger_and_action_ids():
     from dexter_sync.emulator.testing import asgi_client
 
-    app = _seeded_app()
+    app = seeded_alert_app()
     changed = copy.deepcopy(FRIENDLY)
     changed["triggers"]["critical"]["threshold"] = 150
     changed["triggers"]["critical"]["actions"].reverse()
