@@ -13,14 +13,19 @@ import re
 from ..core.changes import Action, Plan
 from ..render.markdown import COMMENT_LIMIT, render_markdown
 
-MARKER_PREFIX = "<!-- dexter-plan:"
+MARKER_PREFIX = "<!-- dexter-plan "
 
 
-def marker(organization: str, path: str) -> str:
-    """`<!-- dexter-plan:acme:sentry -->`; characters that could end the HTML comment or
-    differ between runs (separators, spaces) are folded away."""
-    where = re.sub(r"[^A-Za-z0-9._/-]+", "_", path.strip("./") or ".")
-    return f"{MARKER_PREFIX}{re.sub(r'[^A-Za-z0-9._-]+', '_', organization)}:{where} -->"
+def _token(text: str) -> str:
+    # nothing that could end the HTML comment or differ between runs (spaces, "./")
+    return re.sub(r"[^A-Za-z0-9._/-]+", "_", text)
+
+
+def marker(path: str, organization: str | None = None) -> str:
+    """`<!-- dexter-plan path=sentry -->` (plus ` org=acme` when the input names one)."""
+    where = _token(path.strip().removeprefix("./").rstrip("/") or ".")
+    org = f" org={_token(organization)}" if organization else ""
+    return f"{MARKER_PREFIX}path={where}{org} -->"
 
 
 def counts(plan: Plan) -> dict[str, int]:

@@ -110,7 +110,7 @@ def _planned(env: Mapping[str, str], inputs: ActionInputs, target: Path) -> Plan
 def plan_step(env: Mapping[str, str], inputs: ActionInputs) -> None:
     target = Path(inputs.plan_file or DEFAULT_PLAN_FILE)
     pull = pull_request_of(env)
-    mark = marker(inputs.organization or "", inputs.path)
+    mark = marker(inputs.path, inputs.organization)
     try:
         plan = _planned(env, inputs, target)
     except StepFailed:
