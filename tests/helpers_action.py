@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = ROOT / "action.yml"
-EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|"
                    r"(?P<op>==|!=|&&|\|\||!|\(|\))|(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*))")
 STATUS_FUNCTIONS = ("success()", "always()", "failure()", "cancelled()")
@@ -308,3 +309,103 @@ def run_action(inputs: dict[str, str], env: dict[str, str], *, workspace: Path,
     outputs = {name: substitute(spec["value"], contexts)
                for name, spec in action.get("outputs", {}).items()}
     return ActionRun(outputs, runs, skipped)
+
+
+STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+GITHUB_FIELDS = ("action_path", "event_name", "workspace")
+
+
+def _strings(node: Any, where: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _strings(value, f"{where}[{index}]")
+    elif isinstance(node, str):
+        yield where, node
+
+
+def _expressions(node: Any, where: str) -> Iterator[tuple[str, str]]:
+    for at, text in _strings(node, where):
+        if at.endswith(".if"):  # `if:` may leave out the ${{ }}
+            bare = EXPRESSION.fullmatch(text.strip())
+            yield at, bare.group(1) if bare else text
+        else:
+            yield from ((at, m.group(1)) for m in EXPRESSION.finditer(text))
+
+
+def _reference_problems(at: str, text: str, inputs: set[str], step_ids: set[str]
+                        ) -> list[str]:
+    try:
+        paths = context_paths(text)
+        evaluate(text, Contexts(inputs={}, env={}, github={}, runner={}))  # the grammar
+    except ExpressionError as error:
+        return [f"{at}: {error}"]
+    problems = []
+    for path in paths:
+        head, _, rest = path.partition(".")
+        parts = rest.split(".")
+        if head == "inputs" and rest not in inputs:
+            problems.append(f"{at}: inputs.{rest} is not declared")
+        elif head == "steps" and (len(parts) != 3 or parts[0] not in step_ids
+                                  or parts[1] != "outputs"):
+            problems.append(f"{at}: {path} names no earlier step's outputs")
+        elif head == "github" and rest not in GITHUB_FIELDS:
+            problems.append(f"{at}: github.{rest} is not a context this action reads")
+        elif head not in ("inputs", "steps", "github", "env", "runner"):
+            problems.append(f"{at}: unknown context {head!r}")
+    return problems
+
+
+def action_problems(action: Any) -> list[str]:
+    """GitHub's metadata rules for a composite action, plus this project's: an input is
+    never spliced into a script (it reaches the shell as an environment variable)."""
+    if not isinstance(action, dict):
+        return ["action.yml is not a mapping"]
+    problems = [f"missing required key {key!r}" for key in ("name", "description", "runs")
+                if not action.get(key)]
+    runs = action.get("runs") or {}
+    if runs.get("using") != "composite":
+        problems.append(f"runs.using is {runs.get('using')!r}, not 'composite'")
+    inputs = action.get("inputs") or {}
+    for name, spec in inputs.items():
+        if not isinstance(spec, dict) or not spec.get("description"):
+            problems.append(f"inputs.{name} has no description")
+    steps = runs.get("steps")
+    if not isinstance(steps, list) or not steps:
+        return problems + ["runs.steps is missing or empty"]
+    step_ids: set[str] = set()
+    for index, step in enumerate(steps):
+        at = f"runs.steps[{index}]"
+        if ("run" in step) == ("uses" in step):
+            problems.append(f"{at}: needs exactly one of run and uses")
+        if "run" in step and not step.get("shell"):
+            problems.append(f"{at}: a run step of a composite action needs shell")
+        if "run" in step and re.search(r"\$\{\{\s*(inputs|github)\.", str(step["run"])):
+            problems.append(f"{at}: run splices an expression into the script; pass it "
+                            "through env")
+        for variable, value in (step.get("env") or {}).items():
+            mapped = re.fullmatch(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}", str(value))
+            if variable.startswith("INPUT_") and (
+                    not mapped or variable != "INPUT_" + mapped.group(1).upper().replace("-", "_")):
+                problems.append(f"{at}.env.{variable}: does not carry the input it names")
+        problems += [p for where, text in _expressions(step, at)
+                     for p in _reference_problems(where, text, set(inputs), step_ids)]
+        step_id = step.get("id")
+        if step_id is not None:
+            if not STEP_ID.match(str(step_id)) or step_id in step_ids:
+                problems.append(f"{at}: id {step_id!r} is invalid or repeated")
+            step_ids.add(str(step_id))
+    for name, spec in (action.get("outputs") or {}).items():
+        if not isinstance(spec, dict) or not spec.get("description") or not spec.get("value"):
+            problems.append(f"outputs.{name} needs a description and a value")
+            continue
+        if not re.search(r"steps\.[\w-]+\.outputs\.", str(spec["value"])):
+            problems.append(f"outputs.{name}: value reads no step output")
+        problems += [p for where, text in _expressions(spec["value"], f"outputs.{name}")
+                     for p in _reference_problems(where, text, set(inputs), step_ids)]
+    used = {path.split(".")[1] for _, text in _expressions(action, "")
+            for path in re.findall(r"\binputs\.[\w-]+", text)}
+    problems += [f"inputs.{name} is never used" for name in inputs if name not in used]
+    return problems

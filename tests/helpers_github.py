@@ -118,13 +118,13 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     return self._send(200, _public(comment))
             return self._send(404, {"message": "Not Found"})
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             self._route("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._route("POST")
 
-        def do_PATCH(self) -> None:  # noqa: N802
+        def do_PATCH(self) -> None:
             self._route("PATCH")
 
     return Handler

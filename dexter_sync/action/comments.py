@@ -14,7 +14,7 @@ step makes a handful of sequential requests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from tenacity import (
@@ -70,7 +70,7 @@ class PullRequestComments:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> PullRequestComments:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

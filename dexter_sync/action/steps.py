@@ -26,7 +26,6 @@ from ..render.planfile import read_plan
 from ..sentry.redaction import redact
 from .body import comment_body, marker, plan_outputs, summary_line
 from .comments import PullRequestComments
-from .running import Finished, register_secrets, run_dexter
 from .runner import (
     DEFAULT_API_URL,
     DEFAULT_PLAN_FILE,
@@ -39,6 +38,7 @@ from .runner import (
     run_url,
     write_outputs,
 )
+from .running import Finished, register_secrets, run_dexter
 
 TOKEN_HINT = "add `SENTRY_AUTH_TOKEN: ${{ secrets.SENTRY_AUTH_TOKEN }}` to the step's env"
 STALE_ADVICE = ("Sentry changed since the plan was reviewed, so nothing was applied. Run "
@@ -147,10 +147,10 @@ def _report(done: Finished) -> dict[str, Any]:
 
 def _report_markdown(report: dict[str, Any], exit_code: int) -> str:
     status = report.get("summary", {})
-    lines = [f"### dexter apply to `{report.get('organization')}`: "
-             f"{'complete' if exit_code == 0 else 'incomplete'}", "",
-             f"{status.get('applied', 0)} applied, {status.get('failed', 0)} failed, "
-             f"{status.get('not-attempted', 0)} not attempted.", ""]
+    outcome = "complete" if exit_code == 0 else "incomplete"
+    lines = [f"### dexter apply to `{report.get('organization')}`: {outcome}", "",
+             (f"{status.get('applied', 0)} applied, {status.get('failed', 0)} failed, "
+              f"{status.get('not-attempted', 0)} not attempted."), ""]
     changes = sorted(report["changes"], key=lambda c: c.get("status") == "applied")
     if changes:
         lines += ["| status | action | kind | key | detail |", "| --- | --- | --- | --- | --- |"]
