@@ -7,10 +7,15 @@
 Shapes follow GitHub's REST reference (comment objects with id, body, html_url, user;
 `{"message": ...}` errors; 401 "Bad credentials" for a wrong token). Every request is
 recorded with its headers so tests can check what was sent.
+
+Faults for the next requests, one per request, in order (`faults.append(...)`):
+`"502"` answers 502, `"html"` answers a proxy's HTML page with 200, `"lost"` does the
+work and then drops the connection without an answer.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -41,6 +46,9 @@ class FakeGitHub:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     next_id: int = 1000
+    faults: list[str] = field(default_factory=list)
+    link_base: str | None = None
+    """Where next-page links point (default: this server), to test a redirecting proxy."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, repository: str, number: int, body: str, login: str) -> dict[str, Any]:
@@ -87,6 +95,20 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
         def _route(self, method: str) -> None:
             text = self._body() if method != "GET" else ""
             state.requests.append(Recorded(method, self.path, dict(self.headers), text))
+            fault = state.faults.pop(0) if state.faults else None
+            if fault == "502":
+                return self._send(502, {"message": "Server Error"})
+            if fault == "html":
+                page = b"<html><body>Sign in to the proxy</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                return None
+            if fault == "lost":
+                self.wfile = io.BytesIO()  # the answer goes nowhere: the connection just closes
+                self.close_connection = True
             if self.headers.get("Authorization") != f"Bearer {state.token}":
                 return self._send(401, {"message": "Bad credentials"})
             parts = urlsplit(self.path)
@@ -99,7 +121,7 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 chunk = every[(page - 1) * per_page: page * per_page]
                 headers = {}
                 if page * per_page < len(every):
-                    headers["Link"] = (f'<{state.url}{parts.path}?per_page={per_page}&'
+                    headers["Link"] = (f'<{state.link_base or state.url}{parts.path}?per_page={per_page}&'
                                        f'page={page + 1}>; rel="next"')
                 return self._send(200, [_public(c) for c in chunk], headers)
             if method in ("POST", "PATCH") and (listing or one):

@@ -78,10 +78,15 @@ class PullRequestComments:
 
     def _fail(self, what: str, response: httpx.Response) -> GitHubError:
         try:
-            message = response.json().get("message")
-        except (ValueError, AttributeError):
-            message = None
-        detail = f": {message}" if isinstance(message, str) else ""
+            data = response.json()
+        except ValueError:
+            data = None
+        data = data if isinstance(data, dict) else {}
+        # GitHub's validation errors say what was wrong in errors[].message
+        texts = [data.get("message")] + [e.get("message") for e in data.get("errors") or []
+                                         if isinstance(e, dict)]
+        shown = [t for t in texts if isinstance(t, str)]
+        detail = f": {'; '.join(shown)}" if shown else ""
         hint = (" (the workflow needs `permissions: pull-requests: write` and "
                 "GITHUB_TOKEN in the step's env)" if response.status_code in (401, 403, 404)
                 else "")
