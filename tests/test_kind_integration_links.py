@@ -183,7 +183,7 @@ def test_code_mapping_on_repository_created_by_same_apply_plans_but_waits():
     change = ResourceChange(Action.CREATE, "code_mapping", "k", payload=payload)
     with pytest.raises(DexterError, match="repository 'acme/new' did not exist") as error:
         MAPPINGS.create_request("acme", change)
-    assert error.value.code == "unresolved-reference"
+    assert error.value.code == "unknown-reference"
     resolved = MAPPINGS.build_payload(mapping(), directory=DIRECTORY)
     request = MAPPINGS.create_request("acme", ResourceChange(Action.CREATE, "code_mapping", "k", payload=resolved))
     assert request.json == resolved and "_unresolved" not in request.json

@@ -14,7 +14,7 @@ from .state import DesiredState
 
 
 def check_references(desired: DesiredState, directory: Directory) -> list[Diagnostic]:
-    """Diagnostics (code `missing-reference`) for names the live organization does not have."""
+    """Diagnostics (code `unknown-reference`) for names the live organization does not have."""
     from ..kinds.registry import get_kind  # late: kinds import core
 
     declared_repos = {r.key for r in desired.resources if r.kind == "repository"}
@@ -27,7 +27,7 @@ def check_references(desired: DesiredState, directory: Directory) -> list[Diagno
                 continue
             message, choices = problem
             found.append(Diagnostic(
-                code="missing-reference",
+                code="unknown-reference",
                 message=message,
                 span=resource.span_for(ref.path),
                 path=ref.path,

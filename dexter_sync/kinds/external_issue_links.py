@@ -156,7 +156,7 @@ class ExternalIssueLinkKind(ResourceKind[ExternalIssueLinkEntry]):
         body = dict(change.payload or {})
         route = body.pop(ROUTE_KEY, None) or {}
         if not route.get("integration_id"):
-            raise DexterError(f"{change.address}: integration id unknown", code="unresolved-reference")
+            raise DexterError(f"{change.address}: integration id unknown", code="unknown-reference")
         return ApiRequest("PUT", _link_path(organization, route["issue"], str(route["integration_id"])),
                           json=body)
 
