@@ -22,12 +22,12 @@ from dexter_sync.core.changes import NoteReason
 from dexter_sync.core.directory import Directory
 from dexter_sync.core.requests import ApiRequest, ApiResponse
 from dexter_sync.core.state import LiveObject
+from dexter_sync.kinds.base import ListRequest
+from dexter_sync.kinds.registry import get_kind
 from dexter_sync.sentry import gateway as gateway_module
 from dexter_sync.sentry.client import SentryClient
 from dexter_sync.sentry.errors import SentryError
 from dexter_sync.sentry.gateway import Gateway
-from dexter_sync.kinds.base import ListRequest
-from dexter_sync.kinds.registry import get_kind
 from dexter_sync.sentry.reading import list_all, merged_by_id, read_directory, read_listing
 from tests.helpers_org import ORG, Org
 
