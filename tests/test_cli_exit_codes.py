@@ -169,3 +169,23 @@ def test_readme_names_only_codes_of_the_enum():
     sentence = readme[start: readme.index("\n-", start)]
     named = set(re.findall(r"`([a-z][a-z-]+)`", sentence)) - {"dexter_sync"}
     assert named and named <= {code.value for code in ErrorCode}
+
+
+def test_a_partial_export_lists_what_it_left_out_and_exits_3(target, tmp_path):
+    client = target.client()
+    team = next(t["id"] for t in client.get("organizations/acme/teams/").json())
+    rule = {"name": "Twice", "aggregate": "count()", "query": "", "timeWindow": 5,
+            "projects": ["backend"], "thresholdType": 0,
+            "triggers": [{"label": "critical", "alertThreshold": 10, "actions": [
+                {"type": "email", "targetType": "team", "targetIdentifier": team}]}]}
+    ids = [client.post("organizations/acme/alert-rules/", json=rule).json()["id"]
+           for _ in range(2)]
+    out = tmp_path / "exported"
+    result = dexter("export", "--org", "acme", "--sentry-url", target.url, "--out", str(out))
+    assert result.exit_code == 3
+    assert f"skipped metric_alert/Twice: ambiguous (live ids {', '.join(sorted(ids))})" \
+        in result.stderr
+    last = result.stderr.rstrip().splitlines()[-1]
+    assert last == ("error: the export is partial: 1 live object left out (listed above) "
+                    "[export-partial]")
+    assert (out / "dexter.yaml").is_file()  # what could be exported is written
