@@ -24,6 +24,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from ..core.codes import ErrorCode
 from ..core.diagnostics import DexterError
 from ..sentry.redaction import redact
 
@@ -33,7 +34,7 @@ API_VERSION = "2022-11-28"
 
 
 class GitHubError(DexterError):
-    code = "github-api"
+    code = ErrorCode.GITHUB_API
 
 
 class _Retryable(Exception):
@@ -91,7 +92,7 @@ class PullRequestComments:
                 "GITHUB_TOKEN in the step's env)" if response.status_code in (401, 403, 404)
                 else "")
         return GitHubError(redact(f"GitHub answered {response.status_code} to {what}"
-                                  f"{detail}{hint} [github-api]"))
+                                  f"{detail}{hint}"))
 
     def _send(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -107,16 +108,14 @@ class PullRequestComments:
     def _json(self, response: httpx.Response, what: str, shape: type) -> Any:
         if "json" not in response.headers.get("content-type", ""):
             raise GitHubError(f"GitHub's answer to {what} is not JSON "
-                              f"({response.headers.get('content-type') or 'no content type'})"
-                              " [github-api]")
+                              f"({response.headers.get('content-type') or 'no content type'})")
         try:
             data = response.json()
         except ValueError:
-            raise GitHubError(f"GitHub's answer to {what} is not valid JSON [github-api]") \
-                from None
+            raise GitHubError(f"GitHub's answer to {what} is not valid JSON") from None
         if not isinstance(data, shape):
             raise GitHubError(f"GitHub's answer to {what} is a {type(data).__name__}, "
-                              f"not a {shape.__name__} [github-api]")
+                              f"not a {shape.__name__}")
         return data
 
     @_retrying
@@ -127,7 +126,7 @@ class PullRequestComments:
         try:
             return self._send_retried(method, url, what, **kwargs)
         except _Retryable as error:
-            raise GitHubError(f"{error} (3 tries) [github-api]") from None
+            raise GitHubError(f"{error} (3 tries)") from None
 
     def find(self, mark: str) -> dict[str, Any] | None:
         """The oldest comment whose body starts with `mark` (a second one from a race is
@@ -147,9 +146,9 @@ class PullRequestComments:
             if url is not None and httpx.URL(url).host != self._client.base_url.host:
                 # the token goes with every request: never follow a link to another host
                 raise GitHubError(f"GitHub's next-page link points to another host "
-                                  f"({httpx.URL(url).host}) [github-api]")
+                                  f"({httpx.URL(url).host})")
         raise GitHubError(f"the pull request has more than {MAX_PAGES * 100} comments; "
-                          "stopped looking for dexter's [github-api]")
+                          "stopped looking for dexter's")
 
     def _update(self, comment_id: int, body: str) -> CommentResult:
         response = self._idempotent(
@@ -172,9 +171,9 @@ class PullRequestComments:
         except _Retryable as error:
             made = self.find(mark)  # the POST may have landed though its answer was lost
             if made is None:
-                raise GitHubError(f"{error} [github-api]") from None
+                raise GitHubError(str(error)) from None
             return self._update(made["id"], body)
         data = self._json(response, "creating the comment", dict)
         if not isinstance(data.get("id"), int):
-            raise GitHubError("GitHub's answer to creating the comment has no id [github-api]")
+            raise GitHubError("GitHub's answer to creating the comment has no id")
         return CommentResult(data["id"], data.get("html_url"), "created")

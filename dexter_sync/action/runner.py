@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.codes import ErrorCode
 from ..core.diagnostics import DexterError
 
 COMMANDS = ("plan", "apply")
@@ -31,7 +32,7 @@ DEFAULT_API_URL = "https://api.github.com"
 class ActionError(DexterError):
     """A misconfigured workflow or runner; the message says what to change."""
 
-    code = "action-input"
+    code = ErrorCode.ACTION_INPUT
 
 
 def _input(env: Mapping[str, str], name: str) -> str:
@@ -53,11 +54,11 @@ class ActionInputs:
         command = _input(env, "command") or "plan"
         if command not in COMMANDS:
             raise ActionError(f"input command: {command!r} is not one of "
-                              f"{', '.join(COMMANDS)} [action-input]")
+                              f"{', '.join(COMMANDS)}")
         comment = _input(env, "comment") or "changes-only"
         if comment not in COMMENT_MODES:
             raise ActionError(f"input comment: {comment!r} is not one of "
-                              f"{', '.join(COMMENT_MODES)} [action-input]")
+                              f"{', '.join(COMMENT_MODES)}")
         # input, else the job's SENTRY_URL, else sentry.io: never the embedded emulator,
         # which in CI would plan against an empty local organization and look like success
         sentry_url = _input(env, "sentry-url") or env.get("SENTRY_URL", "").strip() \
@@ -71,8 +72,8 @@ def _runner_file(env: Mapping[str, str], variable: str) -> Path:
     value = env.get(variable)
     if not value:
         raise ActionError(f"{variable} is not set: `dexter action` runs as a step of the "
-                          "GitHub Action (action.yml), where the runner sets it "
-                          "[action-environment]", code="action-environment")
+                          "GitHub Action (action.yml), where the runner sets it",
+                          code=ErrorCode.ACTION_ENVIRONMENT)
     return Path(value)
 
 
@@ -122,11 +123,11 @@ def _event(env: Mapping[str, str]) -> dict[str, Any]:
     try:
         event = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise ActionError(f"{path}: cannot read the event payload ({error}) "
-                          "[action-environment]", code="action-environment") from None
+        raise ActionError(f"{path}: cannot read the event payload ({error})",
+                          code=ErrorCode.ACTION_ENVIRONMENT) from None
     if not isinstance(event, dict):
-        raise ActionError(f"{path}: the event payload is not a JSON object "
-                          "[action-environment]", code="action-environment")
+        raise ActionError(f"{path}: the event payload is not a JSON object",
+                          code=ErrorCode.ACTION_ENVIRONMENT)
     return event
 
 
@@ -140,8 +141,8 @@ def pull_request_of(env: Mapping[str, str]) -> PullRequest | None:
     if not isinstance(pull, dict) or not isinstance(pull.get("number"), int) \
             or not isinstance(repository, str) or "/" not in repository:
         raise ActionError("the pull_request event payload has no pull_request.number or "
-                          "repository.full_name [action-environment]",
-                          code="action-environment")
+                          "repository.full_name",
+                          code=ErrorCode.ACTION_ENVIRONMENT)
     head = pull.get("head")
     sha = head.get("sha") if isinstance(head, dict) else None
     return PullRequest(repository, pull["number"], sha if isinstance(sha, str) else None)

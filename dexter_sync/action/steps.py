@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.changes import Plan
+from ..core.codes import ErrorCode
 from ..core.diagnostics import DexterError
 from ..render.planfile import read_plan
 from ..sentry.redaction import redact
@@ -74,7 +75,7 @@ def _comment(env: Mapping[str, str], inputs: ActionInputs, pull: PullRequest, ma
     if not token:
         raise ActionError("comment: GITHUB_TOKEN is not set; add `GITHUB_TOKEN: "
                           "${{ secrets.GITHUB_TOKEN }}` to the step's env (and `permissions: "
-                          "pull-requests: write`), or set `comment: off` [action-input]")
+                          "pull-requests: write`), or set `comment: off`")
     api_url = env.get("GITHUB_API_URL") or DEFAULT_API_URL
     with PullRequestComments(api_url=api_url, token=token, repository=pull.repository,
                              number=pull.number) as comments:
@@ -140,8 +141,8 @@ def _report(done: Finished) -> dict[str, Any]:
     except ValueError:
         report = None
     if not isinstance(report, dict) or not isinstance(report.get("changes"), list):
-        raise ActionError(f"dexter apply exited {done.exit_code} without its JSON report "
-                          "[action-report]", code="action-report")
+        raise ActionError(f"dexter apply exited {done.exit_code} without its JSON report",
+                          code=ErrorCode.ACTION_REPORT)
     return report
 
 
@@ -169,7 +170,7 @@ def apply_step(env: Mapping[str, str], inputs: ActionInputs) -> None:
             raise _fail(env, "dexter apply: no reviewed plan",
                         f"the plan file {inputs.plan_file} does not exist: download the pull "
                         "request's plan artifact before this step, or leave plan-file empty "
-                        "to plan and apply in one go [missing-plan-file]")
+                        f"to plan and apply in one go [{ErrorCode.MISSING_PLAN_FILE}]")
         args = ["apply", inputs.plan_file]
     else:
         args = ["apply", inputs.path, "--auto-approve"]
@@ -203,12 +204,12 @@ def run_step(env: Mapping[str, str]) -> int:
     try:
         inputs = ActionInputs.from_env(env)
         if not env.get("SENTRY_AUTH_TOKEN"):
-            raise ActionError(f"SENTRY_AUTH_TOKEN is not set: {TOKEN_HINT} [action-input]")
+            raise ActionError(f"SENTRY_AUTH_TOKEN is not set: {TOKEN_HINT}")
         (plan_step if inputs.command == "plan" else apply_step)(env, inputs)
     except StepFailed as failed:
         return failed.exit_code
     except DexterError as error:
-        message = redact(str(error))
+        message = redact(f"{error} [{error.code}]")
         print(error_annotation("dexter action", message), flush=True)
         if env.get("GITHUB_STEP_SUMMARY"):
             append_summary(env, f"### dexter action failed\n\n```\n{message}\n```")

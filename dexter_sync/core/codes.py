@@ -98,3 +98,10 @@ class ErrorCode(StrEnum):
     SENTRY_UNREACHABLE = "sentry-unreachable"
     SENTRY_PAGINATION = "sentry-pagination"
     CIRCUIT_OPEN = "circuit-open"
+
+    # the GitHub Action (`dexter action`, action.yml)
+    ACTION_INPUT = "action-input"                    # a workflow input or token missing or invalid
+    ACTION_ENVIRONMENT = "action-environment"        # not run as a step (no GITHUB_OUTPUT, ...)
+    ACTION_REPORT = "action-report"                  # dexter apply ended without its JSON report
+    MISSING_PLAN_FILE = "missing-plan-file"          # apply was given a plan file that is not there
+    GITHUB_API = "github-api"                        # GitHub's REST API refused or answered out of shape
