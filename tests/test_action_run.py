@@ -168,6 +168,8 @@ def test_merge_applies_exactly_the_reviewed_plan_and_refuses_a_stale_one(job: Jo
     assert merged.outputs["summary"] == "2 to create, 0 to update, 0 to delete"
     assert merged.outputs["has-changes"] == "true"
     assert "2 applied, 0 failed, 0 not attempted" in merged.summary
+    assert "The reviewed plan this job applies" in merged.summary
+    assert "Not reviewed" not in merged.summary + merged.log
     live = httpx.get(f"{job.sentry_url}/api/0/organizations/acme/discover/saved/",
                      headers=sentry_api()).json()
     assert sorted(q["name"] for q in live) == ["Errors today", "Slow checkout"]
@@ -266,3 +268,30 @@ def test_the_plan_file_artifact_is_replaced_only_by_a_good_plan(job: Job) -> Non
     assert job.run().failed
     assert (job.workspace / "dexter-plan.json").read_text(encoding="utf-8") == good
     assert sorted(p.name for p in job.workspace.iterdir()) == ["dexter-plan.json"]
+
+
+def test_an_edited_plan_file_is_refused_before_anything_is_applied(job: Job) -> None:
+    job.manifests(["Errors today"])
+    assert not job.run().failed
+    plan = job.workspace / "dexter-plan.json"
+    plan.write_text(plan.read_text(encoding="utf-8").replace("Errors today", "Errors later"),
+                    encoding="utf-8")
+    refused = job.run("push", command="apply", **{"plan-file": "dexter-plan.json"})
+    assert refused.failed
+    assert "[corrupt-plan]" in refused.log and "checksum" in refused.summary
+    live = httpx.get(f"{job.sentry_url}/api/0/organizations/acme/discover/saved/",
+                     headers=sentry_api()).json()
+    assert live == []
+
+
+@pytest.mark.parametrize(("inputs", "message"), [
+    ({"command": "destroy"}, "input command: 'destroy' is not one of plan, apply"),
+    ({"comment": "sometimes"}, "input comment: 'sometimes' is not one of"),
+])
+def test_a_bad_input_is_a_clear_failure(job: Job, inputs: dict[str, str], message: str
+                                        ) -> None:
+    job.manifests(["Errors today"])
+    run = job.run(**inputs)
+    assert run.failed and run.steps[-1].exit_code == 1
+    assert message in run.log and "[action-input]" in run.log
+    assert job.github.requests == []

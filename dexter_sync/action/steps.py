@@ -23,6 +23,7 @@ from typing import Any
 from ..core.changes import Plan
 from ..core.codes import ErrorCode
 from ..core.diagnostics import DexterError
+from ..render.markdown import render_markdown
 from ..render.planfile import read_plan
 from ..sentry.redaction import redact
 from .body import comment_body, marker, plan_outputs, summary_line
@@ -171,6 +172,10 @@ def apply_step(env: Mapping[str, str], inputs: ActionInputs) -> None:
                         f"the plan file {inputs.plan_file} does not exist: download the pull "
                         "request's plan artifact before this step, or leave plan-file empty "
                         f"to plan and apply in one go [{ErrorCode.MISSING_PLAN_FILE}]")
+        reviewed = read_plan(inputs.plan_file, organization=inputs.organization)
+        append_summary(env, redact("<details><summary>The reviewed plan this job applies"
+                                   "</summary>\n\n" + render_markdown(reviewed)
+                                   + "\n</details>"))
         args = ["apply", inputs.plan_file]
     else:
         args = ["apply", inputs.path, "--auto-approve"]
