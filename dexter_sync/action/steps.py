@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -88,25 +87,33 @@ def _comment(env: Mapping[str, str], inputs: ActionInputs, pull: PullRequest, ma
     return {"comment-id": str(result.id), "comment-url": result.url or ""}
 
 
-def _planned(env: Mapping[str, str], inputs: ActionInputs, target: Path) -> Plan:
-    """Run the plan into a temporary file beside `target`, then move it into place: a
-    failed run leaves whatever was at `target` alone."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.partial")
+def _identity(path: Path) -> tuple[int, int] | None:
     try:
-        done = run_dexter(["plan", inputs.path, "--out", str(temp), "--detailed-exitcode",
-                           "--format", "text", *_sentry_args(inputs)], env)
-        if done.exit_code not in (0, 2) or not temp.is_file():
-            raise _fail(env, "dexter plan failed", done.error_text)
-        plan = read_plan(temp)
-        if plan.has_changes != (done.exit_code == 2):
-            raise _fail(env, "dexter plan failed",
-                        f"dexter plan exited {done.exit_code} but the saved plan "
-                        f"{'has' if plan.has_changes else 'has no'} changes")
-        os.replace(temp, target)
-        return plan
-    finally:
-        temp.unlink(missing_ok=True)
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def _planned(env: Mapping[str, str], inputs: ActionInputs, target: Path) -> Plan:
+    """`dexter plan --out target`. dexter writes the file atomically and only after a
+    successful plan, so a failed run leaves an earlier file alone; the file must be a new
+    one, never an earlier run's mistaken for this run's."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    before = _identity(target)
+    done = run_dexter(["plan", inputs.path, "--out", str(target), "--detailed-exitcode",
+                       "--format", "text", *_sentry_args(inputs)], env)
+    if done.exit_code not in (0, 2):
+        raise _fail(env, "dexter plan failed", done.error_text)
+    if _identity(target) in (None, before):
+        raise _fail(env, "dexter plan failed",
+                    f"dexter plan exited {done.exit_code} without writing {target}")
+    plan = read_plan(target)
+    if plan.has_changes != (done.exit_code == 2):
+        raise _fail(env, "dexter plan failed",
+                    f"dexter plan exited {done.exit_code} but the saved plan "
+                    f"{'has' if plan.has_changes else 'has no'} changes")
+    return plan
 
 
 def plan_step(env: Mapping[str, str], inputs: ActionInputs) -> None:
