@@ -168,7 +168,10 @@ def test_merge_applies_exactly_the_reviewed_plan_and_refuses_a_stale_one(job: Jo
     assert merged.outputs["summary"] == "2 to create, 0 to update, 0 to delete"
     assert merged.outputs["has-changes"] == "true"
     assert "2 applied, 0 failed, 0 not attempted" in merged.summary
-    assert "The reviewed plan this job applies" in merged.summary
+    checksum = json.loads((job.workspace / "reviewed" / "plan.json").read_text())["checksum"]
+    assert f"saved plan `{checksum}`" in reviewed.summary
+    assert f"The reviewed plan this job applies (saved plan <code>{checksum}</code>)" \
+        in merged.summary
     assert "Not reviewed" not in merged.summary + merged.log
     live = httpx.get(f"{job.sentry_url}/api/0/organizations/acme/discover/saved/",
                      headers=sentry_api()).json()

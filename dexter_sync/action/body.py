@@ -8,6 +8,7 @@ GitHub's 65,536 characters less the marker and footer, so the whole body always 
 
 from __future__ import annotations
 
+import json
 import re
 
 from ..core.changes import Action, Plan
@@ -33,6 +34,15 @@ def counts(plan: Plan) -> dict[str, int]:
             "delete": plan.count(Action.DELETE)}
 
 
+def plan_checksum(text: str) -> str | None:
+    """The `checksum` of a saved plan file's text (None when it has none)."""
+    try:
+        value = json.loads(text).get("checksum")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 def summary_line(numbers: dict[str, int]) -> str:
     """`3 to create, 1 to update, 0 to delete` (the Action's `summary` output)."""
     return ", ".join(f"{numbers.get(a, 0)} to {a}" for a in ("create", "update", "delete"))
@@ -46,11 +56,16 @@ def plan_outputs(plan: Plan, plan_file: str) -> dict[str, str]:
 
 
 def comment_body(plan: Plan, *, mark: str, commit: str | None = None,
-                 run_link: str | None = None, limit: int = COMMENT_LIMIT) -> str:
-    """marker + the markdown plan + a footer naming the commit and run, within `limit`."""
+                 run_link: str | None = None, checksum: str | None = None,
+                 limit: int = COMMENT_LIMIT) -> str:
+    """marker + the markdown plan + a footer naming the commit, the run and the saved
+    plan's checksum (the apply job's summary shows the checksum of what it applies, so the
+    two can be matched), within `limit`."""
     parts = [f"commit `{commit[:12]}`"] if commit else []
     if run_link:
         parts.append(f"[workflow run]({run_link})")
-    footer = f"\n<sub>dexter plan{' for ' + ' · '.join(parts) if parts else ''}</sub>\n"
+    saved = f" · saved plan `{checksum}`" if checksum else ""
+    footer = (f"\n<sub>dexter plan{' for ' + ' · '.join(parts) if parts else ''}{saved}"
+              "</sub>\n")
     head = mark + "\n"
     return head + render_markdown(plan, limit=limit - len(head) - len(footer)) + footer

@@ -25,7 +25,7 @@ from ..core.diagnostics import DexterError
 from ..render.markdown import render_markdown
 from ..render.planfile import read_plan
 from ..sentry.redaction import redact
-from .body import comment_body, marker, plan_outputs, summary_line
+from .body import comment_body, marker, plan_checksum, plan_outputs, summary_line
 from .comments import PullRequestComments
 from .runner import (
     DEFAULT_API_URL,
@@ -130,7 +130,8 @@ def plan_step(env: Mapping[str, str], inputs: ActionInputs) -> None:
         raise
     outputs = plan_outputs(plan, str(target))
     body = comment_body(plan, mark=mark, commit=pull.head_sha if pull else env.get("GITHUB_SHA"),
-                        run_link=run_url(env))
+                        run_link=run_url(env),
+                        checksum=plan_checksum(target.read_text(encoding="utf-8")))
     append_summary(env, redact(body))
     if pull is None:
         print("Not a pull-request event: the plan is in the job summary, no comment.")
@@ -180,9 +181,10 @@ def apply_step(env: Mapping[str, str], inputs: ActionInputs) -> None:
                         "request's plan artifact before this step, or leave plan-file empty "
                         f"to plan and apply in one go [{ErrorCode.MISSING_PLAN_FILE}]")
         reviewed = read_plan(inputs.plan_file, organization=inputs.organization)
-        append_summary(env, redact("<details><summary>The reviewed plan this job applies"
-                                   "</summary>\n\n" + render_markdown(reviewed)
-                                   + "\n</details>"))
+        checksum = plan_checksum(Path(inputs.plan_file).read_text(encoding="utf-8"))
+        append_summary(env, redact(f"<details><summary>The reviewed plan this job applies "
+                                   f"(saved plan <code>{checksum}</code>)</summary>\n\n"
+                                   + render_markdown(reviewed) + "\n</details>"))
         args = ["apply", inputs.plan_file]
     else:
         args = ["apply", inputs.path, "--auto-approve"]
