@@ -19,7 +19,7 @@ MARKER_PREFIX = "<!-- dexter-plan "
 
 def _token(text: str) -> str:
     # nothing that could end the HTML comment or differ between runs (spaces, "./")
-    return re.sub(r"[^A-Za-z0-9._/-]+", "_", text)
+    return re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._/-]+", "_", text))
 
 
 def marker(path: str, organization: str | None = None) -> str:
