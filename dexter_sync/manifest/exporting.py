@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
