@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from ..core.changes import ResourceChange
+from ..render.escaping import printable
 
 REPORT_FORMAT_VERSION = 1
 TEXT_LIST_LIMIT = 100
@@ -70,7 +71,8 @@ def _line(outcome: ChangeOutcome) -> str:
     change = outcome.change
     where = f"{outcome.source}: " if outcome.source else ""
     text = f"{where}{change.action} {change.address}"
-    return f"{text}: {outcome.detail}" if outcome.detail else text
+    # names and Sentry's texts are shown escaped: a newline must not forge a report line
+    return printable(f"{text}: {outcome.detail}" if outcome.detail else text)
 
 
 def _section(title: str, outcomes: list[ChangeOutcome]) -> list[str]:
@@ -92,7 +94,7 @@ def render_text(report: ApplyReport) -> str:
     if report.concurrent:
         lines.append(f"Concurrent run ({len(report.concurrent)}): another apply made the "
                      "same changes at the same time; converged on one object per key")
-        lines += [f"  {note}" for note in report.concurrent[:TEXT_LIST_LIMIT]]
+        lines += [f"  {printable(note)}" for note in report.concurrent[:TEXT_LIST_LIMIT]]
     if report.stopped:
         lines.append(f"Stopped: {report.stopped}")
     lines.append(
