@@ -206,7 +206,14 @@ class _Loader:
                          if os.path.isfile(m))
         explicit = not glob.has_magic(pattern)
         found: list[Path] = []
+        root = self.settings_path.parent if self.settings_path else base
         for match in matches:
+            if not match.is_relative_to(root):  # a symlink leading out, as `..` would
+                self.problems.add(Diagnostic(
+                    "invalid-include", f"include glob {pattern!r} reaches {match}, outside the "
+                    f"manifest root {display_name(root) or '.'} (through a symlink); refused "
+                    "as `..` is", span=where))
+                continue
             if match in stack:
                 if explicit or match != self.settings_path:
                     chain = " -> ".join(display_name(p) for p in (*stack, match))
