@@ -216,7 +216,8 @@ def _text(fields: dict[str, Any], name: str, *, pattern: re.Pattern[str] | None 
     return value
 
 
-def _create_named(store: Store, org: dict, kind: str, fields: dict[str, Any]) -> dict:
+def _create_named(store: Store, org: dict[str, Any], kind: str,
+                   fields: dict[str, Any]) -> dict[str, Any]:
     """Projects, teams, integrations and repositories, made as Sentry makes them (every
     server field filled), from validated fields."""
     if kind in ("project", "team"):
@@ -241,7 +242,7 @@ def _create_named(store: Store, org: dict, kind: str, fields: dict[str, Any]) ->
     return record
 
 
-def _check_update(record: dict, fields: dict[str, Any]) -> None:
+def _check_update(record: dict[str, Any], fields: dict[str, Any]) -> None:
     """An out-of-band edit keeps the object readable: no server-owned field, and no field
     changed to another JSON type (a number stays a number, a list a list)."""
     errors: dict[str, list[str]] = {}
