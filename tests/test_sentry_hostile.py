@@ -61,44 +61,40 @@ def test_a_list_answered_outside_the_documented_shape_stops_the_plan(
     assert result.stdout == ""  # no plan, so nothing to create
 
 
-def test_a_trickling_server_hits_the_overall_deadline():
-    async def scenario(url: str) -> SentryConnectionError:
-        client = SentryClient(base_url=url, token="t",
-                              limits=AnswerLimits(deadline=1.5, max_bytes=1 << 20))
+def failed_read(behaviour, limits: AnswerLimits, expected: type[Exception]):
+    """The error one GET of a list endpoint raises against the hostile server, and the
+    bytes the server managed to send."""
+    async def scenario(url: str) -> Exception:
+        client = SentryClient(base_url=url, token="t", limits=limits)
         try:
-            with pytest.raises(SentryConnectionError) as raised:
+            with pytest.raises(expected) as raised:
                 await client.send("GET", "organizations/acme/alert-rules/")
             return raised.value
         finally:
             await client.aclose()
 
     with hostile_server() as server:
-        server.behaviour = hostile_http.trickle(server, every=0.3)
+        server.behaviour = behaviour(server)
         error = asyncio.run(scenario(server.url))
+        return error, server.bytes_sent
+
+
+def test_a_trickling_server_hits_the_overall_deadline():
+    error, _ = failed_read(lambda server: hostile_http.trickle(server, every=0.3),
+                           AnswerLimits(deadline=1.5, max_bytes=1 << 20),
+                           SentryConnectionError)
     assert "did not finish answering GET /api/0/organizations/acme/alert-rules/ within 1.5s" \
         in str(error)
-    assert error.sent
+    assert isinstance(error, SentryConnectionError) and error.sent
 
 
 @pytest.mark.parametrize("declare", [True, False])
 def test_a_huge_body_is_refused_while_it_streams(declare):
     total = 100 * 1024 * 1024
-
-    async def scenario(url: str) -> ResponseTooLarge:
-        client = SentryClient(base_url=url, token="t",
-                              limits=AnswerLimits(deadline=30, max_bytes=1 << 20))
-        try:
-            with pytest.raises(ResponseTooLarge) as raised:
-                await client.send("GET", "organizations/acme/alert-rules/")
-            return raised.value
-        finally:
-            await client.aclose()
-
-    with hostile_server() as server:
-        server.behaviour = hostile_http.huge(server, total=total, declare=declare)
-        error = asyncio.run(scenario(server.url))
-        sent = server.bytes_sent
+    error, sent = failed_read(
+        lambda server: hostile_http.huge(server, total=total, declare=declare),
+        AnswerLimits(deadline=30, max_bytes=1 << 20), ResponseTooLarge)
     assert "over the 1,048,576-byte limit (DEXTER_MAX_RESPONSE_MB)" in str(error)
-    assert error.code == "sentry-response-too-large"
+    assert isinstance(error, ResponseTooLarge) and error.code == "sentry-response-too-large"
     # the client stopped reading long before the 100 MB were sent (socket buffers aside)
     assert sent < total // 4
