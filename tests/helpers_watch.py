@@ -223,3 +223,51 @@ def watching(emu: Emulator, manifests: Path, *args: str, interval: str = "300ms"
         for stream in (proc.stdout, proc.stderr):
             if stream:
                 stream.close()
+
+
+class SseClient:
+    """An SSE subscriber on a thread: `messages` holds `(id, event, data)` as they arrive."""
+
+    def __init__(self, url: str, *, headers: dict[str, str] | None = None) -> None:
+        self.messages: list[tuple[int, str, dict[str, Any]]] = []
+        self.status: int | None = None
+        self.comments = 0
+        self._client = httpx.Client(timeout=httpx.Timeout(10.0, read=None))
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(url, headers or {}),
+                                        daemon=True)
+        self._thread.start()
+        poll(lambda: self.status is not None and self.comments > 0, what="the SSE stream")
+
+    def _run(self, url: str, headers: dict[str, str]) -> None:
+        try:
+            with self._client.stream("GET", url, headers=headers) as response:
+                self.status = response.status_code
+                if response.status_code != 200:
+                    return
+                fields: dict[str, str] = {}
+                for line in response.iter_lines():
+                    if line.startswith(":"):
+                        self.comments += 1
+                    elif line == "" and "data" in fields:
+                        self.messages.append((int(fields["id"]), fields["event"],
+                                              json.loads(fields["data"])))
+                        fields = {}
+                    elif ":" in line:
+                        name, _, value = line.partition(":")
+                        fields[name] = value.lstrip(" ")
+        except (httpx.HTTPError, RuntimeError):
+            if not self._closed.is_set():
+                raise
+
+    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], *,
+                 what: str = "an SSE message") -> dict[str, Any]:
+        found: dict[str, Any] = poll(
+            lambda: next((m[2] for m in list(self.messages) if predicate(m[2])), None),
+            what=what)
+        return found
+
+    def close(self) -> None:
+        self._closed.set()
+        self._client.close()
+        self._thread.join(5)
