@@ -40,7 +40,7 @@ class SlackStandIn:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.attempts += 1
                 if outer.attempts <= fail_first:

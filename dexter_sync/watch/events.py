@@ -43,6 +43,11 @@ class WatchEvent:
         return json.dumps(self.as_dict(), sort_keys=True, default=str, separators=(",", ":"))
 
 
+def as_object(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one (payload fields Sentry may omit)."""
+    return value if isinstance(value, dict) else {}
+
+
 def parse_types(text: str | Iterable[str] | None) -> frozenset[str] | None:
     """`"drift.*,issue.new"` -> the matching event types; None/empty means every type.
     A name that matches no type is an error (a typo would silently filter everything)."""

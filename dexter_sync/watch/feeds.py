@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from .events import WatchEvent
+from .events import WatchEvent, as_object
 from .tracker import ChangeTracker
 
 SEEN_ISSUES = 10_000
@@ -56,7 +56,7 @@ class IssueWatcher:
         return out
 
     def _event(self, kind: str, issue: dict[str, Any]) -> WatchEvent:
-        project = issue.get("project") if isinstance(issue.get("project"), dict) else {}
+        project = as_object(issue.get("project"))
         return WatchEvent(kind, self.organization, "issue", str(issue.get("shortId") or
                                                                issue.get("id")),
                           {"id": str(issue.get("id")), "short_id": issue.get("shortId"),
@@ -94,7 +94,7 @@ class IncidentWatcher:
         return out
 
     def _event(self, kind: str, incident: dict[str, Any]) -> WatchEvent:
-        rule = incident.get("alertRule") if isinstance(incident.get("alertRule"), dict) else {}
+        rule = as_object(incident.get("alertRule"))
         return WatchEvent(kind, self.organization, "incident",
                           str(incident.get("identifier")),
                           {"id": incident.get("id"), "identifier": incident.get("identifier"),

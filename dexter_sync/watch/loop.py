@@ -15,9 +15,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ..apply.executor import execute_plan
+from ..apply.ports import WriteFacade
 from ..apply.report import Status
 from ..core.changes import Plan
 from ..core.diagnostics import DexterError
@@ -165,7 +166,7 @@ class WatchLoop:
                     {"reason": "unsafe-plan", "detail": finding.message,
                      "code": finding.code}))
             return
-        report = await execute_plan(plan, self.facade,
+        report = await execute_plan(plan, cast(WriteFacade, self.facade),
                                     concurrency=self.options.apply_concurrency)
         for outcome in report.outcomes:
             change = outcome.change
@@ -182,7 +183,7 @@ class WatchLoop:
         failures = self.state.consecutive_failures
         if not failures:
             return self.options.interval
-        return min(self.options.interval * 2 ** min(failures, 8),
+        return min(self.options.interval * 2.0 ** min(failures, 8),
                    max(self.options.max_backoff, self.options.interval))
 
     async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:

@@ -134,7 +134,7 @@ class SlackNotifier:
             try:
                 await self._post(block_kit(event))
                 self.counters.count(self.counters.notify, "sent")
-            except Exception as error:  # a lost notification never stops the daemon
+            except (SlackRejected, httpx.HTTPError, OSError) as error:  # never fatal
                 self.counters.count(self.counters.notify, "failed")
                 log.warning("could not notify Slack of %s: %s", event.type, error)
 

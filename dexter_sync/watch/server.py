@@ -18,7 +18,7 @@ import hmac
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
@@ -173,12 +173,26 @@ async def prometheus(request: Request) -> Response:
                     media_type=metrics.CONTENT_TYPE)
 
 
+async def _limited_body(request: Request, limit: int) -> bytes | None:
+    """The raw body (signatures are over the exact bytes), or None past `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def sentry_webhook(request: Request) -> Response:
     context = context_of(request)
-    count: Callable[[str], None] = lambda result: context.counters.count(  # noqa: E731
-        context.counters.webhooks, result)
-    body = await request.body()
-    if len(body) > MAX_WEBHOOK_BYTES:
+
+    def count(result: str) -> None:
+        context.counters.count(context.counters.webhooks, result)
+
+    body = await _limited_body(request, MAX_WEBHOOK_BYTES)
+    if body is None:
         count("too-large")
         return JSONResponse({"error": "body too large"}, 413)
     if not webhooks.verify(context.webhook_secret,

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from .events import WatchEvent
+from .events import WatchEvent, as_object
 
 SIGNATURE_HEADER = "sentry-hook-signature"
 RESOURCE_HEADER = "sentry-hook-resource"
@@ -32,7 +32,7 @@ def verify(secret: str | None, body: bytes, signature: str | None) -> bool:
 
 def _issue_event(kind: str, organization: str, issue: dict[str, Any],
                  action: str) -> WatchEvent:
-    project = issue.get("project") if isinstance(issue.get("project"), dict) else {}
+    project = as_object(issue.get("project"))
     return WatchEvent(kind, organization, "issue", str(issue.get("shortId") or issue.get("id")),
                       {"id": str(issue.get("id")), "short_id": issue.get("shortId"),
                        "title": issue.get("title"), "culprit": issue.get("culprit"),
@@ -44,8 +44,8 @@ def _issue_event(kind: str, organization: str, issue: dict[str, Any],
 
 def _incident_event(kind: str, organization: str, data: dict[str, Any],
                     action: str) -> WatchEvent:
-    incident = data.get("metric_alert") if isinstance(data.get("metric_alert"), dict) else {}
-    rule = incident.get("alert_rule") if isinstance(incident.get("alert_rule"), dict) else {}
+    incident = as_object(data.get("metric_alert"))
+    rule = as_object(incident.get("alert_rule"))
     return WatchEvent(kind, organization, "incident", str(incident.get("identifier")),
                       {"id": incident.get("id"), "identifier": incident.get("identifier"),
                        "title": incident.get("title") or data.get("description_title"),
