@@ -39,7 +39,7 @@ def parse_duration(text: str) -> float:
     seconds = float(match.group(1)) * UNITS[match.group(2)] if match else 0.0
     if seconds <= 0:
         raise DexterError(f"--interval wants a duration such as 60s, 500ms or 2m, got "
-                          f"{text!r} [bad-duration]", code="bad-duration")
+                          f"{text!r}", code="bad-duration")
     return seconds
 
 

@@ -23,7 +23,7 @@ AUDIT_ROWS_PER_POLL = 100
 def _objects(body: Any, what: str) -> list[dict[str, Any]]:
     if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
         raise SentryError(f"Sentry answered the {what} list with {type(body).__name__}, "
-                          "not a list of objects", code="sentry-shape")
+                          "not a list of objects", code="unreadable-live")
     return body
 
 
@@ -59,5 +59,5 @@ async def audit_rows(gateway: Gateway, organization: str) -> list[dict[str, Any]
                       per_page=AUDIT_ROWS_PER_POLL)
     if not isinstance(body, dict) or "rows" not in body:
         raise SentryError(f"Sentry answered the audit log with {type(body).__name__}, not "
-                          "an object with rows", code="sentry-shape")
+                          "an object with rows", code="unreadable-live")
     return _objects(body["rows"], "audit-log row")

@@ -49,8 +49,8 @@ def parse_address(text: str) -> tuple[str, int]:
         host, port = "", text
     host = host.strip("[]") or "127.0.0.1"
     if not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise DexterError(f"--serve wants HOST:PORT (e.g. 127.0.0.1:8787), got {text!r} "
-                          "[bad-address]", code="bad-address")
+        raise DexterError(f"--serve wants HOST:PORT (e.g. 127.0.0.1:8787), got {text!r}",
+                          code="bad-address")
     return host, int(port)
 
 
@@ -112,9 +112,11 @@ async def run_daemon(facade: SentryFacade, desired: DesiredState, planner: Plann
                     timeout_graceful_shutdown=1))
                 serving = asyncio.ensure_future(server.serve())
                 while not server.started:
-                    if serving.done():
-                        serving.result()  # raises the bind error
-                        raise DexterError(f"could not serve on {host}:{port} [serve-failed]",
+                    if serving.done():  # uvicorn exits when it cannot bind
+                        with contextlib.suppress(SystemExit, OSError):
+                            serving.result()
+                        raise DexterError(f"could not serve on {host}:{port} (in use, or "
+                                          "not an address of this machine)",
                                           code="serve-failed")
                     await asyncio.sleep(0.01)
                 on_serving(f"http://{host}:{server.port}")

@@ -63,7 +63,7 @@ def parse_types(text: str | Iterable[str] | None) -> frozenset[str] | None:
                    else {part} & set(EVENT_TYPES))
         if not matched:
             raise DexterError(f"unknown event type {part!r}; known: {', '.join(EVENT_TYPES)} "
-                              "(a prefix ending in * selects a family) [unknown-event-type]",
+                              "(a prefix ending in * selects a family)",
                               code="unknown-event-type")
         chosen |= matched
     return frozenset(chosen)
