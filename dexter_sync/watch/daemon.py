@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
@@ -52,6 +53,21 @@ def parse_address(text: str) -> tuple[str, int]:
         raise DexterError(f"--serve wants HOST:PORT (e.g. 127.0.0.1:8787), got {text!r}",
                           code="bad-address")
     return host, int(port)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port, or a clear error."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as error:
+        sock.close()
+        raise DexterError(f"could not serve on {host}:{port}: {error.strerror or error}",
+                          code="serve-failed") from None
+    sock.setblocking(False)
+    return sock
 
 
 class _Server(uvicorn.Server):
@@ -110,13 +126,12 @@ async def run_daemon(facade: SentryFacade, desired: DesiredState, planner: Plann
                     create_app(context), host=host, port=port, log_level="warning",
                     lifespan="off", access_log=False, ws="websockets-sansio",
                     timeout_graceful_shutdown=1))
-                serving = asyncio.ensure_future(server.serve())
+                sock = bind(host, port)  # ourselves: a busy port is our error, not uvicorn's exit
+                serving = asyncio.ensure_future(server.serve(sockets=[sock]))
                 while not server.started:
-                    if serving.done():  # uvicorn exits when it cannot bind
-                        with contextlib.suppress(SystemExit, OSError):
-                            serving.result()
-                        raise DexterError(f"could not serve on {host}:{port} (in use, or "
-                                          "not an address of this machine)",
+                    if serving.done():
+                        serving.result()
+                        raise DexterError(f"could not serve on {host}:{port}",
                                           code="serve-failed")
                     await asyncio.sleep(0.01)
                 on_serving(f"http://{host}:{server.port}")
