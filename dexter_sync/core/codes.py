@@ -104,3 +104,9 @@ class ErrorCode(StrEnum):
     SENTRY_UNEXPECTED_ANSWER = "sentry-unexpected-answer"  # HTML, a redirect, wrong JSON type
     SENTRY_RESPONSE_TOO_LARGE = "sentry-response-too-large"
     CIRCUIT_OPEN = "circuit-open"
+
+    # the watch daemon
+    UNKNOWN_EVENT_TYPE = "unknown-event-type"        # --events / ?types= names no event type
+    BAD_DURATION = "bad-duration"                    # --interval
+    BAD_ADDRESS = "bad-address"                      # --serve
+    SERVE_FAILED = "serve-failed"                    # the --serve address could not be bound

@@ -5,6 +5,7 @@ a list of `(path template, methods, handler)` relative to `/api/0` (API), `/api`
 from . import (
                admin,
                discover,
+               incidents,
                ingest,
                issue_alerts,
                issues,
@@ -16,6 +17,7 @@ from . import (
 )
 
 API_ROUTES = [*org.ROUTES, *metric_alerts.ROUTES, *issue_alerts.ROUTES, *discover.ROUTES,
-              *releases.ROUTES, *repos.ROUTES, *issues.ROUTES, *links.ROUTES]
+              *releases.ROUTES, *repos.ROUTES, *issues.ROUTES, *links.ROUTES,
+              *incidents.ROUTES]
 INGEST_ROUTES = ingest.ROUTES
 ADMIN_ROUTES = admin.ROUTES
