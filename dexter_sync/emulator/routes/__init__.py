@@ -5,6 +5,8 @@ a list of `(path template, methods, handler)` relative to `/api/0` (API), `/api`
 from . import (
                admin,
                discover,
+               event_admin,
+               events,
                ingest,
                issue_alerts,
                issues,
@@ -16,6 +18,7 @@ from . import (
 )
 
 API_ROUTES = [*org.ROUTES, *metric_alerts.ROUTES, *issue_alerts.ROUTES, *discover.ROUTES,
-              *releases.ROUTES, *repos.ROUTES, *issues.ROUTES, *links.ROUTES]
+              *releases.ROUTES, *repos.ROUTES, *issues.ROUTES, *links.ROUTES,
+              *events.ROUTES]
 INGEST_ROUTES = ingest.ROUTES
-ADMIN_ROUTES = admin.ROUTES
+ADMIN_ROUTES = [*admin.ROUTES, *event_admin.ROUTES]
