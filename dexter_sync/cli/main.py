@@ -24,6 +24,7 @@ VERBS = (
     "apply",
     "export",
     "inspect",
+    "releases",
     "emulator",
 )
 

@@ -1,0 +1,80 @@
+"""Reading Sentry's Discover events endpoints: the table (`organizations/{org}/events/`,
+paginated by `Link` cursors) and the time series (`organizations/{org}/events-timeseries/`).
+
+Answers are checked before use (fail closed): a table is `{"data": [objects], "meta": {...}}`
+and a series `{"timeSeries": [...]}`; anything else is a `sentry-bad-answer` error, never an
+empty result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.requests import ApiRequest, path_segment
+from .errors import SentryError
+from .gateway import Gateway
+
+MAX_ROWS = 10_000
+"""Rows a table read follows cursors for, at most (Discover is not an export)."""
+
+
+@dataclass
+class EventsTable:
+    rows: list[dict[str, Any]]
+    meta: dict[str, Any]
+    truncated: bool = False
+    """More rows existed beyond what was read."""
+
+
+@dataclass
+class TimeSeries:
+    y_axis: str
+    points: list[tuple[int, float]]
+    """(epoch ms, value) per bucket."""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _bad(what: str, body: Any) -> SentryError:
+    return SentryError(f"Sentry answered the {what} with {type(body).__name__}, not the "
+                       "documented object", code="sentry-bad-answer")
+
+
+async def read_events_table(gateway: Gateway, organization: str, params: dict[str, Any], *,
+                            max_rows: int = MAX_ROWS, per_page: int = 100) -> EventsTable:
+    """Rows of an events-table query, following `Link` cursors up to `max_rows`."""
+    request = ApiRequest("GET", f"organizations/{path_segment(organization)}/events/",
+                         params=params)
+    rows: list[dict[str, Any]] = []
+    meta: dict[str, Any] = {}
+    async for page in gateway.pages(request, per_page=min(per_page, max(max_rows, 1))):
+        body = page.body
+        if not (isinstance(body, dict) and isinstance(body.get("data"), list)
+                and isinstance(body.get("meta", {}), dict)
+                and all(isinstance(r, dict) for r in body["data"])):
+            raise _bad("events table", body)
+        meta = meta or body.get("meta") or {}
+        rows += body["data"]
+        if len(rows) >= max_rows:
+            return EventsTable(rows[:max_rows], meta, truncated=True)
+    return EventsTable(rows, meta)
+
+
+async def read_timeseries(gateway: Gateway, organization: str, params: dict[str, Any]
+                          ) -> list[TimeSeries]:
+    """One TimeSeries per y-axis of an events-timeseries query."""
+    request = ApiRequest("GET", f"organizations/{path_segment(organization)}/events-timeseries/",
+                         params=params)
+    body = (await gateway.request(request)).body
+    if not (isinstance(body, dict) and isinstance(body.get("timeSeries"), list)):
+        raise _bad("events time series", body)
+    series = []
+    for item in body["timeSeries"]:
+        values = item.get("values") if isinstance(item, dict) else None
+        if not isinstance(values, list) or not all(
+                isinstance(v, dict) and isinstance(v.get("timestamp"), (int, float))
+                for v in values):
+            raise _bad("events time series", item)
+        points = [(int(v["timestamp"]), float(v.get("value") or 0)) for v in values]
+        series.append(TimeSeries(str(item.get("yAxis", "")), points, item.get("meta") or {}))
+    return series
