@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .discover_fields import Column, Function, InvalidQuery, column, function, is_function
+from .discover_fields import (
+    Column,
+    Function,
+    InvalidQuery,
+    alias,
+    column,
+    function,
+    is_function,
+)
 from .discover_search import Compiled
 from .eventtable import TABLE, ensure_table
 from .store import Store
@@ -108,6 +116,9 @@ def table(store: Store, scope: Scope, fields: list[str], query: Compiled, *,
           ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One page of the table (`limit` rows from `offset`) and its `meta`."""
     selected = resolve_fields(fields)
+    by_alias = {alias(f): f for f in fields if is_function(f)}
+    sort = [("-" if key.startswith("-") else "") + by_alias.get(key.lstrip("-"), key.lstrip("-"))
+            for key in sort]
     for key in sort:
         if key.lstrip("-") not in fields:
             raise InvalidQuery("Cannot sort by a field that is not selected.")
@@ -219,8 +230,8 @@ def timeseries(store: Store, scope: Scope, y_axes: list[str], query: Compiled, *
     percentiles = _percentiles(store, scope, query, [bucket_sql],
                                [f for f in functions if f.sql() is None])
     for key, found in percentiles.items():
-        for alias, value in found.items():
-            values[alias][int(key[0])] = value
+        for name, value in found.items():
+            values[name][int(key[0])] = value
     series = []
     for fn in functions:
         points = [{"timestamp": b, "value": _point(values[fn.alias].get(b), fn),

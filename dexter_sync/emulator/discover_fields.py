@@ -45,6 +45,8 @@ class Function:
     def type(self) -> str:
         if self.name in ("count", "count_unique"):
             return "integer"
+        if self.name == "failure_rate":
+            return "percentage"
         return "duration" if self.column is not None and self.column.type == "duration" \
             else "number"
 
@@ -56,6 +58,8 @@ class Function:
         """The SQL aggregate, or None for percentiles (computed in Python)."""
         if self.name == "count":
             return "COUNT(*)"
+        if self.name == "failure_rate":
+            return FAILURE_RATE
         assert self.column is not None
         if self.name == "count_unique":
             return f"COUNT(DISTINCT {self.column.sql})"
@@ -85,6 +89,10 @@ BUILTIN = {c.name: c for c in [
     Column("timestamp", "ts", "date"),
     Column("transaction.duration", "duration", "duration"),
 ]}
+# Sentry counts a transaction as failed unless its status is ok, cancelled or unknown.
+FAILURE_RATE = ("AVG(CASE WHEN json_extract(tags, '$.\"transaction.status\"') IN "
+                "('ok', 'cancelled', 'unknown') OR json_extract(tags, "
+                "'$.\"transaction.status\"') IS NULL THEN 0.0 ELSE 1.0 END)")
 PERCENTILES = {"p50": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p100": 1.0}
 NUMERIC_FUNCTIONS = {"avg", "min", "max", "sum"}
 FUNCTION_RE = re.compile(r"^(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)\((?P<args>[^()]*)\)$")
@@ -126,6 +134,9 @@ def function(field: str) -> Function:
         else []
     if name == "count":
         return Function(field, "count", None)
+    if name == "failure_rate":
+        _arity(field, args, 0, 0)
+        return Function(field, name, None)
     if name in PERCENTILES:
         _arity(field, args, 0, 1)
         col = _numeric(field, args[0] if args else "transaction.duration")
@@ -153,6 +164,12 @@ def _numeric(field: str, arg: str) -> Column:
     return col
 
 
+def alias(field: str) -> str:
+    """Sentry's alias of a function field: `p95(transaction.duration)` ->
+    `p95_transaction_duration`, `count()` -> `count` (saved queries sort by these)."""
+    return re.sub(r"[^\w]", "_", field).strip("_")
+
+
 def check_field_count(fields: list[str]) -> None:
     if not fields:
         raise InvalidQuery("No columns selected")  # unverified text
@@ -161,5 +178,5 @@ def check_field_count(fields: list[str]) -> None:
                            "Please delete some and try again.")
 
 
-__all__ = ["BUILTIN", "TABLE", "Column", "Function", "InvalidQuery", "check_field_count",
+__all__ = ["BUILTIN", "TABLE", "Column", "Function", "InvalidQuery", "alias", "check_field_count",
            "column", "function", "is_function"]

@@ -27,6 +27,7 @@ from .store import Store
 BATCH = 50_000
 LEVELS = ("error", "error", "error", "warning", "fatal")
 PLATFORMS = ("python", "javascript")
+FAILED_TRANSACTIONS = 0.02
 
 
 @dataclass
@@ -148,7 +149,7 @@ def _rows(rng: random.Random, org: dict[str, Any], projects: list[dict[str, Any]
         uid = str(rng.randrange(spec.users))
         event_id = f"{rng.getrandbits(128):032x}"
         txn = spec.transactions[rng.randrange(len(spec.transactions))]
-        tags = f'{{"browser":"{"Chrome" if rng.random() < 0.6 else "Firefox"}"}}'
+        browser = "Chrome" if rng.random() < 0.6 else "Firefox"
         total = totals[mix.version]
         total["events"] += 1
         pool = pools[(project["slug"], mix.version)]
@@ -159,12 +160,14 @@ def _rows(rng: random.Random, org: dict[str, Any], projects: list[dict[str, Any]
             title = f"GeneratedError: group {group}"
             yield (org_id, project["id"], event_id, group, ts, "error", env, mix.version,
                    level, PLATFORMS[0], title, title, txn, f"id:{uid}", uid, None, None,
-                   tags, None)
+                   f'{{"browser":"{browser}"}}', None)
         else:
             duration = round(rng.lognormvariate(5.0, 0.6), 3)
+            status = "ok" if rng.random() >= FAILED_TRANSACTIONS else "internal_error"
             yield (org_id, project["id"], event_id, None, ts, "transaction", env,
                    mix.version, "info", PLATFORMS[0], txn, txn, txn, f"id:{uid}", uid, None,
-                   duration, tags, None)
+                   duration, f'{{"browser":"{browser}","transaction.status":"{status}"}}',
+                   None)
 
 
 assert len(COLUMNS) == 19  # the tuples above follow eventtable.COLUMNS

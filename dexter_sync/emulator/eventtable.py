@@ -147,6 +147,10 @@ def row_from_event(event: dict[str, Any], *, org: str, project_id: int, event_id
         start = event_time_ms({"timestamp": event.get("start_timestamp")}, end)
         duration = float(max(end - start, 0))
     tag_map = {k: v for k, v in tags}
+    trace = (event.get("contexts") or {}).get("trace") if isinstance(
+        event.get("contexts"), dict) else None
+    if kind == "transaction" and isinstance(trace, dict) and trace.get("status"):
+        tag_map.setdefault("transaction.status", str(trace["status"]))
     return EventRow(
         org=org, project_id=project_id, event_id=event_id, group_id=group_id,
         ts=event_time_ms(event, received_ms), type=kind,

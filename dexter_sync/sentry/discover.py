@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.discover_query import DiscoverQuery
 from ..core.requests import ApiRequest, path_segment
-from .errors import SentryError
+from .errors import BadRequest, SentryError
 from .gateway import Gateway
 
 MAX_ROWS = 10_000
@@ -78,3 +79,50 @@ async def read_timeseries(gateway: Gateway, organization: str, params: dict[str,
         points = [(int(v["timestamp"]), float(v.get("value") or 0)) for v in values]
         series.append(TimeSeries(str(item.get("yAxis", "")), points, item.get("meta") or {}))
     return series
+
+
+def _frozen(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+
+
+async def run_table(gateway: Gateway, organization: str, query: DiscoverQuery, *,
+                    limit: int = 100) -> EventsTable:
+    """The query's table (up to `limit` rows), through the gateway's TTL cache."""
+    params = query.table_params()
+
+    async def load() -> dict[str, Any]:
+        table = await read_events_table(gateway, organization, params, max_rows=limit)
+        return {"rows": table.rows, "meta": table.meta, "truncated": table.truncated}
+
+    found = await gateway.cache.get_or_load(
+        ("discover-table", organization, _frozen(params), limit), load)
+    return EventsTable(rows=found["rows"], meta=found["meta"], truncated=found["truncated"])
+
+
+async def run_series(gateway: Gateway, organization: str, query: DiscoverQuery
+                     ) -> list[TimeSeries]:
+    """The query's time series (its y-axes), through the gateway's TTL cache."""
+    params = query.series_params()
+
+    async def load() -> list[dict[str, Any]]:
+        return [{"y_axis": s.y_axis, "points": s.points, "meta": s.meta}
+                for s in await read_timeseries(gateway, organization, params)]
+
+    found = await gateway.cache.get_or_load(("discover-series", organization, _frozen(params)),
+                                            load)
+    return [TimeSeries(s["y_axis"], [(int(t), float(v)) for t, v in s["points"]], s["meta"])
+            for s in found]
+
+
+async def rejection(gateway: Gateway, organization: str, query: DiscoverQuery) -> str | None:
+    """Sentry's message when it refuses to run `query` (asked for one row), else None."""
+    request = ApiRequest("GET", f"organizations/{path_segment(organization)}/events/",
+                         params={**query.table_params(), "per_page": 1})
+    try:
+        await gateway.request(request)
+    except BadRequest as error:
+        body = error.body
+        if isinstance(body, dict) and isinstance(body.get("detail"), str):
+            return str(body["detail"])
+        return error.detail
+    return None
