@@ -195,7 +195,7 @@ def test_validate_online_fails_rejected_queries_with_sentrys_message_and_file_li
     online = run_cli("validate", str(path), "--online", env=env_of(emu), cwd=tmp_path)
     assert online.returncode == 1
     lines = [line.strip() for line in online.stderr.splitlines()]
-    assert "error: 2 errors in the manifests:" in lines
+    assert "error: 2 errors in the manifests: [invalid-manifest]" in lines
     assert ("queries.yaml:10:5: fields: Sentry rejects the query of discover_query "
             "'Broken aggregate': avgg is not a valid function [rejected-query]") in lines
     assert ("queries.yaml:14:5: query: Sentry rejects the query of discover_query "

@@ -98,3 +98,9 @@ class ErrorCode(StrEnum):
     SENTRY_UNREACHABLE = "sentry-unreachable"
     SENTRY_PAGINATION = "sentry-pagination"
     CIRCUIT_OPEN = "circuit-open"
+    SENTRY_BAD_ANSWER = "sentry-bad-answer"          # an answer not in the documented shape
+
+    # queries, releases, alert history
+    UNKNOWN_QUERY = "unknown-query"                  # `dexter query NAME`: no such query
+    REJECTED_QUERY = "rejected-query"                # validate --online: Sentry refuses it
+    UNKNOWN_ALERT = "unknown-alert"                  # `dexter inspect alert NAME`
