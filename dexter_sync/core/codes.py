@@ -110,3 +110,8 @@ class ErrorCode(StrEnum):
     BAD_DURATION = "bad-duration"                    # --interval
     BAD_ADDRESS = "bad-address"                      # --serve
     SERVE_FAILED = "serve-failed"                    # the --serve address could not be bound
+
+    # queries, releases, alert history
+    UNKNOWN_QUERY = "unknown-query"                  # `dexter query NAME`: no such query
+    REJECTED_QUERY = "rejected-query"                # validate --online: Sentry refuses it
+    UNKNOWN_ALERT = "unknown-alert"                  # `dexter inspect alert NAME`

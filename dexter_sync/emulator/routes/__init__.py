@@ -6,6 +6,8 @@ from . import (
                admin,
                discover,
                incidents,
+               event_admin,
+               events,
                ingest,
                issue_alerts,
                issues,
@@ -18,6 +20,6 @@ from . import (
 
 API_ROUTES = [*org.ROUTES, *metric_alerts.ROUTES, *issue_alerts.ROUTES, *discover.ROUTES,
               *releases.ROUTES, *repos.ROUTES, *issues.ROUTES, *links.ROUTES,
-              *incidents.ROUTES]
+              *incidents.ROUTES, *events.ROUTES]
 INGEST_ROUTES = ingest.ROUTES
-ADMIN_ROUTES = admin.ROUTES
+ADMIN_ROUTES = [*admin.ROUTES, *event_admin.ROUTES]
