@@ -18,11 +18,13 @@ def check_references(desired: DesiredState, directory: Directory) -> list[Diagno
     from ..kinds.registry import get_kind  # late: kinds import core
 
     declared_repos = {r.key for r in desired.resources if r.kind == "repository"}
+    declared_monitors = {r.key for r in desired.resources
+                         if get_kind(r.kind).section == "monitors"}
     found: list[Diagnostic] = []
     for resource in desired.resources:
         for ref in get_kind(resource.kind).references(resource.entry):
             problem = _check(ref.kind, ref.name, ref.provider, ref.scope, directory,
-                             declared_repos)
+                             {"repository": declared_repos, "monitor": declared_monitors})
             if problem is None:
                 continue
             message, choices = problem
@@ -45,7 +47,8 @@ def _existing(choices: Iterable[str]) -> str | None:
 
 
 def _check(kind: str, name: str, provider: str | None, scope: str | None,
-           directory: Directory, declared_repos: set[str]) -> tuple[str, list[str]] | None:
+           directory: Directory, declared: dict[str, set[str]]
+           ) -> tuple[str, list[str]] | None:
     """None when the name exists, else (message, names to suggest from)."""
     org = directory.organization
     if kind == "project":
@@ -68,9 +71,15 @@ def _check(kind: str, name: str, provider: str | None, scope: str | None,
             label = repr(name) if name else "(none named; there is not exactly one installed)"
             return f"{what} {label} is not installed in {org}", names
     elif kind == "repository":
-        if directory.repository(name) is None and name not in declared_repos:
-            names = [r.name for r in directory.repositories.values()] + sorted(declared_repos)
+        if directory.repository(name) is None and name not in declared["repository"]:
+            names = [r.name for r in directory.repositories.values()] + \
+                sorted(declared["repository"])
             return f"repository {name!r} is not connected to {org}", names
+    elif kind == "monitor":
+        if directory.detector_id(name) is None and name not in declared["monitor"]:
+            names = [d.name for d in directory.detectors.values() if d.type not in
+                     ("error", "issue_stream")]
+            return f"monitor {name!r} is neither declared nor in {org}", names
     elif kind == "issue":
         if name in directory.missing_issues:
             return f"issue {name!r} does not exist in {org}", []

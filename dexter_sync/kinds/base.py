@@ -16,6 +16,7 @@ manages (declared fields plus the defaults the payload sends), never server-only
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
@@ -29,7 +30,8 @@ from ..core.sources import FieldPath
 from ..core.state import DesiredResource, LiveObject, LiveState
 
 ReferenceKind = Literal[
-    "project", "team", "member", "integration", "environment", "repository", "slack_channel", "issue"
+    "project", "team", "member", "integration", "environment", "repository", "slack_channel",
+    "issue", "monitor"
 ]
 
 
@@ -53,6 +55,9 @@ class EntryModel(BaseModel):
 
 
 E = TypeVar("E", bound=BaseModel)
+
+Finder = Callable[[str, str], Awaitable[LiveObject | None]]
+"""Looks a live object up by (kind name, natural key) at apply time."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,11 @@ class ResourceKind(ABC, Generic[E]):
     def list_requests(self, ctx: ReadContext) -> list[ListRequest]:
         """List endpoints that hold every live object of this kind in scope."""
 
+    def learn(self, body: Any, listing: ListRequest, directory: Directory) -> None:
+        """Each list page read for this kind passes here before `items`: record in the
+        directory the names other kinds resolve (alerts learn monitor and system detector
+        ids). Default: nothing."""
+
     def items(self, body: Any, listing: ListRequest) -> list[dict[str, Any]]:
         """Objects of this kind in one list response body (a JSON array by default)."""
         return list(body) if isinstance(body, list) else []
@@ -195,6 +205,13 @@ class ResourceKind(ABC, Generic[E]):
     @abstractmethod
     def delete_request(self, organization: str, change: ResourceChange) -> ApiRequest:
         """The DELETE of the change's live object."""
+
+    async def resolve_change(self, change: ResourceChange, find: Finder) -> ResourceChange:
+        """Before a create or update is sent: fill in ids only known once earlier waves
+        applied (an alert's monitors created by this apply), looking objects up with
+        `find(kind, key)`. Raise DexterError when one cannot be found. Default: the change
+        as planned."""
+        return change
 
     def create_is_idempotent(self) -> bool:
         """True when Sentry's POST is get-or-create (releases): safe to retry blindly."""

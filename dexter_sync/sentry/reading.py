@@ -163,10 +163,12 @@ async def _read_listing(gateway: Gateway, kind: ResourceKind, listing: ListReque
     objects: list[LiveObject] = []
     if listing.paged:
         async for page in gateway.pages(listing.request):
+            kind.learn(page.body, listing, directory)
             objects += [kind.to_live_object(item, listing, directory=directory)
                         for item in kind.items(page.body, listing)]
     else:
         page = await gateway.request(listing.request)
+        kind.learn(page.body, listing, directory)
         objects += [kind.to_live_object(item, listing, directory=directory)
                     for item in kind.items(page.body, listing)]
     return objects

