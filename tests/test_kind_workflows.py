@@ -8,6 +8,8 @@ import asyncio
 from pathlib import Path
 
 from dexter_sync.cli.export import read_for_export
+from dexter_sync.core.diagnostics import ValidationError
+from dexter_sync.sentry.errors import SentryError
 from dexter_sync.manifest import load_manifests
 from dexter_sync.manifest.exporting import build_export, write_tree
 from dexter_sync.render.jsonplan import render_json
@@ -71,3 +73,39 @@ def test_issue_example_validates_applies_plans_quiet_and_exports_quiet(monkeypat
         exported = asyncio.run(plan_only(emu, tmp_path / "exported"))
         assert not exported.has_changes, render_json(exported)
         assert exported.unchanged == 3
+
+
+LEGACY = """\
+metric_alerts:
+  - {name: checkout errors, project: backend, aggregate: count(), time_window: 5m,
+     triggers: {critical: {threshold: 100, actions: [{email: {team: backend}}]}}}
+"""
+
+
+def test_a_rule_in_both_models_is_refused_with_both_places(monkeypatch, tmp_path):
+    root = write(tmp_path / "m", LEGACY + EXAMPLE)
+    with prepared_emulator(monkeypatch) as emu:
+        try:
+            asyncio.run(plan_only(emu, root))
+        except ValidationError as error:
+            problems = error.diagnostics
+        else:
+            raise AssertionError("a rule managed through both models was planned")
+    assert [(p.code, p.span.line) for p in problems] == [("two-alerting-models", 2)]
+    assert "metric_alert 'checkout errors' is also declared as metric_monitor " \
+        "'checkout errors' (" in problems[0].message
+    assert "resources.yaml:5" in problems[0].message
+
+
+def test_retired_legacy_endpoints_are_reported_as_retired_not_missing(monkeypatch, tmp_path):
+    root = write(tmp_path / "m", LEGACY)
+    with prepared_emulator(monkeypatch) as emu:
+        assert emu.admin.put("alerting/", json={"legacy_retired": True}).status_code == 200
+        try:
+            asyncio.run(plan_only(emu, root))
+        except SentryError as error:
+            caught = error
+        else:
+            raise AssertionError("a plan against retired endpoints succeeded")
+    assert caught.code == "sentry-endpoint-retired"
+    assert "410" in str(caught) and "dexter migrate alerts" in str(caught)

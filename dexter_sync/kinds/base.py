@@ -108,6 +108,11 @@ class ResourceKind(ABC, Generic[E]):
     """Kind whose entries embed this kind's entries (deploys inside releases)."""
     title: ClassVar[str] = ""
     """One line for the docs: what Sentry resource this is."""
+    replaced_by: ClassVar[tuple[str, ...]] = ()
+    """Kinds managing the same Sentry objects through a newer API (legacy alert rules ->
+    `alert`, `metric_monitor`): the planner refuses a rule declared in both (same `name`)."""
+    retired_hint: ClassVar[str | None] = None
+    """Told along with a 410 Gone from this kind's endpoints (Sentry retired the API)."""
     live_optional_fields: ClassVar[tuple[str, ...]] = ()
     """Canonical keys Sentry omits from list responses (metric alerts' `event_types`): the
     planner compares them only when the live canonical holds them (not None)."""

@@ -159,6 +159,10 @@ class IssueAlertKind(ResourceKind[IssueAlertEntry]):
     entry_model = IssueAlertEntry
     scope = "project"
     title = "Issue alert rule (legacy project rule, /projects/{org}/{project}/rules/)."
+    replaced_by = ("alert",)
+    retired_hint = ("Sentry has moved this organization's alert rules to workflows: run "
+                    "`dexter migrate alerts PATH` to move these manifests to `alerts` and "
+                    "`monitors`")
 
     def key(self, entry: IssueAlertEntry) -> str:
         return f"{entry.project}/{entry.name}"
