@@ -9,10 +9,10 @@ from pathlib import Path
 
 from dexter_sync.cli.export import read_for_export
 from dexter_sync.core.diagnostics import ValidationError
-from dexter_sync.sentry.errors import SentryError
 from dexter_sync.manifest import load_manifests
 from dexter_sync.manifest.exporting import build_export, write_tree
 from dexter_sync.render.jsonplan import render_json
+from dexter_sync.sentry.errors import SentryError
 from tests.test_apply_support import apply_sync, list_all, plan_only, prepared_emulator
 
 EXAMPLE = """\
