@@ -338,15 +338,18 @@ class AlertKind(ResourceKind[AlertEntry]):
         return [ListRequest(ApiRequest("GET", f"{org}/workflows/", params=params)),
                 ListRequest(ApiRequest("GET", f"{org}/detectors/", params=params))]
 
-    def learn(self, body: Any, listing: ListRequest, directory: Directory) -> None:
+    def learn(self, body: Any, listing: ListRequest, directory: Directory) -> int:
         if not listing.request.path.endswith("/detectors/") or not isinstance(body, list):
-            return
+            return 0
+        learned = 0
         for item in body:
             if isinstance(item, dict) and item.get("id") is not None:
                 ident = str(item["id"])
+                learned += ident not in directory.detectors
                 directory.detectors[ident] = Detector(
                     id=ident, name=str(item.get("name")), type=str(item.get("type")),
                     project=directory.project_slug(str(item.get("projectId"))))
+        return learned
 
     def items(self, body: Any, listing: ListRequest) -> list[dict[str, Any]]:
         if listing.request.path.endswith("/detectors/"):

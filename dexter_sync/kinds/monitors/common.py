@@ -88,6 +88,7 @@ class MonitorKind(ResourceKind[M]):
 
     section = "monitors"
     scope = "project"
+    provides_reference = "monitor"  # an alert may name a monitor the same plan creates
     detector_type: ClassVar[str]
     query_alias: ClassVar[str]
     """The `type:` alias of the detector list search (`metric`, `uptime`, `cron`)."""
