@@ -201,7 +201,7 @@ def entry_from_live(data: dict[str, Any], directory: Directory) -> AlertEntry:
     friendly = [_group_friendly(g, directory) for g in groups]
     if len(friendly) == 1:
         only = friendly[0]
-        entry.update({k: v for k, v in only.items() if v})
+        entry.update({"filters" if k == "conditions" else k: v for k, v in only.items() if v})
     elif friendly:
         entry["action_filters"] = friendly
     else:
