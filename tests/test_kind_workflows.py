@@ -204,7 +204,7 @@ def test_every_condition_action_and_monitor_type_round_trips(monkeypatch, tmp_pa
     root = write(tmp_path / "m", EVERYTHING)
     with prepared_emulator(monkeypatch) as emu:
         emu.ensure_names(integrations=INTEGRATIONS, slack_channels=[("acme-slack", "#alerts")])
-        plan, report = apply_sync(emu, root)
+        _, report = apply_sync(emu, root)
         assert [o.status.value for o in report.outcomes] == ["applied"] * 7, report.outcomes
         workflow = list_all(emu, "organizations/acme/workflows/")[0]
         groups = workflow["actionFilters"]
@@ -249,7 +249,7 @@ monitors:
                         if d["name"] == "thresholds")
         # change one action, one threshold; everything else stays as it is
         write(root, alert.replace("hooks}", "hooks-v2}").replace("threshold: 50", "threshold: 60"))
-        plan, report = apply_sync(emu, root)
+        plan, _ = apply_sync(emu, root)
         assert sorted(c.key for c in plan.changes) == ["nested ids", "thresholds"]
         workflow = list_all(emu, "organizations/acme/workflows/")[0]
         after = _ids(workflow)
