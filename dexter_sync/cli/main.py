@@ -32,6 +32,7 @@ VERBS: dict[str, str] = {
     "apply": "Make Sentry match the manifests, or apply a saved plan.",
     "export": "Write manifests of the live organization.",
     "inspect": "Look at live Sentry objects.",
+    "migrate": "Move legacy alert manifests to alerts and monitors (safe cut-over).",
     "emulator": "Serve the Sentry API emulator on 127.0.0.1.",
 }
 

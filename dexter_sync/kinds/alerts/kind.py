@@ -390,7 +390,7 @@ class AlertKind(ResourceKind[AlertEntry]):
             else:
                 kind, _, slug = text.partition(":")
                 raise DexterError(f"alert {change.key!r}: project {slug!r} has no system "
-                                  f"{kind} monitor", code="missing-reference")
+                                  f"{kind} monitor", code="unknown-reference")
         new = copy.copy(change)
         new.payload = {**payload, "detectorIds": resolved}
         return new
@@ -402,7 +402,7 @@ async def _find_monitor(find: Finder, name: str) -> str:
         if found is not None:
             return found.id
     raise DexterError(f"monitor {name!r} does not exist (was its create applied?)",
-                      code="missing-reference")
+                      code="unknown-reference")
 
 
 def _action_refs(action: dict[str, Any], path: tuple[Any, ...]) -> list[Reference]:
