@@ -35,6 +35,7 @@ VERBS: dict[str, str] = {
     "watch": "Stream drift and Sentry events; serve them over HTTP.",
     "releases": "Compare releases: is B a regression of A?",
     "query": "Run a Discover query (declared, saved or ad hoc) and print it.",
+    "migrate": "Move legacy alert manifests to alerts and monitors (safe cut-over).",
     "emulator": "Serve the Sentry API emulator on 127.0.0.1.",
 }
 

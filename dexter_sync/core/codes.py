@@ -85,6 +85,9 @@ class ErrorCode(StrEnum):
     MISSING_LIVE_ID = "missing-live-id"
     TASK_FAILED = "task-failed"
     TASK_PENDING = "task-pending"
+    TWO_ALERTING_MODELS = "two-alerting-models"      # one rule in a legacy and a new kind
+    MIGRATION_TARGET = "migration-target"            # migrate would overwrite a file
+    MIGRATION_BLOCKED = "migration-blocked"          # a cut-over step cannot start safely
 
     # talking to Sentry
     SENTRY_ERROR = "sentry-error"
