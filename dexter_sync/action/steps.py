@@ -81,7 +81,7 @@ def _comment(env: Mapping[str, str], inputs: ActionInputs, pull: PullRequest, ma
                              number=pull.number) as comments:
         result = comments.upsert(mark, body, create=create)
     if result is None:
-        print("No changes and no earlier comment: not commenting (comment: changes-only).")
+        print("No earlier comment to update and nothing to post (comment: changes-only).")
         return {}
     print(f"Plan comment {result.action}: {result.url or result.id}")
     return {"comment-id": str(result.id), "comment-url": result.url or ""}
