@@ -28,11 +28,12 @@ EVENT = Path(__file__).parent / "data" / "github" / "pull_request_synchronize.js
 REPOSITORY, PULL = "acme/sentry-config", 42
 
 
-def write_manifests(directory: Path, queries: list[str], *, query_text: str = "event.type:error"
-                    ) -> None:
+def write_manifests(directory: Path, queries: list[str], *, query_text: str = "event.type:error",
+                    settings: str = "") -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "dexter.yaml").write_text(
-        "version: 1\norganization: acme\ninclude: [\"queries.yaml\"]\n", encoding="utf-8")
+        f"version: 1\norganization: acme\ninclude: [\"queries.yaml\"]\n{settings}",
+        encoding="utf-8")
     entries = "".join(
         f"  - name: {json.dumps(name)}\n    projects: [backend]\n    fields: [title, count()]\n"
         f"    query: {json.dumps(query_text)}\n    range: 24h\n" for name in queries)
@@ -298,3 +299,22 @@ def test_a_bad_input_is_a_clear_failure(job: Job, inputs: dict[str, str], messag
     assert run.failed and run.steps[-1].exit_code == 1
     assert message in run.log and "[action-input]" in run.log
     assert job.github.requests == []
+
+
+def test_an_unsafe_plan_is_shown_on_the_pull_request_and_refused_on_merge(job: Job) -> None:
+    limits = "prune: {discover_queries: true}\nsafety: {max_delete_percent: 30, min_existing: 2}\n"
+    job.manifests(["One", "Two", "Three"], settings=limits)
+    assert not job.run("push", command="apply").failed
+    job.manifests([], settings=limits)
+    planned = job.run()
+    assert not planned.failed, planned.log
+    assert planned.outputs["summary"] == "0 to create, 0 to update, 3 to delete"
+    [comment] = job.dexter_comments()
+    assert "This plan needs `--force` to apply" in comment["body"]
+    refused = job.run("push", command="apply")
+    assert refused.failed
+    assert "::error title=dexter apply failed::" in refused.log
+    assert "[unsafe-plan]" in refused.summary
+    live = httpx.get(f"{job.sentry_url}/api/0/organizations/acme/discover/saved/",
+                     headers=sentry_api()).json()
+    assert sorted(q["name"] for q in live) == ["One", "Three", "Two"]
