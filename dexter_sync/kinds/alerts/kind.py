@@ -16,6 +16,7 @@ planned as `monitor:<name>` in `detectorIds` and resolved to its id before the w
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field, StrictBool, model_validator
@@ -252,26 +253,25 @@ def echo_ids(payload: dict[str, Any], live: dict[str, Any] | None) -> dict[str, 
 
 
 def _echo_conditions(desired: list[dict[str, Any]], live: list[dict[str, Any]]) -> None:
-    unused = [c for c in live if c.get("id") is not None]
-    for same in (lambda c: condition_canonical(c), lambda c: c.get("type")):
-        for condition in desired:
-            if "id" in condition:
-                continue
-            match = next((c for c in unused if same(c) == same(condition)), None)
-            if match is not None:
-                condition["id"] = match["id"]
-                unused.remove(match)
+    _echo(desired, live, (condition_canonical, lambda c: c.get("type")))
 
 
 def _echo_actions(desired: list[dict[str, Any]], live: list[dict[str, Any]]) -> None:
-    unused = [a for a in live if a.get("id") is not None]
-    for same in (action_match_key, lambda a: (a.get("type"),)):
-        for action in desired:
-            if "id" in action:
+    _echo(desired, live, (action_match_key, lambda a: (a.get("type"),)))
+
+
+def _echo(desired: list[dict[str, Any]], live: list[dict[str, Any]],
+          keys: tuple[Callable[[dict[str, Any]], Any], ...]) -> None:
+    """Give desired items (in place) the ids of unused live items with the same key, the
+    strictest key first (same content), then looser ones (same type)."""
+    unused = [item for item in live if item.get("id") is not None]
+    for same in keys:
+        for item in desired:
+            if "id" in item:
                 continue
-            match = next((a for a in unused if same(a) == same(action)), None)
+            match = next((c for c in unused if same(c) == same(item)), None)
             if match is not None:
-                action["id"] = match["id"]
+                item["id"] = match["id"]
                 unused.remove(match)
 
 

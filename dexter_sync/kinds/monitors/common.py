@@ -93,6 +93,20 @@ class MonitorKind(ResourceKind[M]):
     query_alias: ClassVar[str]
     """The `type:` alias of the detector list search (`metric`, `uptime`, `cron`)."""
 
+    # the type module's pure conversions; each subclass names its module's functions
+
+    @staticmethod
+    def payload_of(entry: Any, directory: Directory) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @staticmethod
+    def canonical_of(entry: Any, directory: Directory) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @staticmethod
+    def entry_of(data: dict[str, Any], directory: Directory) -> Any:
+        raise NotImplementedError
+
     def key(self, entry: M) -> str:
         return entry.name
 
@@ -101,7 +115,21 @@ class MonitorKind(ResourceKind[M]):
         return str(data.get("name"))
 
     def references(self, entry: M) -> list[Reference]:
-        return [Reference("project", entry.project, ("project",)), *owner_refs(entry.owner)]
+        refs = [Reference("project", entry.project, ("project",)), *owner_refs(entry.owner)]
+        environment = getattr(entry, "environment", None)
+        if environment:
+            refs.append(Reference("environment", environment, ("environment",)))
+        return refs
+
+    def build_payload(self, entry: M, *, directory: Directory) -> dict[str, Any]:
+        return type(self).payload_of(entry, directory)
+
+    def canonical(self, entry: M, *, directory: Directory) -> dict[str, Any]:
+        return type(self).canonical_of(entry, directory)
+
+    def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> M:
+        entry: M = type(self).entry_of(data, directory)
+        return entry
 
     def list_requests(self, ctx: ReadContext) -> list[ListRequest]:
         path = f"organizations/{path_segment(ctx.organization)}/detectors/"

@@ -127,17 +127,8 @@ class CronMonitorKind(MonitorKind[CronMonitorEntry]):
     title = "Cron monitor (`monitor_check_in_failure` detector, /detectors/): check-ins."
     detector_type = "monitor_check_in_failure"
     query_alias = "cron"
-
-    def build_payload(self, entry: CronMonitorEntry, *, directory: Directory
-                      ) -> dict[str, Any]:
-        return build_payload(entry, directory)
-
-    def canonical(self, entry: CronMonitorEntry, *, directory: Directory) -> dict[str, Any]:
-        return canonical(entry, directory)
-
-    def entry_from_live(self, data: dict[str, Any], *, directory: Directory
-                        ) -> CronMonitorEntry:
-        return entry_from_live(data, directory)
-
+    payload_of = staticmethod(build_payload)
+    canonical_of = staticmethod(canonical)
+    entry_of = staticmethod(entry_from_live)
 
 register(CronMonitorKind())

@@ -17,7 +17,7 @@ from pydantic import Field, StrictFloat, StrictInt, model_validator
 from ...core.changes import ResourceChange
 from ...core.directory import Directory
 from ...core.requests import ApiRequest
-from ..base import EntryModel, Reference
+from ..base import EntryModel
 from ..fields import Duration, duration_minutes, format_duration, number, payload_number
 from ..metric_alerts import display_aggregate
 from ..registry import register
@@ -219,23 +219,9 @@ class MetricMonitorKind(MonitorKind[MetricMonitorEntry]):
     title = "Metric monitor (`metric_issue` detector, /detectors/): a query and thresholds."
     detector_type = "metric_issue"
     query_alias = "metric"
-
-    def references(self, entry: MetricMonitorEntry) -> list[Reference]:
-        refs = super().references(entry)
-        if entry.environment:
-            refs.append(Reference("environment", entry.environment, ("environment",)))
-        return refs
-
-    def build_payload(self, entry: MetricMonitorEntry, *, directory: Directory
-                      ) -> dict[str, Any]:
-        return build_payload(entry, directory)
-
-    def canonical(self, entry: MetricMonitorEntry, *, directory: Directory) -> dict[str, Any]:
-        return canonical(entry, directory)
-
-    def entry_from_live(self, data: dict[str, Any], *, directory: Directory
-                        ) -> MetricMonitorEntry:
-        return entry_from_live(data, directory)
+    payload_of = staticmethod(build_payload)
+    canonical_of = staticmethod(canonical)
+    entry_of = staticmethod(entry_from_live)
 
     def update_request(self, organization: str, change: ResourceChange) -> ApiRequest:
         body = dict(change.payload or {})

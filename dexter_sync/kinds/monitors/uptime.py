@@ -11,7 +11,6 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from ...core.directory import Directory
-from ..base import Reference
 from ..fields import Duration, duration_minutes, format_duration
 from ..registry import register
 from .common import (
@@ -131,23 +130,8 @@ class UptimeMonitorKind(MonitorKind[UptimeMonitorEntry]):
     title = "Uptime monitor (`uptime_domain_failure` detector, /detectors/): a URL check."
     detector_type = "uptime_domain_failure"
     query_alias = "uptime"
-
-    def references(self, entry: UptimeMonitorEntry) -> list[Reference]:
-        refs = super().references(entry)
-        if entry.environment:
-            refs.append(Reference("environment", entry.environment, ("environment",)))
-        return refs
-
-    def build_payload(self, entry: UptimeMonitorEntry, *, directory: Directory
-                      ) -> dict[str, Any]:
-        return build_payload(entry, directory)
-
-    def canonical(self, entry: UptimeMonitorEntry, *, directory: Directory) -> dict[str, Any]:
-        return canonical(entry, directory)
-
-    def entry_from_live(self, data: dict[str, Any], *, directory: Directory
-                        ) -> UptimeMonitorEntry:
-        return entry_from_live(data, directory)
-
+    payload_of = staticmethod(build_payload)
+    canonical_of = staticmethod(canonical)
+    entry_of = staticmethod(entry_from_live)
 
 register(UptimeMonitorKind())
