@@ -17,9 +17,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from ...core.changes import ResourceChange
 from ...core.diagnostics import DexterError
@@ -27,7 +35,6 @@ from ...core.directory import SYSTEM_DETECTOR_TYPES, Detector, Directory
 from ...core.requests import ApiRequest, path_segment
 from ..base import EntryModel, Finder, ListRequest, ReadContext, Reference, ResourceKind
 from ..fields import (
-    Duration,
     Owner,
     RuleName,
     actor_refs,
@@ -55,6 +62,22 @@ MONITOR_KINDS = ("metric_monitor", "uptime_monitor", "cron_monitor")
 PLACEHOLDER = "monitor:"
 
 
+def frequency_minutes(value: float | str) -> float:
+    """Minutes of a frequency: a duration, or 0 (act on every event; Sentry's migrated
+    metric alerts have it)."""
+    if not isinstance(value, bool) and value in (0, "0", "0m"):
+        return 0.0
+    return duration_minutes(value)
+
+
+def _check_frequency(value: float | str) -> int | float | str:
+    frequency_minutes(value)
+    return value
+
+
+Frequency = Annotated[StrictInt | StrictFloat | StrictStr, AfterValidator(_check_frequency)]
+
+
 class ActionFilter(EntryModel):
     """One action filter: conditions that must match, and the actions to run."""
 
@@ -69,8 +92,8 @@ class AlertEntry(EntryModel):
     name: RuleName
     enabled: StrictBool = True
     environment: str | None = Field(None, description="Environment name; all when absent.")
-    frequency: Duration = Field("30m", description="Least time between actions for one "
-                                                   "issue (sent in minutes).")
+    frequency: Frequency = Field("30m", description="Least time between actions for one "
+                                                    "issue (sent in minutes; 0: every time).")
     owner: Owner | None = Field(None, description="`team:<slug>` or `user:<email>`.")
     monitors: list[str] = Field(default_factory=list, description="Monitor names it watches.")
     projects: list[str] = Field(default_factory=list,
@@ -94,7 +117,7 @@ class AlertEntry(EntryModel):
         if self.action_filters is not None and (
                 {"filters", "actions", "filter_match"} & self.model_fields_set):
             raise ValueError("write either filters/actions or action_filters, not both")
-        minutes = duration_minutes(self.frequency)
+        minutes = frequency_minutes(self.frequency)
         if abs(minutes - round(minutes)) > 1e-9 or minutes > 43200:
             raise ValueError(f"frequency must be whole minutes up to 30d, got "
                              f"{self.frequency!r}")
@@ -120,7 +143,7 @@ def _detector_refs(entry: AlertEntry, directory: Directory) -> list[str]:
 def build_payload(entry: AlertEntry, directory: Directory) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": entry.name, "enabled": entry.enabled, "environment": entry.environment,
-        "config": {"frequency": round(duration_minutes(entry.frequency))},
+        "config": {"frequency": round(frequency_minutes(entry.frequency))},
         "triggers": {"logicType": entry.trigger_match, "conditions": [
             condition_form(t, TRIGGER_TYPES, "trigger") for t in entry.triggers]},
         "actionFilters": [
@@ -160,7 +183,7 @@ def _canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any
     out: dict[str, Any] = {
         "name": body.get("name"), "enabled": body.get("enabled", True) is not False,
         "environment": body.get("environment") or None,
-        "frequency": format_duration(float(frequency)) if frequency else "0m",
+        "frequency": format_duration(float(frequency)) if frequency else 0,
         "monitors": sorted(monitors), "projects": sorted(projects),
         "issue_streams": sorted(streams),
         "triggers": {"match": triggers.get("logicType"), "conditions": sorted_canonical(
