@@ -224,6 +224,25 @@ def test_include_globs_stay_inside_the_directory(tmp_path: Path, pattern: str) -
     assert problem.code == "invalid-include" and "`..`" in problem.message
 
 
+@pytest.mark.parametrize("link", ["file", "directory"])
+def test_an_include_reaching_a_symlink_out_of_the_root_is_refused(tmp_path: Path,
+                                                                  link: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "stolen.yaml").write_text("metric_alerts:\n" + ALERT.format(name="Stolen"))
+    root = tmp_path / "root"
+    write(root, {"dexter.yaml": "version: 1\norganization: acme\ninclude: ['alerts/*.yaml']\n",
+                 "alerts/mine.yaml": "metric_alerts:\n" + ALERT.format(name="Mine")})
+    if link == "file":
+        (root / "alerts" / "stolen.yaml").symlink_to(outside / "stolen.yaml")
+    else:
+        (root / "alerts").rename(root / "real")
+        (root / "alerts").symlink_to(outside)
+    (problem,) = errors(root)
+    assert problem.code == "invalid-include" and "outside the manifest root" in problem.message
+    assert problem.span.file.endswith("dexter.yaml") and problem.span.line == 3
+
+
 def test_errors_in_rendered_templates_point_at_the_template_line(tmp_path: Path) -> None:
     write(tmp_path, {
         "dexter.yaml": "version: 1\norganization: acme\nvars: {n: [1, 2]}\ninclude: [a.yaml.j2]\n",

@@ -17,6 +17,7 @@ from ..core.changes import Action, Plan, ResourceChange
 from ..kinds.base import ResourceKind
 from ..kinds.registry import get_kind
 from .changing import delete, update
+from .converging import converge
 from .creating import create_safely
 from .failures import BreakerOpen
 from .ports import WriteFacade
@@ -41,6 +42,8 @@ class _Run:
     outcomes: dict[int, ChangeOutcome] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
     """Addresses (`kind/key`) of changes that did not apply, for their children."""
+    concurrent: list[str] = field(default_factory=list)
+    """Keys where a concurrent run created the same object (see converging.py)."""
 
     def record(self, outcome: ChangeOutcome) -> None:
         self.outcomes[id(outcome.change)] = outcome
@@ -134,6 +137,11 @@ async def execute_plan(plan: Plan, facade: WriteFacade, *,
         log.info("wave %s/%d: %d changes (%s)", wave.phase, wave.depth, len(wave.changes),
                  ", ".join(wave.kinds))
         await _run_wave(run, wave, concurrency)
+        if not run.stopped:  # no new write (removing a twin) once the breaker opened
+            run.concurrent += await converge(
+                run.facade, run.organization, [run.outcomes[id(c)] for c in wave.changes],
+                {c.kind: run.kinds(c.kind) for c in wave.changes})
     run.progress.finish()
     ordered = [run.outcomes[id(c)] for w in waves for c in w.changes]
-    return ApplyReport(plan.organization, ordered, run.stopped, time.monotonic() - started)
+    return ApplyReport(plan.organization, ordered, run.stopped, time.monotonic() - started,
+                       concurrent=run.concurrent)

@@ -68,6 +68,8 @@ class Store:
         self._generations: Counter = Counter()
         self._wipes = 0
         self._snapshots: dict[tuple[str, str], tuple[tuple[int, int], list[dict]]] = {}
+        self.extra_tables: set[str] = set()
+        """Tables other modules keep in this database (eventtable.py); wiped with the rest."""
 
     def generation(self, kind: str) -> tuple[int, int]:
         """Changes whenever a record of `kind` is written (or the store is wiped)."""
@@ -114,6 +116,13 @@ class Store:
             cached = (gen, self.query(kind, org))
             self._snapshots[key] = cached
         return cached[1]
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """The raw connection under the store's lock, for modules that keep their own
+        tables in this database (the Discover events table, eventtable.py)."""
+        with self._lock:
+            yield self._db
 
     def close(self) -> None:
         with self._lock:
@@ -283,7 +292,8 @@ class Store:
 
     def wipe(self) -> None:
         with self._lock:
-            self._db.executescript("DELETE FROM objects; DELETE FROM sequences; DELETE FROM audit;")
+            self._db.executescript("DELETE FROM objects; DELETE FROM sequences; DELETE FROM audit;"
+                                   + "".join(f"DELETE FROM {t};" for t in sorted(self.extra_tables)))
             self._wipes += 1
             self._snapshots.clear()
 

@@ -7,6 +7,9 @@ from . import (
                alert_migration,
                detectors,
                discover,
+               incidents,
+               event_admin,
+               events,
                ingest,
                issue_alerts,
                issues,
@@ -21,6 +24,6 @@ from . import (
 API_ROUTES = [*org.ROUTES, *alert_migration.retirable(metric_alerts.ROUTES),
               *alert_migration.retirable(issue_alerts.ROUTES), *discover.ROUTES,
               *releases.ROUTES, *repos.ROUTES, *issues.ROUTES, *links.ROUTES,
-              *workflows.ROUTES, *detectors.ROUTES]
+              *incidents.ROUTES, *events.ROUTES, *workflows.ROUTES, *detectors.ROUTES]
 INGEST_ROUTES = ingest.ROUTES
-ADMIN_ROUTES = [*admin.ROUTES, *alert_migration.ADMIN_ROUTES]
+ADMIN_ROUTES = [*admin.ROUTES, *event_admin.ROUTES, *alert_migration.ADMIN_ROUTES]
