@@ -330,3 +330,28 @@ monitors:
 """)
     assert "url given twice" in str(error)
     assert "m.yaml:2" in str(error)
+
+
+def test_sentry_group_forms_of_an_alert_send_what_the_friendly_form_sends(tmp_path):
+    from dexter_sync.core.directory import Directory
+    from dexter_sync.kinds.registry import get_kind
+
+    friendly = load_manifests(write(tmp_path / "f", """\
+alerts:
+  - {name: a, triggers: [first_seen_event], trigger_match: all, filter_match: any,
+     filters: [latest_release], actions: [{plugin: {}}]}
+"""))
+    sentry = load_manifests(write(tmp_path / "s", """\
+alerts:
+  - name: a
+    triggers: {logic_type: all, conditions: [{type: first_seen_event, comparison: true}]}
+    action_filters:
+      - {logicType: any, conditions: [{type: latest_release, comparison: true}],
+         actions: [{type: plugin, config: {}, data: {}}]}
+"""))
+    kind, directory = get_kind("alert"), Directory("acme")
+    payloads = [kind.build_payload(d.resources[0].entry, directory=directory)
+                for d in (friendly, sentry)]
+    assert payloads[0] == payloads[1]
+    assert payloads[0]["triggers"]["logicType"] == "all"
+    assert payloads[0]["actionFilters"][0]["logicType"] == "any"

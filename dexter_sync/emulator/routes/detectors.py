@@ -453,6 +453,9 @@ def remove(store: Store, org: Record, record: Record) -> None:
     with store.transaction():
         for row in [r for r in links(store, org) if r["detectorId"] == record["id"]]:
             store.delete(LINK, row["id"])
+        for row in store.snapshot("alert_rule_detector", org["id"]):
+            if row["detectorId"] == record["id"]:
+                store.delete("alert_rule_detector", row["id"])
         store.delete(KIND, record["id"])
         store.audit(org["id"], actor=None, event="detector.remove", target=record["id"],
                     data={"name": record["name"]})

@@ -112,6 +112,27 @@ class AlertEntry(EntryModel):
     action_filters: list[ActionFilter] | None = Field(
         None, description="Several action filters (instead of filters/actions).")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sentry_groups(cls, values: Any) -> Any:
+        """Sentry's own group forms: `triggers: {logic_type, conditions}` and action filters
+        with `logic_type` read as `trigger_match`/`filter_match`."""
+        if not isinstance(values, dict):
+            return values
+        out = dict(values)
+        triggers = out.get("triggers")
+        if isinstance(triggers, dict):
+            logic = triggers.get("logic_type", triggers.get("logicType"))
+            if logic is not None and "trigger_match" in out:
+                raise ValueError("trigger_match given twice: as a field and in triggers")
+            out["triggers"] = triggers.get("conditions") or []
+            if logic is not None:
+                out["trigger_match"] = logic
+        groups = out.get("action_filters")
+        if isinstance(groups, list):
+            out["action_filters"] = [_filter_group(g) for g in groups]
+        return out
+
     @model_validator(mode="after")
     def _forms(self) -> AlertEntry:
         if self.action_filters is not None and (
@@ -128,6 +149,14 @@ class AlertEntry(EntryModel):
             return self.action_filters
         return [ActionFilter(filter_match=self.filter_match, conditions=self.filters,
                              actions=self.actions)]
+
+
+def _filter_group(group: Any) -> Any:
+    if not isinstance(group, dict) or not ({"logic_type", "logicType"} & set(group)):
+        return group
+    out = {k: v for k, v in group.items() if k not in ("logic_type", "logicType", "id")}
+    out["filter_match"] = group.get("logic_type", group.get("logicType"))
+    return out
 
 
 # ---- desired -> request body ---------------------------------------------------------------
