@@ -318,3 +318,17 @@ def test_an_unsafe_plan_is_shown_on_the_pull_request_and_refused_on_merge(job: J
     live = httpx.get(f"{job.sentry_url}/api/0/organizations/acme/discover/saved/",
                      headers=sentry_api()).json()
     assert sorted(q["name"] for q in live) == ["One", "Three", "Two"]
+
+
+def test_an_incomplete_apply_fails_the_job_with_exit_3_and_lists_what_failed(job: Job
+                                                                            ) -> None:
+    job.manifests(["Errors today"])
+    faults = httpx.put(f"{job.sentry_url}/__emulator__/faults/", headers=sentry_api(),
+                       json={"error_rate": 1.0, "error_statuses": [400], "methods": "POST"})
+    assert faults.status_code == 200, faults.text
+    partial = job.run("push", command="apply")
+    assert partial.failed and partial.steps[-1].exit_code == 3
+    assert "::error title=dexter apply incomplete::failed: 1, not attempted: 0" in partial.log
+    assert "0 applied, 1 failed, 0 not attempted" in partial.summary
+    assert "| failed | create | discover_query | Errors today |" in partial.summary
+    assert partial.outputs["to-create"] == "1"

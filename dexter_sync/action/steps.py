@@ -206,9 +206,9 @@ def apply_step(env: Mapping[str, str], inputs: ActionInputs) -> None:
     if done.exit_code == 3:
         status = report.get("summary", {})
         raise _fail(env, "dexter apply incomplete",
-                    f"{status.get('failed', 0)} changes failed and "
-                    f"{status.get('not-attempted', 0)} were not attempted; the job summary "
-                    "lists them. Running the job again completes the rest.", exit_code=3)
+                    f"failed: {status.get('failed', 0)}, not attempted: "
+                    f"{status.get('not-attempted', 0)}; the job summary lists them. Running "
+                    "the job again completes the rest.", exit_code=3)
     print(f"Applied: {summary_line(numbers)}", flush=True)
 
 
