@@ -70,13 +70,22 @@ class Job:
         return [(r.method, r.path) for r in self.github.requests if r.method != "GET"]
 
 
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One `dexter emulator` process for the module; each test starts from its reset."""
+    with started(tmp_path_factory.mktemp("emulator")) as emulator:
+        yield emulator["url"]
+
+
 @pytest.fixture
-def job(tmp_path: Path) -> Iterator[Job]:
+def job(tmp_path: Path, served: str) -> Iterator[Job]:
+    reset = httpx.post(f"{served}/__emulator__/reset/", headers=sentry_api())
+    assert reset.status_code == 200, reset.text
     token = "ghs_" + secrets.token_hex(18)
     workspace = tmp_path / "workspace"
     workspace.mkdir()
-    with started(tmp_path) as emulator, fake_github(token) as github:
-        yield Job(workspace, emulator["url"], github, token)
+    with fake_github(token) as github:
+        yield Job(workspace, served, github, token)
 
 
 def assert_no_token(job: Job, *runs: ActionRun) -> None:
