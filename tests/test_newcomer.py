@@ -1,0 +1,86 @@
+"""A newcomer's first hour, as the user sees it: the embedded emulator's first run, its
+location and reset, paths that point at the wrong file, and small wording."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from dexter_sync.cli.main import cli
+
+TYPO_RULES = """
+issue_alerts:
+  - {name: API errors, project: api, conditions: [first_seen_event],
+     actions: [{email: {target: issue_owners}}]}
+  - {name: API regressions, project: api, conditions: [regression_event],
+     actions: [{email: {target: issue_owners}}]}
+  - {name: API typo, project: apii, conditions: [first_seen_event],
+     actions: [{email: {target: issue_owners}}]}
+"""
+
+
+@pytest.fixture
+def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh working directory with no SENTRY_URL: the embedded emulator."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("SENTRY_URL", "SENTRY_AUTH_TOKEN", "SENTRY_ORG", "DEXTER_EMBEDDED_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return tmp_path
+
+
+def write_manifests(root: Path, body: str = TYPO_RULES) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "dexter.yaml").write_text("version: 1\norganization: acme\ninclude: [rules.yaml]\n")
+    (root / "rules.yaml").write_text(textwrap.dedent(body))
+    return root
+
+
+def dexter(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_first_run_lists_what_it_created_and_flags_a_likely_typo(embedded: Path) -> None:
+    root = write_manifests(embedded / "m")
+    first = dexter("plan", str(root))
+    assert first.exit_code == 0, first.output
+    lines = first.stderr.splitlines()
+    assert lines[0] == ("using the local Sentry emulator at .dexter/local-sentry.sqlite "
+                        "(SENTRY_URL is not set)")
+    assert lines[1] == ("first use: created what the manifests name in the local emulator "
+                        "(`dexter emulator --reset` starts over)")
+    assert "  projects: api, apii" in lines
+    assert "  warning: created project 'apii' (did you mean 'api'?)" in lines
+    assert not any("created project 'api'" in line for line in lines)  # the common one is fine
+
+    again = dexter("plan", str(root))
+    assert again.stderr.splitlines() == [lines[0]]  # later runs: the location only
+
+
+def test_the_state_location_can_be_set_and_reset(embedded: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    state = embedded / "elsewhere" / "sentry.sqlite"
+    monkeypatch.setenv("DEXTER_EMBEDDED_DB", str(state))
+    root = write_manifests(embedded / "m")
+    first = dexter("plan", str(root))
+    assert first.stderr.splitlines()[0] == (
+        f"using the local Sentry emulator at {state.as_posix()} (SENTRY_URL is not set)")
+    assert state.exists() and not (embedded / ".dexter").exists()
+
+    reset = dexter("emulator", "--reset")
+    assert reset.exit_code == 0, reset.output
+    assert reset.stderr == f"dexter emulator: deleted {state}; the next run starts over\n"
+    assert not state.exists()
+    assert "first use: created" in dexter("plan", str(root)).stderr
+
+
+def test_reset_refuses_a_file_that_is_not_an_emulator_database(embedded: Path) -> None:
+    precious = embedded / "notes.sqlite"
+    precious.write_text("my notes\n")
+    result = dexter("emulator", "--reset", "--db", str(precious))
+    assert result.exit_code == 1
+    assert "is not an emulator database; not deleting it" in result.stderr
+    assert precious.read_text() == "my notes\n"
