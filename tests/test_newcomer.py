@@ -84,3 +84,30 @@ def test_reset_refuses_a_file_that_is_not_an_emulator_database(embedded: Path) -
     assert result.exit_code == 1
     assert "is not an emulator database; not deleting it" in result.stderr
     assert precious.read_text() == "my notes\n"
+
+
+def test_pointing_at_a_resource_file_says_where_to_point(embedded: Path) -> None:
+    root = write_manifests(embedded / "m")
+    result = dexter("validate", str(root / "rules.yaml"))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: 1 error in the manifests:\n"
+        "  m/rules.yaml is a resource file (issue_alerts), not dexter.yaml [resource-file]\n"
+        "    hint: point at the directory that holds dexter.yaml (or pass the dexter.yaml "
+        "itself): m\n")
+    direct = dexter("validate", str(root / "dexter.yaml"))
+    assert direct.exit_code == 0, direct.output
+    assert direct.stdout.startswith("ok: 3 resources (3 issue_alert) in 2 files")
+
+
+def test_export_reads_the_organization_from_dexter_yaml_and_says_what_it_left_out(
+        embedded: Path) -> None:
+    (embedded / "dexter.yaml").write_text("version: 1\norganization: globex\n")
+    result = dexter("export", "--out", "exported")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Exported 0 objects (nothing) from globex to ")
+    assert lines[1] == (
+        "Left out by design: external issue links (Sentry lists them per issue, so exporting "
+        "them would read every issue; declare the links you manage by hand).")
+    assert "organization: globex" in (embedded / "exported" / "dexter.yaml").read_text()

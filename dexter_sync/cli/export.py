@@ -15,7 +15,8 @@ from ..core.diagnostics import DexterError, did_you_mean
 from ..core.state import DesiredResource, DesiredState, LiveState, ManifestSettings
 from ..kinds.registry import all_kinds, get_kind
 from ..manifest.exporting import ExportResult, build_export, write_tree
-from .common import DEFAULT_CONCURRENCY, connect, resolve_org, run, sentry_options
+from .common import (DEFAULT_CONCURRENCY, connect, local_settings_org, resolve_org, run,
+                     sentry_options)
 
 
 def resolve_kinds(names: tuple[str, ...]) -> list[str]:
@@ -88,7 +89,7 @@ async def export_live(*, sentry_url: str | None, organization: str, kinds: list[
 def command(out_dir: str, kind_names: tuple[str, ...], project_names: tuple[str, ...],
             sentry_url: str | None, org: str | None, concurrency: int) -> None:
     """Write manifests describing the live organization to --out (needs no manifests)."""
-    organization = resolve_org(org)
+    organization = resolve_org(org, local_settings_org())
     kinds = resolve_kinds(kind_names)
     projects = [p.strip() for name in project_names for p in name.split(",") if p.strip()]
     result = run(export_live(sentry_url=sentry_url, organization=organization, kinds=kinds,
@@ -96,6 +97,9 @@ def command(out_dir: str, kind_names: tuple[str, ...], project_names: tuple[str,
     target = write_tree(result.files, out_dir)
     total = sum(result.counts.values())
     by_kind = ", ".join(f"{n} {k}" for k, n in result.counts.items()) or "nothing"
-    click.echo(f"Exported {total} objects ({by_kind}) from {organization} to {target}")
+    click.echo(f"Exported {total} object{'s' if total != 1 else ''} ({by_kind}) from "
+               f"{organization} to {target}")
+    for line in result.left_out:
+        click.echo(f"Left out by design: {line}.")
     for line in result.skipped:
         click.echo(f"skipped {line}", err=True)

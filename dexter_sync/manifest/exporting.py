@@ -41,6 +41,8 @@ class ExportResult:
     """Kind name -> objects exported."""
     skipped: list[str] = field(default_factory=list)
     """`kind/key: why` for live objects left out."""
+    left_out: list[str] = field(default_factory=list)
+    """`section: why` for kinds export leaves out by design (external-issue links)."""
 
 
 class _Dumper(yaml.SafeDumper):
@@ -96,6 +98,8 @@ def build_export(live: LiveState, *, organization: str,
     """file -> section -> entries"""
     parents: dict[tuple[str, str], dict[str, Any]] = {}
     """(kind, key) -> exported mapping, for nesting children"""
+    result.left_out = [f"{kind.name.replace('_', ' ')}s ({kind.not_exported})"
+                       for kind in wanted if kind.not_exported]
     for kind in [k for k in wanted if k.child_of is None] + [k for k in wanted if k.child_of]:
         groups: dict[str, list[LiveObject]] = {}
         for obj in live.of_kind(kind.name):
