@@ -3,6 +3,11 @@ location and reset, paths that point at the wrong file, and small wording."""
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -10,6 +15,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from dexter_sync.cli.main import cli
+from dexter_sync.emulator.testing import EmulatorHandle
+from tests.test_apply_support import write_manifests as write_apply_manifests
+
+DEXTER = str(Path(sys.executable).with_name("dexter"))
 
 TYPO_RULES = """
 issue_alerts:
@@ -111,3 +120,51 @@ def test_export_reads_the_organization_from_dexter_yaml_and_says_what_it_left_ou
         "Left out by design: external issue links (Sentry lists them per issue, so exporting "
         "them would read every issue; declare the links you manage by hand).")
     assert "organization: globex" in (embedded / "exported" / "dexter.yaml").read_text()
+
+
+def _plan_with_stderr_on_a_terminal(emu: EmulatorHandle, manifests: Path) -> tuple[str, str]:
+    """`dexter plan` with stdout piped and stderr on a pseudo-terminal: (stdout, screen)."""
+    main, child = pty.openpty()
+    env = {**os.environ, "SENTRY_AUTH_TOKEN": emu.token, "SENTRY_URL": emu.url,
+           "TERM": "xterm", "COLUMNS": "120"}
+    proc = subprocess.Popen([DEXTER, "plan", str(manifests)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=child, env=env, close_fds=True)
+    os.close(child)
+    screen = b""
+    try:
+        while True:  # until the terminal reports end of file: every byte written was read
+            ready, _, _ = select.select([main], [], [], 60)
+            assert ready, "dexter plan wrote nothing for 60 s"
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            screen += chunk
+        stdout = proc.communicate(timeout=60)[0]
+    finally:
+        os.close(main)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return stdout.decode(), screen.decode(errors="replace")
+
+
+def test_reading_shows_progress_on_a_terminal_and_clears_it(emu: EmulatorHandle,
+                                                          tmp_path: Path) -> None:
+    manifests = write_apply_manifests(tmp_path / "m", queries=3)
+    stdout, screen = _plan_with_stderr_on_a_terminal(emu, manifests)
+    assert screen.startswith("\r\x1b[Kreading acme: 0 requests, 0 endpoints, 0.0s")
+    assert screen.endswith("\r\x1b[K")  # the status is gone before the plan prints
+    assert stdout.startswith("+ create discover_query/q-0000")
+    assert "reading acme" not in stdout and "\x1b" not in stdout
+
+
+def test_no_progress_when_not_on_a_terminal(emu: EmulatorHandle, tmp_path: Path) -> None:
+    manifests = write_apply_manifests(tmp_path / "m", queries=3)
+    env = {**os.environ, "SENTRY_AUTH_TOKEN": emu.token, "SENTRY_URL": emu.url}
+    done = subprocess.run([DEXTER, "plan", str(manifests)], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and "\x1b" not in done.stdout

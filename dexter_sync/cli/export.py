@@ -15,8 +15,15 @@ from ..core.diagnostics import DexterError, did_you_mean
 from ..core.state import DesiredResource, DesiredState, LiveState, ManifestSettings
 from ..kinds.registry import all_kinds, get_kind
 from ..manifest.exporting import ExportResult, build_export, write_tree
-from .common import (DEFAULT_CONCURRENCY, connect, local_settings_org, resolve_org, run,
-                     sentry_options)
+from .common import (
+    DEFAULT_CONCURRENCY,
+    connect,
+    local_settings_org,
+    resolve_org,
+    run,
+    sentry_options,
+)
+from .progress import reading_progress
 
 
 def resolve_kinds(names: tuple[str, ...]) -> list[str]:
@@ -72,8 +79,9 @@ async def read_for_export(facade: Any, organization: str, kinds: list[str],
 async def export_live(*, sentry_url: str | None, organization: str, kinds: list[str],
                       projects: list[str] | None,
                       concurrency: int = DEFAULT_CONCURRENCY) -> ExportResult:
-    async with connect(sentry_url=sentry_url, organization=organization,
-                       concurrency=concurrency) as facade:
+    async with (connect(sentry_url=sentry_url, organization=organization,
+                        concurrency=concurrency) as facade,
+                reading_progress(facade, organization)):
         live = await read_for_export(facade, organization, kinds, projects)
     return build_export(live, organization=organization, kinds=kinds)
 

@@ -26,6 +26,7 @@ from ..render.markdown import render_markdown
 from ..render.planfile import write_plan
 from ..render.text import render_text, use_colour
 from .common import connect, global_options, resolve_org, run, sentry_options
+from .progress import reading_progress
 
 
 def read_scope(desired: DesiredState, targets: Iterable[Target] = (),
@@ -78,8 +79,10 @@ def load_desired(path: str, organization: str | None) -> DesiredState:
 
 async def _plan(desired: DesiredState, *, sentry_url: str | None, concurrency: int,
                 targets: list[Target]) -> Plan:
-    async with connect(sentry_url=sentry_url, organization=desired.settings.organization,
-                       desired=desired, concurrency=concurrency) as facade:
+    organization = desired.settings.organization
+    async with (connect(sentry_url=sentry_url, organization=organization, desired=desired,
+                        concurrency=concurrency) as facade,
+                reading_progress(facade, organization)):
         return await plan_live(facade, desired, targets=targets)
 
 
