@@ -3,6 +3,7 @@ location and reset, paths that point at the wrong file, and small wording."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -14,7 +15,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from dexter_sync.apply.report import ApplyReport, ChangeOutcome, Status, format_seconds
+from dexter_sync.apply.report import render_json as render_report_json
+from dexter_sync.apply.report import render_text as render_report_text
 from dexter_sync.cli.main import cli
+from dexter_sync.core.changes import Action, ResourceChange
 from dexter_sync.emulator.testing import EmulatorHandle
 from tests.test_apply_support import write_manifests as write_apply_manifests
 
@@ -168,3 +173,15 @@ def test_no_progress_when_not_on_a_terminal(emu: EmulatorHandle, tmp_path: Path)
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stderr == "" and "\x1b" not in done.stdout
+
+
+def test_apply_report_wording_and_its_json_keys() -> None:
+    change = ResourceChange(Action.CREATE, "discover_query", "q", after={"name": "q"})
+    report = ApplyReport("acme", [ChangeOutcome(change, Status.APPLIED),
+                                  ChangeOutcome(change, Status.NOT_ATTEMPTED)], seconds=0.042)
+    assert render_report_text(report).splitlines()[-1] == (
+        "Apply incomplete: 1 applied, 0 failed, 1 not attempted (0.04s).")
+    assert [format_seconds(s) for s in (0.042, 2.34, 65.2)] == ["0.04s", "2.3s", "1m05s"]
+    document = json.loads(render_report_json(report))
+    assert document["summary"] == {"applied": 1, "failed": 0, "not_attempted": 1}
+    assert [c["status"] for c in document["changes"]] == ["applied", "not_attempted"]

@@ -121,7 +121,8 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
             return ApplyReport(organization)
         if not plan_file and not auto_approve:
             count = sum(1 for c in plan.changes if str(c.action) != "no-op")
-            if not click.confirm(f"Apply these {count} changes to {organization}?",
+            these = "this 1 change" if count == 1 else f"these {count} changes"
+            if not click.confirm(f"Apply {these} to {organization}?",
                                  default=False, err=True):
                 raise DexterError("apply cancelled; nothing was changed [cancelled]",
                                   code="cancelled")
