@@ -20,7 +20,7 @@ from dexter_sync.apply.report import render_json as render_report_json
 from dexter_sync.apply.report import render_text as render_report_text
 from dexter_sync.cli.main import cli
 from dexter_sync.core.changes import Action, ResourceChange
-from dexter_sync.emulator.testing import EmulatorHandle
+from dexter_sync.emulator.testing import EmulatorHandle, running_emulator
 from tests.test_apply_support import write_manifests as write_apply_manifests
 
 DEXTER = str(Path(sys.executable).with_name("dexter"))
@@ -185,3 +185,39 @@ def test_apply_report_wording_and_its_json_keys() -> None:
     document = json.loads(render_report_json(report))
     assert document["summary"] == {"applied": 1, "failed": 0, "not_attempted": 1}
     assert [c["status"] for c in document["changes"]] == ["applied", "not_attempted"]
+
+
+def test_init_writes_a_valid_commented_tree_and_never_overwrites(embedded: Path) -> None:
+    result = dexter("init", "sentry", "--org", "acme", "--project", "api")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ("Wrote sentry/dexter.yaml and sentry/alerts.yaml for acme. "
+                             "Next: dexter validate sentry && dexter plan sentry\n")
+    settings = (embedded / "sentry" / "dexter.yaml").read_text()
+    assert settings.startswith("# yaml-language-server: $schema=schemas/dexter.schema.json\n")
+    assert "# prune: {issue_alerts: [api]}" in settings
+    assert (embedded / "sentry" / "schemas" / "resources.schema.json").is_file()
+    validate = dexter("validate", "sentry")
+    assert validate.stdout == "ok: 1 resource (1 issue_alert) in 2 files for organization acme\n"
+    plan = dexter("plan", "sentry")
+    assert plan.stdout.startswith("+ create issue_alert/api/New issues  (sentry/alerts.yaml:6:5)")
+
+    (embedded / "sentry" / "alerts.yaml").write_text("issue_alerts: []\n")
+    again = dexter("init", "sentry", "--org", "acme")
+    assert again.exit_code == 1
+    assert "sentry/dexter.yaml already exists: `dexter init` never overwrites" in again.stderr
+    assert (embedded / "sentry" / "alerts.yaml").read_text() == "issue_alerts: []\n"
+
+
+def test_init_from_the_live_organization(monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    with running_emulator(projects=["backend", "frontend"], teams=["backend-team"]) as live:
+        monkeypatch.setenv("SENTRY_URL", live.url)
+        monkeypatch.setenv("SENTRY_AUTH_TOKEN", live.token)
+        live.seed_rules(metric_rules=2, issue_rules=2, projects=2, saved_queries=1)
+        result = dexter("init", "fromlive", "--org", "acme", "--export")
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("Wrote fromlive/ from acme: ")
+        assert dexter("validate", "fromlive").exit_code == 0
+        plan = dexter("plan", "fromlive", "--detailed-exitcode")
+        assert plan.exit_code == 0, plan.output

@@ -18,6 +18,7 @@ from .. import __version__
 from ..core.diagnostics import DexterError
 
 VERBS = (
+    "init",
     "validate",
     "schema",
     "plan",

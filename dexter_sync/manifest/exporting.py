@@ -130,7 +130,7 @@ def build_export(live: LiveState, *, organization: str,
         MODELINE.format(path=f"{SCHEMA_DIR}/dexter.schema.json")
         + dump_yaml({"version": 1, "organization": organization,
                      "include": _includes(sorted(sections))}))
-    result.files.update(_schemas())
+    result.files.update(schema_files())
     return result
 
 
@@ -158,7 +158,8 @@ def _includes(files: list[str]) -> list[str]:
     return globs
 
 
-def _schemas() -> dict[str, str]:
+def schema_files() -> dict[str, str]:
+    """The JSON Schemas a manifest tree's modelines name, by relative path."""
     from .schemas import (
         RESOURCES_SCHEMA_FILE,
         SETTINGS_SCHEMA_FILE,
