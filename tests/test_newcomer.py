@@ -221,3 +221,14 @@ def test_init_from_the_live_organization(monkeypatch: pytest.MonkeyPatch,
         assert dexter("validate", "fromlive").exit_code == 0
         plan = dexter("plan", "fromlive", "--detailed-exitcode")
         assert plan.exit_code == 0, plan.output
+
+
+def test_a_closed_port_is_explained_in_plain_words(tmp_path: Path) -> None:
+    manifests = write_apply_manifests(tmp_path / "m", queries=1)
+    env = {**os.environ, "SENTRY_URL": "http://127.0.0.1:9", "SENTRY_AUTH_TOKEN": "t"}
+    done = subprocess.run([DEXTER, "plan", str(manifests)], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: cannot connect to Sentry at http://127.0.0.1:9 (connection refused); "
+        "check SENTRY_URL [connection-failed]"]

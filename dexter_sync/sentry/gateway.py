@@ -113,6 +113,7 @@ class Gateway:
         headers: dict[str, str] = {}
         verdict: bool | None = None  # True: healthy answer, False: failure, None: unknown
         failure: str | None = None
+        failed_with: SentryError | None = None
         status: int | None = None
         started = 0.0
         try:
@@ -126,18 +127,18 @@ class Gateway:
                     return response
                 except SentryHTTPError as error:
                     status, headers, verdict = error.status, error.headers, error.status < 500
-                    failure = str(error)
+                    failure, failed_with = str(error), error
                     if isinstance(error, RateLimited):
                         self.limiter.rate_limited(endpoint, error.retry_at, headers)
                     raise
                 except SentryError as error:
-                    verdict, failure = False, str(error)
+                    verdict, failure, failed_with = False, str(error), error
                     raise
                 finally:
                     if verdict is True:
                         self.breaker.on_success(probe)
                     elif verdict is False:
-                        self.breaker.on_failure(probe, reason=failure)
+                        self.breaker.on_failure(probe, reason=failure, error=failed_with)
                     else:
                         self.breaker.on_abandoned(probe)
                     if verdict is not None:
