@@ -89,12 +89,14 @@ async def export_live(*, sentry_url: str | None, organization: str, kinds: list[
 @click.command(name="export")
 @click.option("--out", "out_dir", default="sentry", show_default=True,
               type=click.Path(file_okay=False), help="Directory to write the manifests to.")
+@click.option("--force", is_flag=True, help="Write into a non-empty directory that an "
+              "earlier export did not create (nothing in it is removed).")
 @click.option("--kinds", "kind_names", multiple=True,
               help="Kinds or sections to export (repeatable or comma-separated; default all).")
 @click.option("--projects", "project_names", multiple=True,
               help="Projects to export project-level objects of (default all).")
 @sentry_options
-def command(out_dir: str, kind_names: tuple[str, ...], project_names: tuple[str, ...],
+def command(out_dir: str, force: bool, kind_names: tuple[str, ...], project_names: tuple[str, ...],
             sentry_url: str | None, org: str | None, concurrency: int) -> None:
     """Write manifests describing the live organization to --out (needs no manifests)."""
     organization = resolve_org(org, local_settings_org())
@@ -102,7 +104,7 @@ def command(out_dir: str, kind_names: tuple[str, ...], project_names: tuple[str,
     projects = [p.strip() for name in project_names for p in name.split(",") if p.strip()]
     result = run(export_live(sentry_url=sentry_url, organization=organization, kinds=kinds,
                              projects=projects or None, concurrency=concurrency))
-    target = write_tree(result.files, out_dir)
+    target = write_tree(result.files, out_dir, force=force)
     total = sum(result.counts.values())
     by_kind = ", ".join(f"{n} {k}" for k, n in result.counts.items()) or "nothing"
     click.echo(f"Exported {total} object{'s' if total != 1 else ''} ({by_kind}) from "
@@ -111,3 +113,17 @@ def command(out_dir: str, kind_names: tuple[str, ...], project_names: tuple[str,
         click.echo(f"Left out by design: {line}.")
     for line in result.skipped:
         click.echo(f"skipped {line}", err=True)
+    if result.skipped:
+        raise PartialExport(len(result.skipped))
+
+
+class PartialExport(DexterError):
+    """The files were written, but some live objects are not in them (listed on stderr):
+    exit 3, like an apply that left changes undone, so a script never takes it as whole."""
+
+    exit_code = 3
+
+    def __init__(self, left_out: int) -> None:
+        super().__init__(f"the export is partial: {left_out} live object"
+                         f"{'s' if left_out != 1 else ''} left out (listed above)",
+                         code="export-partial")

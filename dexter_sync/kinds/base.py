@@ -16,34 +16,37 @@ manages (declared fields plus the defaults the payload sends), never server-only
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from contextlib import suppress
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from ..core.changes import ResourceChange
+from ..core.changes import ResourceChange, SafetyFinding
+from ..core.contract import Reference, ReferenceKind
 from ..core.directory import Directory
 from ..core.requests import ApiRequest
 from ..core.sources import FieldPath
 from ..core.state import DesiredResource, LiveObject, LiveState
 
-ReferenceKind = Literal[
-    "project", "team", "member", "integration", "environment", "repository", "slack_channel", "issue"
-]
+__all__ = ["EntryModel", "Fallback", "ListRequest", "ReadContext", "Reference", "ReferenceKind",
+           "ResourceKind", "SlackChannel"]
+
+
+class Fallback(Exception):
+    """Raised by a kind's fast `canonical_live` for a live object it leaves to the
+    default round trip (`canonical(entry_from_live(data))`); the only exception the
+    fast path may use to decline."""
 
 
 @dataclass(frozen=True)
-class Reference:
-    """A name in a manifest that must exist in the live organization (checked at plan time)."""
+class SlackChannel:
+    """A Slack channel id a live object reveals (Sentry resolves names to ids on save)."""
 
-    kind: ReferenceKind
-    name: str
-    path: FieldPath
-    provider: str | None = None
-    """For integration references: the provider key the integration must have."""
-    scope: str | None = None
-    """For slack channels: the Slack integration (name or id) the channel belongs to."""
+    integration_id: str
+    channel: str
+    """`#name` or `@user`"""
+    channel_id: str
 
 
 class EntryModel(BaseModel):
@@ -53,6 +56,9 @@ class EntryModel(BaseModel):
 
 
 E = TypeVar("E", bound=BaseModel)
+
+Finder = Callable[[str, str], Awaitable[LiveObject | None]]
+"""Looks a live object up by (kind name, natural key) at apply time."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,24 @@ class ResourceKind(ABC, Generic[E]):
     live_optional_fields: ClassVar[tuple[str, ...]] = ()
     """Canonical keys Sentry omits from list responses (metric alerts' `event_types`): the
     planner compares them only when the live canonical holds them (not None)."""
+    canonical_reuses_payload: ClassVar[bool] = False
+    """True when `canonical_from_payload` derives the comparison form from the request body:
+    the planner then builds the body once and reuses it for the comparison, cosmetic
+    counting and the write."""
+    provides_reference: ClassVar[ReferenceKind | None] = None
+    """A reference type a declared entry of this kind satisfies (repositories: a code
+    mapping may name a repository the same plan connects)."""
+    replaced_by: ClassVar[tuple[str, ...]] = ()
+    """Kinds managing the same Sentry objects through a newer API (legacy alert rules ->
+    `alert`, `metric_monitor`): the planner refuses a rule declared in both (same `name`)."""
+    retired_hint: ClassVar[str | None] = None
+    """Told along with a 410 Gone from this kind's endpoints (Sentry retired the API)."""
+    task_segment: ClassVar[str | None] = None
+    """Path segment of Sentry's task endpoint when a write may answer 202 `{"uuid"}`
+    (`rule-task`, `alert-rule-task`): `projects/{org}/{project}/<segment>/{uuid}/`."""
+    id_path_segments: ClassVar[tuple[str, ...]] = ()
+    """Path segments always followed by an identifier in this kind's endpoints (release
+    versions, task uuids): rate-limit route keys treat the next segment as `{id}`."""
 
     # ---- identity ---------------------------------------------------------------------
 
@@ -144,17 +168,18 @@ class ResourceKind(ABC, Generic[E]):
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> E:
         """The manifest entry that describes a live object (friendly forms where they exist)."""
 
-    def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
-        """canonical(entry_from_live(data)): the live side of a comparison.
+    def canonical_from_payload(self, entry: E, payload: dict[str, Any], *,
+                               directory: Directory) -> dict[str, Any]:
+        """canonical(entry) given its request body, already built. The default ignores the
+        body; kinds that derive the comparison form from it set `canonical_reuses_payload`."""
+        return self.canonical(entry, directory=directory)
 
-        A kind may offer `fast_canonical_live(data, directory)` that builds the identical
-        dict without the model round trip; whatever it cannot decide (it raises) goes the
-        default way, so the answer is always the default's.
+    def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
+        """The live side of a comparison: canonical(entry_from_live(data)).
+
+        A kind may override this with a faster, identical construction; it raises
+        `Fallback` for what it leaves to this default (and nothing else is caught).
         """
-        fast = getattr(self, "fast_canonical_live", None)
-        if fast is not None:
-            with suppress(Exception):  # what it cannot decide, the default path decides
-                return fast(data, directory)
         return self.canonical(self.entry_from_live(data, directory=directory),
                               directory=directory)
 
@@ -171,6 +196,13 @@ class ResourceKind(ABC, Generic[E]):
     @abstractmethod
     def list_requests(self, ctx: ReadContext) -> list[ListRequest]:
         """List endpoints that hold every live object of this kind in scope."""
+
+    def learn(self, body: Any, listing: ListRequest, directory: Directory) -> int:
+        """Each list page read for this kind passes here before `items`: record in the
+        directory the names other kinds resolve (alerts learn monitor and system detector
+        ids). Returns how many new names it learned (a page teaching something is progress
+        for pagination, like a page of new objects). Default: nothing."""
+        return 0
 
     def items(self, body: Any, listing: ListRequest) -> list[dict[str, Any]]:
         """Objects of this kind in one list response body (a JSON array by default)."""
@@ -197,6 +229,29 @@ class ResourceKind(ABC, Generic[E]):
     @abstractmethod
     def delete_request(self, organization: str, change: ResourceChange) -> ApiRequest:
         """The DELETE of the change's live object."""
+
+    async def resolve_change(self, change: ResourceChange, find: Finder) -> ResourceChange:
+        """Before a create or update is sent: fill in ids only known once earlier waves
+        applied (an alert's monitors created by this apply), looking objects up with
+        `find(kind, key)`. Raise DexterError when one cannot be found. Default: the change
+        as planned."""
+        return change
+
+    def existing_id_from_rejection(self, body: Any) -> str | None:
+        """The id of an existing live object a rejected create names (Sentry's issue-alert
+        "exact duplicate" 400), so apply can report it instead of a failure; None here."""
+        return None
+
+    def slack_channels(self, data: dict[str, Any]) -> Iterable[SlackChannel]:
+        """Slack channel ids a live object reveals (alert actions): none by default."""
+        return ()
+
+    # ---- safety -------------------------------------------------------------------------
+
+    def safety_findings(self, change: ResourceChange) -> list[SafetyFinding]:
+        """Gates this kind's change must pass unless `--force` (alerts that would notify no
+        one or match everything, pager deletes): none by default."""
+        return []
 
     def create_is_idempotent(self) -> bool:
         """True when Sentry's POST is get-or-create (releases): safe to retry blindly."""

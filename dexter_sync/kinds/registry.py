@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from ..core.contract import KindCatalog
 from ..core.diagnostics import DexterError
 from .base import ResourceKind
 
@@ -24,10 +25,14 @@ KIND_MODULES = (
     "dexter_sync.kinds.repositories",
     "dexter_sync.kinds.code_mappings",
     "dexter_sync.kinds.external_issue_links",
+    "dexter_sync.kinds.monitors.metric",
+    "dexter_sync.kinds.monitors.uptime",
+    "dexter_sync.kinds.monitors.cron",
+    "dexter_sync.kinds.alerts.kind",
 )
 
-# Sections reserved for Sentry's new alerting model (workflows, detectors): a later issue.
-RESERVED_SECTIONS = ("alerts", "monitors")
+# Sections no kind serves yet but a later version will (refused with "not supported yet").
+RESERVED_SECTIONS: tuple[str, ...] = ()
 
 
 def register(kind: ResourceKind) -> ResourceKind:
@@ -82,23 +87,11 @@ def sections() -> list[str]:
     return list(seen)
 
 
+def catalog() -> KindCatalog:
+    """Every registered kind, as core takes them (`make_plan(kinds=catalog())`)."""
+    return KindCatalog(all_kinds())
+
+
 def apply_order() -> list[str]:
     """Kind names topologically sorted by `depends_on` (dependencies first)."""
-    kinds = {k.name: k for k in all_kinds()}
-    ordered: list[str] = []
-    visiting: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in ordered:
-            return
-        if name in visiting:
-            raise DexterError(f"kind dependency cycle through {name!r}", code="kind-cycle")
-        visiting.add(name)
-        for dep in kinds[name].depends_on:
-            visit(dep)
-        visiting.discard(name)
-        ordered.append(name)
-
-    for name in kinds:
-        visit(name)
-    return ordered
+    return catalog().apply_order()

@@ -26,6 +26,7 @@ from ..core.changes import (
     ResourceChange,
     SafetyFinding,
 )
+from ..core.contract import KindCatalog
 from ..core.diagnostics import DexterError
 from ..core.fingerprints import fingerprints_of
 from ..core.sources import SourceSpan
@@ -72,8 +73,12 @@ def saved_document(plan: Plan) -> dict[str, Any]:
 
 def write_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     """Write a saved plan atomically (a temporary file renamed over the target)."""
-    target = Path(path)
     text = json.dumps(saved_document(plan), indent=2, ensure_ascii=False, default=str) + "\n"
+    write_text_atomic(Path(path), text)
+
+
+def write_text_atomic(target: Path, text: str) -> None:
+    """A temporary file renamed over `target`: readers see the old or the new text."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
@@ -155,13 +160,13 @@ def _plan_from(document: dict[str, Any]) -> Plan:
     )
 
 
-def stale_objects(plan: Plan, live: LiveState) -> list[str]:
+def stale_objects(plan: Plan, live: LiveState, kinds: KindCatalog) -> list[str]:
     """What changed live since the plan: `kind/key: changed|deleted|created since the plan`.
 
     Empty when the plan is still current. Every object the plan read is compared by its
     fingerprint, and every object the plan would create must still be absent.
     """
-    fresh = fingerprints_of(live)
+    fresh = fingerprints_of(live, kinds)
     stale: list[str] = []
     for address, print_ in plan.fingerprints.items():
         now = fresh.get(address)

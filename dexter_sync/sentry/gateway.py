@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncGenerator, Hashable
 from dataclasses import dataclass, field
 
 from ..core.requests import ApiRequest, ApiResponse
+from .answers import require_list
 from .breaker import CircuitBreaker
 from .cache import TTLCache
 from .client import SentryClient
@@ -71,12 +72,15 @@ class Gateway:
             self.cache.clear()  # even a failed write may have changed what reads would see
 
     async def pages(self, request: ApiRequest, *, per_page: int = PER_PAGE
-                    ) -> AsyncIterator[ApiResponse]:
+                    ) -> AsyncGenerator[ApiResponse, None]:
         """Every page of a list endpoint, following `Link` cursors until `results="false"`."""
         params = {"per_page": per_page, **request.params}
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             response = await self.request(ApiRequest("GET", request.path, params=params))
+            # a page that is not a JSON array is an error, never "no objects" (fail closed)
+            require_list(response.body, f"GET {self.client.base_url}/api/0/{request.path} "
+                                        f"({response.status})")
             yield response
             cursor = next_cursor(response.headers.get("link"))
             if cursor is None:
