@@ -105,7 +105,7 @@ def test_pointing_at_a_resource_file_says_where_to_point(embedded: Path) -> None
     result = dexter("validate", str(root / "rules.yaml"))
     assert result.exit_code == 1
     assert result.stderr == (
-        "error: 1 error in the manifests:\n"
+        "error: 1 error in the manifests: [invalid-manifest]\n"
         "  m/rules.yaml is a resource file (issue_alerts), not dexter.yaml [resource-file]\n"
         "    hint: point at the directory that holds dexter.yaml (or pass the dexter.yaml "
         "itself): m\n")
@@ -232,3 +232,20 @@ def test_a_closed_port_is_explained_in_plain_words(tmp_path: Path) -> None:
     assert done.stderr.splitlines() == [
         "error: cannot connect to Sentry at http://127.0.0.1:9 (connection refused); "
         "check SENTRY_URL [connection-failed]"]
+
+
+def test_an_undefined_template_name_reads_without_internal_class_names(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "dexter.yaml").write_text("version: 1\norganization: acme\nvars: {a: 1}\n"
+                                      "include: [r.yaml]\n")
+    (root / "r.yaml").write_text(
+        'discover_queries:\n  - {name: "{{ env.DEXTER_NOT_SET_ANYWHERE }}", fields: [count()]}\n'
+        '  - {name: "{{ vars.nope }}", fields: [count()]}\n')
+    result = CliRunner().invoke(cli, ["validate", str(root)])
+    assert result.exit_code == 1
+    assert "template error: env.DEXTER_NOT_SET_ANYWHERE is not defined [template-undefined]" \
+        in result.stderr
+    assert "template error: 'nope' is not defined in the mapping [template-undefined]" \
+        in result.stderr
+    assert "TemplateEnv" not in result.stderr and "dexter_sync" not in result.stderr
