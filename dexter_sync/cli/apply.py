@@ -42,8 +42,7 @@ def refuse_without_confirmation(auto_approve: bool, interactive: bool) -> None:
     if not auto_approve and not interactive:
         raise DexterError(
             "refusing to apply: there is no terminal to confirm on; review the plan with "
-            "`dexter plan` and pass --auto-approve (or apply a saved plan file) "
-            "[confirmation-required]",
+            "`dexter plan` and pass --auto-approve (or apply a saved plan file)",
             code="confirmation-required")
 
 
@@ -120,7 +119,7 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
             count = sum(1 for c in plan.changes if str(c.action) != "no-op")
             if not click.confirm(f"Apply these {count} changes to {organization}?",
                                  default=False, err=True):
-                raise DexterError("apply cancelled; nothing was changed [cancelled]",
+                raise DexterError("apply cancelled; nothing was changed",
                                   code="cancelled")
         progress = progress_for(sys.stderr, interactive=sys.stderr.isatty())
         return await execute_plan(plan, facade, concurrency=concurrency, progress=progress)
