@@ -73,6 +73,7 @@ class ExternalIssueLinkKind(ResourceKind[ExternalIssueLinkEntry]):
     section = "integration_links"
     type_tag = "external_issue"
     entry_model = ExternalIssueLinkEntry
+    id_path_segments = ("issues",)  # versions and issue ids can look like words
     updatable = False
     title = "A link from a Sentry issue to an existing ticket of an issue-tracker integration."
 

@@ -282,33 +282,11 @@ def project_scope(directory: Directory, projects: list[str] | None) -> list[str]
 
 
 def learn_slack_channels(live: LiveState) -> None:
-    """(Slack integration id, "#name") -> channel id, from the Slack actions of live rules.
-
-    Metric alert actions carry `integrationId`, `targetIdentifier` (the name) and
-    `inputChannelId`; issue alert Slack nodes carry `workspace`, `channel` and `channel_id`.
-    """
+    """(Slack integration id, "#name") -> channel id, from the Slack actions of live objects
+    (each kind's `slack_channels` hook says where its objects keep them)."""
     found = live.directory.slack_channels
-    for objects in live.objects.values():
+    for name, objects in live.objects.items():
+        kind = get_kind(name)
         for obj in objects:
-            _walk(obj.data, found)
-
-
-def _walk(value: Any, found: dict[tuple[str, str], str]) -> None:
-    if isinstance(value, dict):
-        slack = value.get("type") == "slack"
-        if slack and value.get("inputChannelId") and value.get("integrationId"):
-            found[(str(value["integrationId"]), _channel(value.get("targetIdentifier")))] = str(
-                value["inputChannelId"])
-        elif value.get("channel_id") and value.get("workspace") and value.get("channel"):
-            found[(str(value["workspace"]), _channel(value["channel"]))] = str(value["channel_id"])
-        for item in value.values():
-            if isinstance(item, (dict, list)):
-                _walk(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _walk(item, found)
-
-
-def _channel(name: Any) -> str:
-    text = str(name or "").strip()
-    return text if text.startswith(("#", "@")) else f"#{text}"
+            for channel in kind.slack_channels(obj.data):
+                found[(channel.integration_id, channel.channel)] = channel.channel_id
