@@ -19,6 +19,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from .errors import RateLimitWaitTooLong
+
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -26,6 +28,10 @@ UNKNOWN_RESET_POLL = 0.05
 """How long to wait when the budget is spent but the window's end is unknown."""
 CONCURRENCY_BACKOFF = 0.1
 """Block after a 429 that was about concurrency (the window itself still had budget)."""
+MAX_WAIT = 60.0
+"""Default cap on one rate-limit wait (seconds): longer waits fail with `rate-limited`."""
+ANNOUNCE_AFTER = 1.0
+"""Waits longer than this are announced (what is waited for, and how long)."""
 
 
 def _number(headers: Mapping[str, str], name: str) -> float | None:
@@ -152,6 +158,10 @@ class RateLimiter:
     pacing: bool = True
     """False: ignore announced budgets (the embedded emulator announces limits it does not
     enforce); a 429 still blocks the endpoint until its reset."""
+    max_wait: float = MAX_WAIT
+    """A single wait longer than this raises RateLimitWaitTooLong instead of sleeping."""
+    announce: Callable[[str], None] | None = None
+    """Told about each wait longer than ANNOUNCE_AFTER (the CLI prints it on stderr)."""
     budgets: dict[str, EndpointBudget] = field(default_factory=dict)
     waited: float = 0.0
     """Total seconds spent waiting for a budget (for metrics)."""
@@ -175,6 +185,7 @@ class RateLimiter:
                 now = self.clock()
                 wait = budget.delay(now) if self.pacing else budget.blocked_until - now
                 if wait > 0:
+                    self._before_waiting(key, wait)
                     self.waited += wait
                     await self.sleep(wait)
                     continue
@@ -182,6 +193,13 @@ class RateLimiter:
                     return budget.on_send(now)
                 freed.clear()
                 await freed.wait()
+
+    def _before_waiting(self, key: str, wait: float) -> None:
+        if wait > self.max_wait:
+            raise RateLimitWaitTooLong(key, wait, self.max_wait)
+        if wait > ANNOUNCE_AFTER and self.announce is not None:
+            self.announce(f"waiting {wait:.1f}s for Sentry's rate limit on {key} "
+                          "(the window's reset, or the Retry-After Sentry sent)")
 
     def release(self, key: str, ticket: int, headers: Mapping[str, str]) -> None:
         """A request finished (any status, or none): learn from its headers, free its slot."""
