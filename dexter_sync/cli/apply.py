@@ -43,8 +43,7 @@ def refuse_without_confirmation(auto_approve: bool, interactive: bool) -> None:
     if not auto_approve and not interactive:
         raise DexterError(
             "refusing to apply: there is no terminal to confirm on; review the plan with "
-            "`dexter plan` and pass --auto-approve (or apply a saved plan file) "
-            "[confirmation-required]",
+            "`dexter plan` and pass --auto-approve (or apply a saved plan file)",
             code="confirmation-required")
 
 
@@ -124,7 +123,7 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
             these = "this 1 change" if count == 1 else f"these {count} changes"
             if not click.confirm(f"Apply {these} to {organization}?",
                                  default=False, err=True):
-                raise DexterError("apply cancelled; nothing was changed [cancelled]",
+                raise DexterError("apply cancelled; nothing was changed",
                                   code="cancelled")
         progress = progress_for(sys.stderr, interactive=sys.stderr.isatty())
         return await execute_plan(plan, facade, concurrency=concurrency, progress=progress)

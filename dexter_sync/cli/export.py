@@ -63,7 +63,7 @@ async def read_for_export(facade: Any, organization: str, kinds: list[str],
         raise DexterError(f"--projects: no project {unknown[0]!r} in {organization}"
                           + (f"; {hint}" if hint else ""), code="unknown-project")
     parents = [k for k in kinds if get_kind(k).child_of is None]
-    live = await facade.read_state(parents, projects=scope)
+    live = await facade.read_state(parents, projects=scope, all_details=True)
     children = [k for k in kinds if get_kind(k).child_of is not None]
     if children:
         # kinds read children per declared parent; "declare" every live parent

@@ -52,7 +52,8 @@ class SlackChannel:
 class EntryModel(BaseModel):
     """Base of every manifest entry model: unknown keys are errors, snake_case field names."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False,
+                              defer_build=True)
 
 
 E = TypeVar("E", bound=BaseModel)

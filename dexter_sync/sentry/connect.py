@@ -77,7 +77,7 @@ async def open_facade(*, sentry_url: str | None, organization: str,
             raise DexterError(f"{TOKEN_ENV} is not set: export a Sentry auth token to talk to "
                               f"{url}", code="missing-token")
         client = SentryClient(base_url=url, token=token)
-    facade = SentryFacade(Gateway(client, settings), organization)
+    facade = SentryFacade(Gateway(client, settings, notify=say), organization)
     try:
         yield facade
     finally:

@@ -14,6 +14,7 @@
     │   ├── RateLimited       429     `retry_at` (epoch seconds) from Retry-After or the
     │   │                             X-Sentry-Rate-Limit-Reset header
     │   └── ServerError       5xx
+    ├── RateLimitWaitTooLong          Sentry asks for a wait longer than the cap: not sent
     ├── SentryConnectionError         no HTTP answer: refused, dropped, timed out
     └── CircuitOpenError              the breaker for the host is open: failing fast
 
@@ -105,6 +106,22 @@ class RateLimited(SentryHTTPError):
 
 class ServerError(SentryHTTPError):
     code = "sentry-server-error"
+
+
+class RateLimitWaitTooLong(SentryError):
+    """Sentry's rate limit asks for a wait longer than `--max-rate-limit-wait`: the request
+    is not sent (a CI job should fail fast, not hang for an hour)."""
+
+    code = "rate-limited"
+
+    def __init__(self, endpoint: str, wait: float, cap: float) -> None:
+        self.endpoint = endpoint
+        self.wait = wait
+        self.cap = cap
+        super().__init__(
+            f"Sentry's rate limit on {endpoint} asks for a wait of {wait:.0f}s, longer than "
+            f"the {cap:g}s dexter waits at most (--max-rate-limit-wait or "
+            "DEXTER_MAX_RATE_LIMIT_WAIT); nothing was sent, run again later")
 
 
 class SentryConnectionError(SentryError):

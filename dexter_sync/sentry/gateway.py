@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Hashable
+from collections.abc import AsyncGenerator, Callable, Hashable
 from dataclasses import dataclass, field
 
 from ..core.requests import ApiRequest, ApiResponse
@@ -24,7 +24,7 @@ from .client import SentryClient
 from .errors import RateLimited, SentryError, SentryHTTPError
 from .links import next_cursor
 from .metrics import GatewayMetrics, summary_text
-from .ratelimit import RateLimiter
+from .ratelimit import MAX_WAIT, RateLimiter
 from .retrying import RetryPolicy, retrying
 from .routes import endpoint_key
 from .singleflight import SingleFlight
@@ -46,13 +46,17 @@ class GatewaySettings:
     cache_ttl: float = 5.0
     pace_by_headers: bool = True
     """Spread requests over the budget Sentry announces (off for the embedded emulator)."""
+    max_rate_limit_wait: float = MAX_WAIT
+    """The longest single rate-limit wait; a longer one fails with `rate-limited`."""
 
 
 class Gateway:
-    def __init__(self, client: SentryClient, settings: GatewaySettings | None = None) -> None:
+    def __init__(self, client: SentryClient, settings: GatewaySettings | None = None, *,
+                 notify: Callable[[str], None] | None = None) -> None:
         self.client = client
         self.settings = settings or GatewaySettings()
-        self.limiter = RateLimiter(pacing=self.settings.pace_by_headers)
+        self.limiter = RateLimiter(pacing=self.settings.pace_by_headers,
+                                   max_wait=self.settings.max_rate_limit_wait, announce=notify)
         self.breaker = CircuitBreaker(client.host,
                                       failure_threshold=self.settings.breaker_threshold,
                                       cooldown=self.settings.breaker_cooldown)
