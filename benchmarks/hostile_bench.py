@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' hostile server
 
-from dexter_sync.manifest.templating import TemplateContext, TemplateRenderer  # noqa: E402
-from dexter_sync.sentry.answers import AnswerLimits  # noqa: E402
-from dexter_sync.sentry.client import SentryClient  # noqa: E402
-from dexter_sync.sentry.errors import SentryError  # noqa: E402
-from tests import hostile_http  # noqa: E402
+from dexter_sync.manifest.templating import TemplateContext, TemplateRenderer
+from dexter_sync.sentry.answers import AnswerLimits
+from dexter_sync.sentry.client import SentryClient
+from dexter_sync.sentry.errors import SentryError
+from tests import hostile_http
 
 TEMPLATES = [
     "{{ 'x'|center(1500000000) }}",
