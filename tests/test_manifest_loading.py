@@ -171,12 +171,12 @@ def test_include_glob_matching_nothing(tmp_path: Path) -> None:
     assert (problem.span.line, problem.span.column) == (4, 5)
 
 
-def test_reserved_and_unknown_sections(tmp_path: Path) -> None:
+def test_unknown_sections_next_to_the_alerting_sections(tmp_path: Path) -> None:
     write(tmp_path, {"dexter.yaml": "version: 1\norganization: acme\ninclude: [a.yaml]\n",
-                     "a.yaml": "alerts: []\nmetric_alert: []\n"})
+                     "a.yaml": "alerts: []\nmonitors: []\nmetric_alert: []\n"})
     problems = errors(tmp_path)
-    assert [p.code for p in problems] == ["not-supported-yet", "unknown-section"]
-    assert problems[1].hint == "did you mean 'metric_alerts'?"
+    assert [p.code for p in problems] == ["unknown-section"]
+    assert problems[0].hint == "did you mean 'metric_alerts'?"
 
 
 def test_shared_section_needs_a_known_type(tmp_path: Path) -> None:

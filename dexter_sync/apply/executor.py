@@ -65,11 +65,17 @@ async def apply_change(facade: WriteFacade, organization: str, change: ResourceC
                        task_timeout: float = TASK_TIMEOUT) -> ChangeOutcome:
     """One change, whatever its action. Raises BreakerOpen when the breaker refuses it."""
     kind = kind or get_kind(change.kind)
-    if change.action is Action.CREATE:
-        return await create_safely(facade, kind, organization, change,
-                                   task_timeout=task_timeout)
-    if change.action is Action.UPDATE:
-        return await update(facade, kind, organization, change, task_timeout=task_timeout)
+    if change.action in (Action.CREATE, Action.UPDATE):
+        # ids only known once earlier waves applied (kind hook); the outcome reports the
+        # change as planned
+        sent = await kind.resolve_change(change, lambda name, key: facade.find_live(name, key))
+        if change.action is Action.CREATE:
+            outcome = await create_safely(facade, kind, organization, sent,
+                                          task_timeout=task_timeout)
+        else:
+            outcome = await update(facade, kind, organization, sent, task_timeout=task_timeout)
+        outcome.change = change
+        return outcome
     if change.action is Action.DELETE:
         return await delete(facade, kind, organization, change)
     return ChangeOutcome(change, Status.APPLIED, "no change")

@@ -85,6 +85,9 @@ class ErrorCode(StrEnum):
     MISSING_LIVE_ID = "missing-live-id"
     TASK_FAILED = "task-failed"
     TASK_PENDING = "task-pending"
+    TWO_ALERTING_MODELS = "two-alerting-models"      # one rule in a legacy and a new kind
+    MIGRATION_TARGET = "migration-target"            # migrate would overwrite a file
+    MIGRATION_BLOCKED = "migration-blocked"          # a cut-over step cannot start safely
 
     # talking to Sentry
     SENTRY_ERROR = "sentry-error"
@@ -104,3 +107,14 @@ class ErrorCode(StrEnum):
     SENTRY_UNEXPECTED_ANSWER = "sentry-unexpected-answer"  # HTML, a redirect, wrong JSON type
     SENTRY_RESPONSE_TOO_LARGE = "sentry-response-too-large"
     CIRCUIT_OPEN = "circuit-open"
+
+    # the watch daemon
+    UNKNOWN_EVENT_TYPE = "unknown-event-type"        # --events / ?types= names no event type
+    BAD_DURATION = "bad-duration"                    # --interval
+    BAD_ADDRESS = "bad-address"                      # --serve
+    SERVE_FAILED = "serve-failed"                    # the --serve address could not be bound
+
+    # queries, releases, alert history
+    UNKNOWN_QUERY = "unknown-query"                  # `dexter query NAME`: no such query
+    REJECTED_QUERY = "rejected-query"                # validate --online: Sentry refuses it
+    UNKNOWN_ALERT = "unknown-alert"                  # `dexter inspect alert NAME`

@@ -1,5 +1,6 @@
 """Admin endpoints under `/__emulator__/` (same token, no rate limit, no faults): faults,
-rate limits, quirks, counters, bulk seeding, out-of-band changes, names, reset."""
+rate limits, quirks, counters, bulk seeding, out-of-band changes, names, incidents
+(open/resolve), reset."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ..config import settings_dict, update_settings
 from ..seeding import ensure_project, find_by, find_org
 from ..store import Store, now_iso
 from ..validation.fields import convert_keys
-from . import issue_alerts, metric_alerts
+from . import incidents, issue_alerts, metric_alerts
 
 UI_USER = {"type": "user", "id": 999, "name": "ui-user", "email": "ui-user@example.com"}
 OOB_KINDS = {"metric_rule", "issue_rule", "saved_query", "release", "code_mapping", "repo",
@@ -263,6 +264,21 @@ def _same_type(old: Any, new: Any) -> bool:
     if isinstance(old, numbers):
         return isinstance(new, numbers)
     return new is None or isinstance(new, type(old))
+async def incident_switch(request: Request) -> Response:
+    """A metric alert fires or ends, as Sentry's subscription processor would decide:
+    `{"action": "open", "rule": name|id, "status": 20|10}` opens an incident (the open one
+    if the rule has it), `{"action": "resolve", "identifier": "1"}` closes it."""
+    body = await read_object(request)
+    store, org = store_of(request), _org(request)
+    action = body.get("action")
+    if action == "open":
+        incident = incidents.open_incident(store, org, str(body.get("rule", "")),
+                                           status=body.get("status", incidents.CRITICAL))
+    elif action == "resolve":
+        incident = incidents.resolve_incident(store, org, str(body.get("identifier", "")))
+    else:
+        raise ApiError(400, {"action": ["must be open or resolve"]})
+    return json_response(incidents.serialize(store, org, incident, activities=True), 200)
 
 
 async def names(request: Request) -> Response:
@@ -301,5 +317,6 @@ ROUTES = [
     ("/seed/", ["POST"], seed),
     ("/oob/", ["POST"], oob),
     ("/names/", ["POST"], names),
+    ("/incidents/", ["POST"], incident_switch),
     ("/reset/", ["POST"], reset),
 ]
