@@ -90,7 +90,8 @@ async def export_live(*, sentry_url: str | None, organization: str, kinds: list[
 @click.option("--out", "out_dir", default="sentry", show_default=True,
               type=click.Path(file_okay=False), help="Directory to write the manifests to.")
 @click.option("--force", is_flag=True, help="Write into a non-empty directory that an "
-              "earlier export did not create (nothing in it is removed).")
+              "earlier export did not create (files of the same names are replaced; "
+              "nothing is removed).")
 @click.option("--kinds", "kind_names", multiple=True,
               help="Kinds or sections to export (repeatable or comma-separated; default all).")
 @click.option("--projects", "project_names", multiple=True,

@@ -83,8 +83,9 @@ class Gateway:
         for _ in range(MAX_PAGES):
             response = await self.request(ApiRequest("GET", request.path, params=params))
             # a page that is not a JSON array is an error, never "no objects" (fail closed)
+            kind = response.headers.get("content-type") or "no content type"
             require_list(response.body, f"GET {self.client.base_url}/api/0/{request.path} "
-                                        f"({response.status})")
+                                        f"({response.status}, {kind})")
             yield response
             cursor = next_cursor(response.headers.get("link"))
             if cursor is None:
