@@ -39,6 +39,7 @@ VERBS: dict[str, str] = {
     "query": "Run a Discover query (declared, saved or ad hoc) and print it.",
     "migrate": "Move legacy alert manifests to alerts and monitors (safe cut-over).",
     "emulator": "Serve the Sentry API emulator on 127.0.0.1.",
+    "action": "The GitHub Action's step (action.yml); reads GitHub's environment.",
 }
 
 EXIT_ERROR = 1

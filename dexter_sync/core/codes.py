@@ -120,3 +120,10 @@ class ErrorCode(StrEnum):
     UNKNOWN_QUERY = "unknown-query"                  # `dexter query NAME`: no such query
     REJECTED_QUERY = "rejected-query"                # validate --online: Sentry refuses it
     UNKNOWN_ALERT = "unknown-alert"                  # `dexter inspect alert NAME`
+
+    # the GitHub Action (`dexter action`, action.yml)
+    ACTION_INPUT = "action-input"                    # a workflow input or token missing or invalid
+    ACTION_ENVIRONMENT = "action-environment"        # not run as a step (no GITHUB_OUTPUT, ...)
+    ACTION_REPORT = "action-report"                  # dexter apply ended without its JSON report
+    MISSING_PLAN_FILE = "missing-plan-file"          # apply was given a plan file that is not there
+    GITHUB_API = "github-api"                        # GitHub's REST API refused or answered out of shape
