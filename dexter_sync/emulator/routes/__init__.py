@@ -4,6 +4,7 @@ a list of `(path template, methods, handler)` relative to `/api/0` (API), `/api`
 
 from . import (
                admin,
+               alert_history,
                discover,
                event_admin,
                events,
@@ -19,6 +20,6 @@ from . import (
 
 API_ROUTES = [*org.ROUTES, *metric_alerts.ROUTES, *issue_alerts.ROUTES, *discover.ROUTES,
               *releases.ROUTES, *repos.ROUTES, *issues.ROUTES, *links.ROUTES,
-              *events.ROUTES]
+              *events.ROUTES, *alert_history.ROUTES]
 INGEST_ROUTES = ingest.ROUTES
 ADMIN_ROUTES = [*admin.ROUTES, *event_admin.ROUTES]
