@@ -152,7 +152,7 @@ def _rows(rng: random.Random, org: dict[str, Any], projects: list[dict[str, Any]
     org_id = str(org["id"])
     span = max(end_ms - start_ms, 1)
     draw = rng.random  # int(draw() * n) instead of randrange: a third of the time
-    envs = spec.environments or [None]
+    envs: list[str | None] = [*spec.environments] or [None]
     txns, users, n_projects = spec.transactions, spec.users, len(projects)
     for mix in rng.choices(spec.releases, weights=weights, k=size):
         project = projects[int(draw() * n_projects)]
