@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from . import eventrollup
 from .eventtable import COLUMNS, create_indexes, drop_indexes, ensure_table, insert_rows
 from .seeding import ensure_environment, find_by, find_org
 from .store import Store
@@ -122,9 +123,10 @@ def generate_events(store: Store, organization: str, spec: GeneratorSpec) -> dic
             insert_rows(store, rows)
             done += size
     finally:
-        if bulk:
-            with store.connection() as db:
+        with store.transaction(), store.connection() as db:
+            if bulk:
                 create_indexes(db)
+            eventrollup.compact(db)
     return {"inserted": done, "releases": totals,
             "issues": {f"{p}/{v}": ids for (p, v), ids in pools.items()}}
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from . import eventrollup
 from .store import Store
 
 TABLE = "discover_events"
@@ -86,7 +87,8 @@ def ensure_table(store: Store) -> None:
         db.execute("PRAGMA temp_store = MEMORY")  # GROUP BY sorts in memory, not a file
         db.execute(TABLE_SCHEMA)
         create_indexes(db)
-    store.extra_tables.add(TABLE)
+        eventrollup.create(db)
+    store.extra_tables.update((TABLE, eventrollup.ROLLUP))
 
 
 def create_indexes(db: sqlite3.Connection) -> None:
@@ -105,6 +107,7 @@ def insert_rows(store: Store, rows: Iterable[EventRow] | Iterable[Sequence[Any]]
     values = [r.values() if isinstance(r, EventRow) else tuple(r) for r in rows]
     with store.transaction(), store.connection() as db:
         db.executemany(INSERT, values)
+        eventrollup.add(db, values)
     return len(values)
 
 
