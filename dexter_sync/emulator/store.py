@@ -38,7 +38,9 @@ ID_BASES = {
     "metric_rule": 170000, "trigger": 180000, "action": 190000, "issue_rule": 12000,
     "saved_query": 900, "release": 1, "deploy": 600, "code_mapping": 800,
     "external_issue": 40, "issue": 6000000, "event": 1, "project_key": 70,
-    "slack_channel": 1, "task": 1, "file": 1,
+    "slack_channel": 1, "task": 1, "file": 1, "workflow": 2300000, "detector": 3400000,
+    "dcg": 4100000, "data_condition": 5200000, "wf_action": 6300000, "data_source": 7400,
+    "data_source_object": 8500,
 }
 
 

@@ -2,7 +2,7 @@
 paginated by `Link` cursors) and the time series (`organizations/{org}/events-timeseries/`).
 
 Answers are checked before use (fail closed): a table is `{"data": [objects], "meta": {...}}`
-and a series `{"timeSeries": [...]}`; anything else is a `sentry-bad-answer` error, never an
+and a series `{"timeSeries": [...]}`; anything else is a `sentry-unexpected-answer` error, never an
 empty result.
 """
 
@@ -38,7 +38,7 @@ class TimeSeries:
 
 def _bad(what: str, body: Any) -> SentryError:
     return SentryError(f"Sentry answered the {what} with {type(body).__name__}, not the "
-                       "documented object", code="sentry-bad-answer")
+                       "documented object", code="sentry-unexpected-answer")
 
 
 async def read_events_table(gateway: Gateway, organization: str, params: dict[str, Any], *,

@@ -30,7 +30,7 @@ def _count(row: dict[str, Any]) -> int:
     value = row.get("count()")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SentryError(f"Sentry's events table gave count() = {value!r}, not a number",
-                          code="sentry-bad-answer")
+                          code="sentry-unexpected-answer")
     return int(value)
 
 

@@ -5,7 +5,10 @@ a list of `(path template, methods, handler)` relative to `/api/0` (API), `/api`
 from . import (
                admin,
                alert_history,
+               alert_migration,
+               detectors,
                discover,
+               incidents,
                event_admin,
                events,
                ingest,
@@ -16,10 +19,13 @@ from . import (
                org,
                releases,
                repos,
+               workflows,
 )
 
-API_ROUTES = [*org.ROUTES, *metric_alerts.ROUTES, *issue_alerts.ROUTES, *discover.ROUTES,
+API_ROUTES = [*org.ROUTES, *alert_migration.retirable(metric_alerts.ROUTES),
+              *alert_migration.retirable(issue_alerts.ROUTES), *discover.ROUTES,
               *releases.ROUTES, *repos.ROUTES, *issues.ROUTES, *links.ROUTES,
-              *events.ROUTES, *alert_history.ROUTES]
+              *incidents.ROUTES, *events.ROUTES, *workflows.ROUTES, *detectors.ROUTES,
+              *alert_history.ROUTES]
 INGEST_ROUTES = ingest.ROUTES
-ADMIN_ROUTES = [*admin.ROUTES, *event_admin.ROUTES]
+ADMIN_ROUTES = [*admin.ROUTES, *event_admin.ROUTES, *alert_migration.ADMIN_ROUTES]
