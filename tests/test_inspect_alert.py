@@ -90,3 +90,38 @@ def test_issue_alert_firings_per_issue_from_sdk_events():
         assert missing.returncode == 1
         assert "no metric or issue alert called 'New issue' (did you mean 'New issues'?)" \
             in missing.stderr
+
+
+def test_metric_alert_incidents_and_their_status_changes():
+    with running_emulator(projects=["backend"], teams=["platform"]) as emu:
+        client = emu.client()
+        team = client.get("organizations/acme/teams/").json()[0]["id"]
+        made = client.post("organizations/acme/alert-rules/", json={
+            "name": "Error spike", "aggregate": "count()", "query": "", "timeWindow": 5,
+            "projects": ["backend"], "thresholdType": 0, "triggers": [{
+                "label": "critical", "alertThreshold": 10, "actions": [
+                    {"type": "email", "targetType": "team", "targetIdentifier": team}]}]})
+        assert made.status_code == 201, made.text
+        first = emu.open_incident("Error spike", status=20)
+        emu.resolve_incident(first["identifier"])
+        second = emu.open_incident("Error spike", status=10)
+
+        history = firings(emu, "Error spike")
+        assert history["kind"] == "metric_alert" and history["firings"] == []
+        incidents = {i["identifier"]: i for i in history["incidents"]}
+        assert set(incidents) == {str(first["identifier"]), str(second["identifier"])}
+        closed = incidents[str(first["identifier"])]
+        assert closed["status"] == 2 and closed["dateClosed"] is not None
+        changes = [(a["previousValue"], a["value"]) for a in closed["activities"]
+                   if a["type"] == 2]
+        assert changes == [("1", "20"), ("20", "2")]
+
+        text = run_cli("inspect", "alert", "Error spike",
+                       env={"SENTRY_URL": emu.url, "SENTRY_AUTH_TOKEN": emu.token,
+                            "SENTRY_ORG": "acme"})
+        assert text.returncode == 0, text.stderr
+        assert "metric alert 'Error spike' (id " in text.stdout
+        assert "2 incidents in the last 14d" in text.stdout
+        assert "status change open -> critical" in text.stdout
+        assert "status change critical -> resolved" in text.stdout
+        assert f"#{second['identifier']}  warning" in text.stdout

@@ -22,7 +22,7 @@ from .errors import NotFound, SentryError
 from .facade import SentryFacade
 
 INCIDENT_STATUS = {1: "open", 2: "resolved", 10: "warning", 20: "critical"}
-ACTIVITY_TYPES = {1: "detected", 2: "status change", 3: "comment", 4: "started"}
+ACTIVITY_TYPES = {1: "created", 2: "status change", 3: "comment", 4: "detected"}
 
 
 @dataclass
