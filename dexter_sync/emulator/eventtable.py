@@ -27,14 +27,14 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     environment TEXT, release TEXT, level TEXT, platform TEXT, title TEXT, message TEXT,
     txn TEXT, user TEXT, user_id TEXT, user_email TEXT, duration REAL,
     tags TEXT NOT NULL DEFAULT '{{}}', measurements TEXT)"""
-# Covering indexes: a grouped count over a period reads one index range and never the
-# table, in group order where the index leads with the grouped columns (release; project
-# and event type), so SQLite streams the groups instead of sorting; a release's numbers read
-# the release index; issue-alert frequency checks read the group index.
+# Covering indexes: counts over a time range (the partial hours beside the hourly rollup,
+# eventrollup.py) read the time index and never the table; a release's numbers (its
+# issues) read the release index in group order; issue-alert frequency checks read the
+# group index.
+TIME_INDEX = f"{TABLE}_by_time"
 INDEXES = {
-    f"{TABLE}_by_time": "(org, ts, project_id, type, release, environment)",
+    TIME_INDEX: "(org, ts, project_id, type, release, environment, level)",
     f"{TABLE}_by_release": "(org, release, ts, project_id, type, group_id)",
-    f"{TABLE}_by_project": "(org, project_id, type, ts, release, environment)",
     f"{TABLE}_by_group": "(group_id, ts)",
 }
 CACHE_KIB = 65536

@@ -18,7 +18,8 @@ from typing import Any
 from ..core.diagnostics import DexterError, did_you_mean
 from ..core.requests import ApiRequest, path_segment
 from ..core.state import LiveObject
-from .errors import NotFound, SentryError
+from .answers import UnexpectedAnswer
+from .errors import NotFound
 from .facade import SentryFacade
 
 INCIDENT_STATUS = {1: "open", 2: "resolved", 10: "warning", 20: "critical"}
@@ -66,8 +67,8 @@ async def find_alert(facade: SentryFacade, name: str, *, project: str | None = N
 
 def _list_of_objects(body: Any, what: str) -> list[dict[str, Any]]:
     if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
-        raise SentryError(f"Sentry answered the {what} with {type(body).__name__}, not the "
-                          "documented list", code="sentry-bad-answer")
+        raise UnexpectedAnswer(f"Sentry answered the {what} with {type(body).__name__}, not "
+                               "the documented list")
     return body
 
 
@@ -109,17 +110,17 @@ def render_history(history: AlertHistory) -> str:
         return f"{title}\n  (this Sentry does not serve {history.missing})"
     if history.kind == "issue_alert":
         total = sum(int(f.get("count") or 0) for f in history.firings)
-        lines = [f"{title}: fired {total} time{'s' if total != 1 else ''} for "
+        lines = [(f"{title}: fired {total} time{'s' if total != 1 else ''} for "
                  f"{len(history.firings)} issue{'s' if len(history.firings) != 1 else ''} "
-                 f"in the last {history.period}"]
+                 f"in the last {history.period}")]
         for firing in history.firings:
             group = firing.get("group") or {}
             lines.append(f"  {group.get('shortId', '?')}  {firing.get('count')} firing"
                          f"{'s' if firing.get('count') != 1 else ''}  last "
                          f"{firing.get('lastTriggered')}  {group.get('title', '')}")
         return "\n".join(lines)
-    lines = [f"{title}: {len(history.incidents)} incident"
-             f"{'s' if len(history.incidents) != 1 else ''} in the last {history.period}"]
+    lines = [(f"{title}: {len(history.incidents)} incident"
+             f"{'s' if len(history.incidents) != 1 else ''} in the last {history.period}")]
     for incident in history.incidents:
         status = _status(incident.get("status"))
         lines.append(f"  #{incident.get('identifier')}  {status}  started "
