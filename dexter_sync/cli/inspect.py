@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from .common import connect, local_settings_org, resolve_org, run, sentry_options
+from .inspect_alert import alert_command
 
 TOP_TAG_VALUES = 3
 
@@ -76,3 +77,6 @@ def render_issue(context: dict[str, Any]) -> str:
     if context.get("missing"):
         lines.append(f"(not served by this Sentry: {', '.join(context['missing'])})")
     return "\n".join(lines)
+
+
+command.add_command(alert_command)  # `inspect alert`: its own module, the alert-history view
