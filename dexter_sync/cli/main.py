@@ -25,6 +25,7 @@ VERBS = (
     "export",
     "inspect",
     "emulator",
+    "selftest",
 )
 
 
