@@ -35,6 +35,14 @@ log = logging.getLogger(__name__)
 
 STEPS = ("create", "read-list", "normalized", "read-detail", "update", "plan-quiet", "delete")
 
+CONTRACT = {
+    "metric_alert": "REFERENCE.md §1", "issue_alert": "REFERENCE.md §2",
+    "discover_query": "REFERENCE.md §4", "release": "REFERENCE.md §5",
+    "deploy": "REFERENCE.md §6", "repository": "REFERENCE.md §7",
+    "code_mapping": "REFERENCE.md §8", "external_issue_link": "REFERENCE.md §9.2",
+}
+"""Where each kind's contract is written down: a failure names it."""
+
 NO_DETAIL = {
     "repository": "Sentry has no GET for one repository (REFERENCE.md §7)",
     "code_mapping": "Sentry has no GET for one code mapping (REFERENCE.md §8)",
@@ -87,13 +95,17 @@ class Lifecycle:
             self.record(kind, name, "skip", str(skip))
             return False
         except (CheckFailed, SentryError) as error:
-            self.record(kind, name, "fail", str(error))
+            self.record(kind, name, "fail", self.cite(kind, str(error)))
             return False
         except Exception as error:  # noqa: BLE001 -- a step that breaks fails itself, not the run
-            self.record(kind, name, "fail", f"{type(error).__name__}: {error}")
+            self.record(kind, name, "fail", self.cite(kind, f"{type(error).__name__}: {error}"))
             return False
         self.record(kind, name, "pass", detail)
         return True
+
+    @staticmethod
+    def cite(kind: str, detail: str) -> str:
+        return f"{detail} (contract: {CONTRACT[kind]})" if kind in CONTRACT else detail
 
     def ordered(self) -> list[str]:
         order = apply_order()

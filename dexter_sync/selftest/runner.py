@@ -53,7 +53,7 @@ async def discover_target(facade: SentryFacade, directory: Directory, sandbox: S
     if project is not None and project not in directory.projects:
         raise DexterError(f"no project {project!r} in organization {facade.organization} "
                           f"(it has: {', '.join(sorted(directory.projects)) or 'none'})",
-                          code="missing-reference")
+                          code="unknown-project")
     chosen = project or min(directory.projects, default=None)
     return Target(sandbox=sandbox, directory=directory, project=chosen,
                   team=min(directory.teams, default=None),
