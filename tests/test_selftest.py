@@ -196,6 +196,27 @@ def test_a_list_answered_in_another_shape_fails_that_kinds_list_check(served: Se
         "(REFERENCE.md §3.2), got an object with keys ['results']")
 
 
+def test_a_kind_the_target_does_not_serve_is_skipped_with_the_reason(served: Served) -> None:
+    served.admin.put("faults/", json={"error_rate": 1.0, "error_statuses": [404],
+                                      "route": "/alert-rules/", "methods": "GET"}
+                     ).raise_for_status()
+    done = served.selftest("--format", "json")
+    metric = [c for c in checks_of(done) if c["kind"] == "metric_alert"
+              and c["name"] in ("list", "create", "read-list", "update", "delete")]
+    reason = "the target does not serve GET /api/0/organizations/acme/alert-rules/ (404)"
+    assert [(c["name"], c["status"], c["detail"]) for c in metric] == [
+        (name, "skip", reason) for name in ("list", "create", "read-list", "update", "delete")]
+    served.admin.put("faults/", json={"reset": True}).raise_for_status()
+    assert served.prefixed() == []
+
+
+def test_an_unknown_project_is_a_clear_error(served: Served) -> None:
+    done = served.selftest("--project", "nope")
+    assert done.returncode == 1
+    assert "no project 'nope' in organization acme (it has: backend, frontend, mobile)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.slow
 def test_killed_mid_run_the_next_run_leaves_no_prefixed_object(served: Served) -> None:
     served.api.post("organizations/acme/discover/saved/", json={

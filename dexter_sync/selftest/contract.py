@@ -13,7 +13,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.directory import Directory
@@ -40,6 +40,9 @@ class ContractContext:
     desired: DesiredState
     """The samples as manifests (scopes listings that need a declared parent)."""
     read_only: bool
+    unserved: dict[str, str] = field(default_factory=dict)
+    """kind -> why the target does not serve it (its list answered 404); the lifecycle
+    skips these kinds with that reason."""
 
     @property
     def org(self) -> str:
@@ -98,7 +101,8 @@ async def list_shape(ctx: ContractContext, kind_name: str) -> str:
     try:
         response = await ctx.send(request)
     except NotFound:
-        raise CheckSkipped(f"the target does not serve {request.route} (404)") from None
+        ctx.unserved[kind_name] = f"the target does not serve {request.route} (404)"
+        raise CheckSkipped(ctx.unserved[kind_name]) from None
     body = response.body
     if _uses_base_items(kind) and not isinstance(body, list):
         shown = f"an object with keys {sorted(body)[:8]}" if isinstance(body, dict) else _type(body)

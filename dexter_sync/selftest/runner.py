@@ -124,6 +124,9 @@ async def run_selftest(facade: SentryFacade, options: SelftestOptions,
         run.results.append(_sweep_result("sweep-leftovers", before))
         try:
             run.results += [await _run_check(c, ctx) for c in catalogue()]
+            for kind, reason in ctx.unserved.items():
+                if samples.pop(kind, None) is not None:
+                    skipped[kind] = reason
             lifecycle = Lifecycle(facade, samples, workdir)
             run.results += await lifecycle.run()
             run.results += [CheckResult(step, kind, "skip", reason)

@@ -21,7 +21,7 @@ from ..apply.report import Status
 from ..core.changes import Action, ResourceChange
 from ..core.state import DesiredState, LiveObject
 from ..kinds.registry import all_kinds, apply_order, get_kind
-from ..sentry.errors import SentryError
+from ..sentry.errors import NotFound, SentryError
 from ..sentry.facade import SentryFacade
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,8 @@ async def sweep(facade: SentryFacade, desired: DesiredState | None = None) -> Sw
     for kind in kinds:
         try:
             objects = await owned_objects(facade, kind.name, desired)
+        except NotFound:  # the target does not serve this kind: nothing of it can be left
+            continue
         except SentryError as error:
             report.failed.append(f"{kind.name}: cannot list: {error}")
             continue
