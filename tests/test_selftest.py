@@ -246,13 +246,14 @@ def test_killed_mid_run_the_next_run_leaves_no_prefixed_object(served: Served) -
 
 
 @pytest.mark.slow
-def test_ctrl_c_mid_run_cleans_up_before_exiting(served: Served) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_mid_run_it_cleans_up_before_exiting(served: Served, stop: int) -> None:
     proc = subprocess.Popen(served.command(), env=env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         wait_until(lambda: any(name.endswith("-repo/app") for name in served.prefixed()),
                    "the selftest's lifecycle samples to exist")
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
