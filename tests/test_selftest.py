@@ -143,7 +143,9 @@ def test_selftest_passes_end_to_end_against_a_served_emulator(served: Served) ->
     assert {(None, "pagination-link"), (None, "rate-limit-headers"),
             ("external_issue_link", "external-issue-listings"), ("release", "release-208"),
             ("issue_alert", "exact-duplicate-400"), ("metric_alert", "threshold-translation"),
-            ("metric_alert", "slack-202-task"), (None, "sweep")} <= passed
+            ("metric_alert", "slack-202-task"), ("metric_alert", "aggregate-display"),
+            ("metric_alert", "event-types-detail-only"), ("issue_alert", "issue-rule-read-forms"),
+            (None, "sweep-leftovers"), (None, "sweep")} <= passed
     skipped = {(c["kind"], c["name"]): c["detail"] for c in checks if c["status"] == "skip"}
     assert skipped[("deploy", "delete")] == "Sentry cannot delete a deploy; it goes with its release"
     assert served.prefixed() == []
@@ -165,7 +167,9 @@ def test_read_only_writes_nothing(served: Served) -> None:
     checks = checks_of(done)
     assert {c["name"] for c in checks if c["status"] == "skip" and c["detail"] ==
             "writes; --read-only"} == {"release-208", "exact-duplicate-400",
-                                       "threshold-translation", "slack-202-task"}
+                                       "threshold-translation", "slack-202-task",
+                                       "aggregate-display", "event-types-detail-only",
+                                       "issue-rule-read-forms"}
     assert not any(c["name"] in ("create", "delete", "sweep") for c in checks)
     routes = served.admin.get("counters/").json()["routes"]
     assert [route for route in routes if not route.startswith("GET ")] == []

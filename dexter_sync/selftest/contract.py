@@ -20,7 +20,7 @@ from ..core.directory import Directory
 from ..core.requests import ApiRequest, ApiResponse, path_segment
 from ..core.state import DesiredState
 from ..kinds.base import ReadContext, ResourceKind
-from ..kinds.registry import all_kinds, get_kind
+from ..kinds.registry import get_kind
 from ..sentry.errors import BadRequest, NotFound, SentryHTTPError
 from ..sentry.facade import SentryFacade
 from .results import CheckFailed, CheckSkipped
@@ -171,12 +171,12 @@ async def rate_limit_headers(ctx: ContractContext) -> str:
 # ---- writes -----------------------------------------------------------------------------
 
 
-def _payload(kind_name: str, entry: dict[str, Any], directory: Directory) -> dict[str, Any]:
+def payload_for(kind_name: str, entry: dict[str, Any], directory: Directory) -> dict[str, Any]:
     kind = get_kind(kind_name)
     return kind.build_payload(kind.entry_model.model_validate(entry), directory=directory)
 
 
-async def _delete(ctx: ContractContext, path: str) -> None:
+async def delete_quietly(ctx: ContractContext, path: str) -> None:
     try:
         await ctx.send(ApiRequest("DELETE", path))
     except NotFound:
@@ -201,12 +201,12 @@ async def release_208(ctx: ContractContext) -> str:
             raise CheckFailed(f"request: {request.route}; expected one integer id in both answers "
                               f"(REFERENCE.md §14.11), got {ids!r}")
     finally:
-        await _delete(ctx, f"organizations/{ctx.org}/releases/{path_segment(version)}/")
+        await delete_quietly(ctx, f"organizations/{ctx.org}/releases/{path_segment(version)}/")
     return f"{request.route}: 201 then 208, id {ids[0]}"
 
 
-def _issue_rule(ctx: ContractContext, name: str) -> dict[str, Any]:
-    return _payload("issue_alert", {
+def issue_rule(ctx: ContractContext, name: str) -> dict[str, Any]:
+    return payload_for("issue_alert", {
         "name": name, "project": ctx.project(), "conditions": ["first_seen_event"],
         "filters": [{"tagged_event": {"key": "dexter_selftest", "match": "eq",
                                       "value": ctx.name("duplicate")}}],
@@ -218,14 +218,14 @@ async def exact_duplicate(ctx: ContractContext) -> str:
     """§2.1 / §14.6: a second rule equal in all but name answers 400 with `name` and
     `ruleId`; an issue-rule create answers 200."""
     path = f"projects/{ctx.org}/{path_segment(ctx.project())}/rules/"
-    first = ApiRequest("POST", path, json=_issue_rule(ctx, ctx.name("rule-a")))
+    first = ApiRequest("POST", path, json=issue_rule(ctx, ctx.name("rule-a")))
     created = await ctx.send(first)
     rule_id = created.body.get("id") if isinstance(created.body, dict) else None
     try:
         if created.status != 200 or rule_id is None:
             raise CheckFailed(f"request: {first.route}; expected 200 with the rule "
                               f"(REFERENCE.md §14.6), got {created.status} {created.body!r:.200}")
-        second = ApiRequest("POST", path, json=_issue_rule(ctx, ctx.name("rule-b")))
+        second = ApiRequest("POST", path, json=issue_rule(ctx, ctx.name("rule-b")))
         try:
             answer = await ctx.send(second)
         except BadRequest as error:
@@ -240,15 +240,15 @@ async def exact_duplicate(ctx: ContractContext) -> str:
             return f"{second.route}: 400 exact duplicate of rule {rule_id}"
         extra = answer.body.get("id") if isinstance(answer.body, dict) else None
         if extra is not None:
-            await _delete(ctx, f"{path}{path_segment(extra)}/")
+            await delete_quietly(ctx, f"{path}{path_segment(extra)}/")
         raise CheckFailed(f"request: {second.route}; expected 400 exact duplicate, got "
                           f"{answer.status}")
     finally:
         if rule_id is not None:
-            await _delete(ctx, f"{path}{path_segment(rule_id)}/")
+            await delete_quietly(ctx, f"{path}{path_segment(rule_id)}/")
 
 
-def _email_action(ctx: ContractContext) -> dict[str, Any]:
+def email_action(ctx: ContractContext) -> dict[str, Any]:
     """A raw email action to a team (or a member): needs no integration."""
     if ctx.target.team:
         return {"type": "email", "targetType": "team",
@@ -285,7 +285,7 @@ async def threshold_translation(ctx: ContractContext) -> str:
                        "comparisonDelta": 60, "resolveThreshold": resolve,
                        "projects": [ctx.project()],
                        "triggers": [{"label": "critical", "alertThreshold": critical,
-                                     "actions": [_email_action(ctx)]}]}
+                                     "actions": [email_action(ctx)]}]}
             request = ApiRequest("POST", path, json=payload)
             try:
                 answer = await ctx.send(request)
@@ -312,7 +312,7 @@ async def threshold_translation(ctx: ContractContext) -> str:
             seen.append(f"{direction} {critical}/{resolve}")
     finally:
         for rule_id in created:
-            await _delete(ctx, f"{path}{path_segment(rule_id)}/")
+            await delete_quietly(ctx, f"{path}{path_segment(rule_id)}/")
     return "percent-change thresholds read back as sent: " + ", ".join(seen)
 
 
@@ -335,7 +335,7 @@ async def slack_task(ctx: ContractContext) -> str:
         raise CheckSkipped(f"GET /api/0/{channels_path} lists no channel")
     channel = "#" + names[0].lstrip("#")
     project = ctx.project()
-    payload = _payload("metric_alert", {
+    payload = payload_for("metric_alert", {
         "name": ctx.name("slack"), "project": project, "aggregate": "count()",
         "time_window": 5, "threshold_type": "above",
         "triggers": {"critical": {"threshold": 100, "actions": [
@@ -362,7 +362,7 @@ async def slack_task(ctx: ContractContext) -> str:
         return f"{request.route}: 202, task {uuid} succeeded with rule {rule_id}"
     finally:
         if rule_id is not None:
-            await _delete(ctx, f"{path}{path_segment(rule_id)}/")
+            await delete_quietly(ctx, f"{path}{path_segment(rule_id)}/")
 
 
 async def external_issue_listings(ctx: ContractContext) -> str:
@@ -423,34 +423,3 @@ async def _read_listings(ctx: ContractContext, issue_path: str, tracker_id: str 
         raise CheckFailed(f"request: {listing_req.route}; expected the link {key} under "
                           f"integration {tracker_id} with id {row_id!r}, got {in_listing!r:.300}")
     return f"link {key} listed in both ({detail_req.route}, {listing_req.route})"
-
-
-# ---- the catalogue ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    kind: str | None
-    writes: bool
-    run: ContractCheck
-
-
-def _list_check(kind_name: str) -> ContractCheck:
-    async def check(ctx: ContractContext) -> str:
-        return await list_shape(ctx, kind_name)
-    return check
-
-
-def catalogue() -> list[Check]:
-    """Every shape check; one `list` check per registered kind (new kinds included)."""
-    checks = [Check("list", k.name, False, _list_check(k.name)) for k in all_kinds()]
-    return checks + [
-        Check("pagination-link", None, False, pagination_link),
-        Check("rate-limit-headers", None, False, rate_limit_headers),
-        Check("external-issue-listings", "external_issue_link", False, external_issue_listings),
-        Check("release-208", "release", True, release_208),
-        Check("exact-duplicate-400", "issue_alert", True, exact_duplicate),
-        Check("threshold-translation", "metric_alert", True, threshold_translation),
-        Check("slack-202-task", "metric_alert", True, slack_task),
-    ]

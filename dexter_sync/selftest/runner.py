@@ -16,7 +16,8 @@ from ..core.requests import ApiRequest, path_segment
 from ..kinds.registry import all_kinds, apply_order
 from ..sentry.errors import SentryError
 from ..sentry.facade import SentryFacade
-from .contract import Check, ContractContext, catalogue
+from .checks import Check, catalogue
+from .contract import ContractContext
 from .lifecycle import STEPS, Lifecycle
 from .manifests import write_and_load
 from .results import CheckFailed, CheckResult, CheckSkipped
