@@ -128,11 +128,12 @@ def build_states(n: int):
 
 def run_one(n: int) -> dict[str, Any]:
     from dexter_sync.core.planning import make_plan
-    from dexter_sync.kinds.registry import get_kind
+    from dexter_sync.kinds.registry import catalog, get_kind
 
     desired, live = build_states(n)
+    kinds = catalog()
     started = time.process_time()
-    plan = make_plan(desired, live)
+    plan = make_plan(desired, live, kinds=kinds)
     cpu = time.process_time() - started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # the kinds' own normalization alone (both canonical forms), to show where time goes

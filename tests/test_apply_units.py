@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from dexter_sync.apply.failures import classify, duplicate_rule_id, from_response
+from dexter_sync.apply.failures import classify, from_response
 from dexter_sync.apply.progress import BarProgress, LineProgress, format_eta
 from dexter_sync.apply.report import (
     TEXT_LIST_LIMIT,
@@ -23,6 +23,7 @@ from dexter_sync.apply.waves import kind_depths, plan_waves
 from dexter_sync.core.changes import Action, ResourceChange
 from dexter_sync.core.diagnostics import DexterError
 from dexter_sync.core.sources import SourceSpan
+from dexter_sync.kinds.registry import get_kind
 from dexter_sync.sentry.errors import CircuitOpenError, SentryConnectionError, error_for
 
 DEPS = {
@@ -91,11 +92,13 @@ def test_classify_maps_gateway_errors_to_what_apply_may_do():
     assert from_response(400, ["no"]).category == "rejected"
 
 
-def test_duplicate_rule_id_reads_sentrys_exact_duplicate_body():
+def test_issue_alerts_read_the_rule_id_of_sentrys_exact_duplicate_body():
+    issue_alert = get_kind("issue_alert")
     body = {"name": ["This rule is an exact duplicate of 'x' in this project"], "ruleId": [42]}
-    assert duplicate_rule_id(body) == "42"
-    assert duplicate_rule_id({"name": ["too long"]}) is None
-    assert duplicate_rule_id(["bare list"]) is None
+    assert issue_alert.existing_id_from_rejection(body) == "42"
+    assert issue_alert.existing_id_from_rejection({"name": ["too long"]}) is None
+    assert issue_alert.existing_id_from_rejection(["bare list"]) is None
+    assert get_kind("metric_alert").existing_id_from_rejection(body) is None
 
 
 def test_task_answers_are_read_without_guessing():

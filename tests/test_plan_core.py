@@ -18,6 +18,7 @@ from dexter_sync.core.diagnostics import DexterError
 from dexter_sync.core.directory import Directory, Integration
 from dexter_sync.core.planning import make_plan, parse_targets
 from dexter_sync.core.state import LiveObject, LiveState
+from dexter_sync.kinds.registry import catalog
 from dexter_sync.manifest import load_manifests
 from dexter_sync.render.jsonplan import render_json
 
@@ -85,7 +86,7 @@ def live_state(*rules: dict) -> LiveState:
 
 def test_unchanged_rule_with_sentry_formatting_is_a_no_op(tmp_path):
     desired = load_manifests(manifests(tmp_path, "metric_alerts:" + rule_yaml("Errors")))
-    plan = make_plan(desired, live_state(live_rule("Errors", "1")))
+    plan = make_plan(desired, live_state(live_rule("Errors", "1")), kinds=catalog())
     assert plan.changes == [] and plan.unchanged == 1
     assert not plan.has_changes
     # the floats and server fields Sentry added were seen and counted, not hidden silently
@@ -96,7 +97,7 @@ def test_unchanged_rule_with_sentry_formatting_is_a_no_op(tmp_path):
 def test_create_update_and_unmanaged(tmp_path):
     body = "metric_alerts:" + rule_yaml("New") + rule_yaml("Changed", threshold=90)
     plan = make_plan(load_manifests(manifests(tmp_path, body)),
-                     live_state(live_rule("Changed", "2"), live_rule("Stray", "3")))
+                     live_state(live_rule("Changed", "2"), live_rule("Stray", "3")), kinds=catalog())
     actions = {(c.action, c.key) for c in plan.changes}
     assert actions == {(Action.CREATE, "New"), (Action.UPDATE, "Changed")}
     update = next(c for c in plan.changes if c.action is Action.UPDATE)
@@ -117,10 +118,10 @@ def test_create_update_and_unmanaged(tmp_path):
 def test_prune_deletes_undeclared_objects_only_when_enabled(tmp_path):
     body = "metric_alerts:" + rule_yaml("Keep")
     live = live_state(live_rule("Keep", "1"), live_rule("Old", "2"))
-    off = make_plan(load_manifests(manifests(tmp_path, body)), live)
+    off = make_plan(load_manifests(manifests(tmp_path, body)), live, kinds=catalog())
     assert off.changes == [] and off.count_notes(NoteReason.UNMANAGED) == 1
     on = make_plan(load_manifests(manifests(tmp_path, body, "prune: {metric_alerts: true}\n")),
-                   live)
+                   live, kinds=catalog())
     assert [(c.action, c.key, c.live_id) for c in on.changes] == [(Action.DELETE, "Old", "2")]
     assert on.notes == []
 
@@ -131,7 +132,7 @@ def test_per_project_prune_spares_other_projects(tmp_path):
     other["projects"] = ["frontend"]
     live = live_state(live_rule("Keep", "1"), live_rule("Old", "2"), other)
     plan = make_plan(load_manifests(manifests(tmp_path, body,
-                                              "prune: {metric_alerts: [backend]}\n")), live)
+                                              "prune: {metric_alerts: [backend]}\n")), live, kinds=catalog())
     assert [c.key for c in plan.changes if c.action is Action.DELETE] == ["Old"]
     assert [n.key for n in plan.notes] == ["Frontend rule"]
 
@@ -140,7 +141,7 @@ def test_ambiguous_keys_are_never_touched(tmp_path):
     body = "metric_alerts:" + rule_yaml("Twin", threshold=5)
     live = live_state(live_rule("Twin", "1"), live_rule("Twin", "2"))
     plan = make_plan(load_manifests(manifests(tmp_path, body, "prune: {metric_alerts: true}\n")),
-                     live)
+                     live, kinds=catalog())
     assert plan.changes == []
     assert [(n.reason, n.key, n.live_ids) for n in plan.notes] == [
         (NoteReason.AMBIGUOUS, "Twin", ("1", "2"))]
@@ -151,13 +152,13 @@ def test_target_limits_the_plan(tmp_path):
     body = "metric_alerts:" + rule_yaml("A", threshold=1) + rule_yaml("B", threshold=2)
     live = live_state(live_rule("A", "1"), live_rule("B", "2"))
     desired = load_manifests(manifests(tmp_path, body))
-    plan = make_plan(desired, live, targets=parse_targets(["metric_alert/B"]))
+    plan = make_plan(desired, live, targets=parse_targets(["metric_alert/B"], catalog()), kinds=catalog())
     assert [c.key for c in plan.changes] == ["B"]
     with pytest.raises(DexterError) as missing:
-        make_plan(desired, live, targets=parse_targets(["metric_alert/C"]))
+        make_plan(desired, live, targets=parse_targets(["metric_alert/C"], catalog()), kinds=catalog())
     assert missing.value.code == "unknown-target"
     with pytest.raises(DexterError) as unknown:
-        parse_targets(["metric_alrt/A"])
+        parse_targets(["metric_alrt/A"], catalog())
     assert "did you mean 'metric_alert'" in str(unknown.value)
 
 
@@ -165,13 +166,13 @@ def test_threshold_breach_names_the_numbers(tmp_path):
     rules = [live_rule(f"R{i}", str(i)) for i in range(10)]
     body = "metric_alerts:" + "".join(rule_yaml(f"R{i}", threshold=100 + (i < 6))
                                       for i in range(10))
-    plan = make_plan(load_manifests(manifests(tmp_path, body)), live_state(*rules))
+    plan = make_plan(load_manifests(manifests(tmp_path, body)), live_state(*rules), kinds=catalog())
     assert plan.count(Action.UPDATE) == 6
     assert [(f.code, f.kind) for f in plan.safety] == [("too-many-updates", "metric_alert")]
     assert "60% is over 50% (6/10), --force required" in plan.safety[0].message
     # under the floor of existing objects, thresholds do not apply
     small = make_plan(load_manifests(manifests(tmp_path, body, "safety: {min_existing: 11}\n")),
-                      live_state(*rules))
+                      live_state(*rules), kinds=catalog())
     assert small.safety == []
 
 
@@ -179,7 +180,7 @@ def test_deleting_a_paging_alert_is_gated(tmp_path):
     body = "metric_alerts:" + rule_yaml("Keep")
     live = live_state(live_rule("Keep", "1"), live_rule("Pager", "2", action_type="pagerduty"))
     plan = make_plan(load_manifests(manifests(tmp_path, body, "prune: {metric_alerts: true}\n")),
-                     live)
+                     live, kinds=catalog())
     assert [(f.code, f.key) for f in plan.safety] == [("pager-delete", "Pager")]
     assert "pagerduty" in plan.safety[0].message
 
@@ -188,9 +189,9 @@ def test_planning_twice_gives_identical_json(tmp_path):
     body = "metric_alerts:" + rule_yaml("A", threshold=1) + rule_yaml("C")
     desired = load_manifests(manifests(tmp_path, body))
     live = live_state(live_rule("A", "1"), live_rule("B", "2"))
-    first = render_json(make_plan(desired, live))
+    first = render_json(make_plan(desired, live, kinds=catalog()))
     second = render_json(make_plan(load_manifests(tmp_path), live_state(
-        live_rule("B", "2"), live_rule("A", "1"))))
+        live_rule("B", "2"), live_rule("A", "1")), kinds=catalog()))
     assert first == second
     assert json.loads(first)["summary"] == {"create": 1, "update": 1, "delete": 0,
                                             "unchanged": 0, "unmanaged": 1, "ambiguous": 0}
@@ -199,9 +200,9 @@ def test_planning_twice_gives_identical_json(tmp_path):
 def test_fingerprints_cover_every_live_object_and_ignore_cosmetics(tmp_path):
     desired = load_manifests(manifests(tmp_path, "metric_alerts:" + rule_yaml("A")))
     a = live_rule("A", "1")
-    plan = make_plan(desired, live_state(a, live_rule("B", "2")))
+    plan = make_plan(desired, live_state(a, live_rule("B", "2")), kinds=catalog())
     assert sorted(plan.fingerprints) == ["metric_alert/A", "metric_alert/B"]
     reformatted = json.loads(json.dumps(a))
     reformatted["timeWindow"] = 5  # int instead of float: the same rule
-    again = make_plan(desired, live_state(reformatted, live_rule("B", "2")))
+    again = make_plan(desired, live_state(reformatted, live_rule("B", "2")), kinds=catalog())
     assert again.fingerprints == plan.fingerprints

@@ -15,6 +15,7 @@ import pytest
 
 from dexter_sync.core.changes import Action, NoteReason, Plan
 from dexter_sync.core.planning import parse_targets
+from dexter_sync.kinds.registry import catalog
 from dexter_sync.render.jsonplan import render_json
 from dexter_sync.render.planfile import read_plan, stale_objects, write_plan
 from tests.helpers_org import ORG, Org
@@ -196,17 +197,17 @@ def test_prune_and_ambiguous_keys_over_http(org):
 def test_target_and_stale_saved_plan(org, tmp_path):
     assert_quiet(run(org.converge("metric_alerts:" + metric("A") + metric("B"))))
     org.write("metric_alerts:" + metric("A", threshold="5") + metric("B", threshold="6"))
-    only_b = run(org.plan(targets=parse_targets(["metric_alert/B"])))
+    only_b = run(org.plan(targets=parse_targets(["metric_alert/B"], catalog())))
     assert [c.key for c in only_b.changes] == ["B"]
     saved = tmp_path / "plan.json"
     write_plan(run(org.plan()), saved)
     plan = read_plan(saved, organization=ORG)
     current = run(org.facade.read_state(plan.kinds_read, projects=plan.projects_read))
-    assert stale_objects(plan, current) == []
+    assert stale_objects(plan, current, catalog()) == []
     live_b = next(r for r in run(org.live("metric_alert")) if r["name"] == "B")
     run(org.oob("metric_rule", "update", id=live_b["id"], fields={"thresholdPeriod": 3}))
     current = run(org.facade.read_state(plan.kinds_read, projects=plan.projects_read))
-    assert stale_objects(plan, current) == ["metric_alert/B: changed since the plan"]
+    assert stale_objects(plan, current, catalog()) == ["metric_alert/B: changed since the plan"]
 
 
 def test_planning_twice_against_the_same_state_is_identical(org):

@@ -7,6 +7,7 @@ import textwrap
 
 from dexter_sync.core.directory import Directory, Integration, Repository
 from dexter_sync.core.references import check_references
+from dexter_sync.kinds.registry import catalog
 from dexter_sync.manifest import load_manifests
 
 RULES = """
@@ -61,11 +62,11 @@ def line_of(tmp_path, diagnostic) -> str:
 
 
 def test_every_missing_name_is_reported_with_position_and_hint(tmp_path):
-    found = check_references(load(tmp_path), directory())
+    found = check_references(load(tmp_path), directory(), catalog())
     by_message = {d.message: d for d in found}
     assert len(found) == 5, [str(d) for d in found]
     project = by_message["project 'backnd' does not exist in acme"]
-    assert project.code == "missing-reference" and project.hint == "did you mean 'backend'?"
+    assert project.code == "unknown-reference" and project.hint == "did you mean 'backend'?"
     assert "project: backnd" in line_of(tmp_path, project)
     team = by_message["team 'backend-tem' does not exist in acme"]
     assert team.hint == "did you mean 'backend-team'?"
@@ -88,10 +89,10 @@ def test_slack_channels_are_checked_against_a_complete_listing_only(tmp_path):
     desired = load(tmp_path, body)
     known = directory()
     known.slack_channels[("10", "#general")] = "C1"
-    assert check_references(desired, known) == []  # learned channels are only a subset
+    assert check_references(desired, known, catalog()) == []  # learned channels are only a subset
     known.slack_channel_listings = {"10"}
-    found = check_references(desired, known)
+    found = check_references(desired, known, catalog())
     assert [d.message for d in found] == [
         "Slack channel '#alerts' does not exist in workspace 'acme-slack'"]
     known.slack_channels[("10", "#alerts")] = "C2"
-    assert check_references(desired, known) == []
+    assert check_references(desired, known, catalog()) == []

@@ -6,6 +6,9 @@ from __future__ import annotations
 from dexter_sync.core.changes import Action, ResourceChange
 from dexter_sync.core.safety import gate_findings, threshold_findings
 from dexter_sync.core.state import ManifestSettings
+from dexter_sync.kinds.registry import catalog
+
+KINDS = catalog()
 
 SETTINGS = ManifestSettings(organization="acme", root=".", max_delete_percent=30,
                             max_update_percent=50, min_existing=10)
@@ -42,12 +45,12 @@ def test_updates_are_counted_per_kind():
 def test_issue_alert_matching_every_issue_is_gated():
     everything = change(Action.CREATE, payload={"conditions": [], "filters": [],
                                                 "filterMatch": "all", "actions": [EMAIL]})
-    assert codes(gate_findings([everything])) == [("match-everything", "backend/r")]
+    assert codes(gate_findings([everything], KINDS)) == [("match-everything", "backend/r")]
     # removing every filter of a live rule that had filters, with filter_match all
     widened = change(Action.UPDATE, payload={"conditions": [FIRST_SEEN], "filters": [],
                                              "filterMatch": "all", "actions": [EMAIL]},
                      live={"filters": [LEVEL], "actions": [EMAIL]})
-    found = gate_findings([widened])
+    found = gate_findings([widened], KINDS)
     assert codes(found) == [("match-everything", "backend/r")]
     assert "removes every filter" in found[0].message and "--force required" in found[0].message
     # an ordinary rule with a condition and no filters is fine, and so is filter_match any
@@ -55,7 +58,7 @@ def test_issue_alert_matching_every_issue_is_gated():
                                               "filterMatch": "all", "actions": [EMAIL]})
     narrowed = change(Action.UPDATE, payload={"conditions": [], "filters": [],
                                               "filterMatch": "any", "actions": [EMAIL]})
-    assert gate_findings([ordinary, narrowed]) == []
+    assert gate_findings([ordinary, narrowed], KINDS) == []
 
 
 def test_alerts_with_no_action_are_gated():
@@ -64,7 +67,7 @@ def test_alerts_with_no_action_are_gated():
     silent_metric = change(Action.CREATE, "metric_alert", "m", payload={"triggers": [
         {"label": "critical", "alertThreshold": 1, "actions": [{"type": "email"}]},
         {"label": "warning", "alertThreshold": 0, "actions": []}]})
-    found = gate_findings([silent_issue, silent_metric])
+    found = gate_findings([silent_issue, silent_metric], KINDS)
     assert codes(found) == [("no-action", "backend/r"), ("no-action", "m")]
     assert "trigger warning has no action" in found[1].message
 
@@ -76,6 +79,6 @@ def test_deleting_an_alert_that_pages_is_gated():
         {"actions": [{"type": "email"}, {"type": "pagerduty"}]}]})
     quiet = change(Action.DELETE, "metric_alert", "q", live={"triggers": [
         {"actions": [{"type": "email"}]}]})
-    found = gate_findings([paging_issue, paging_metric, quiet])
+    found = gate_findings([paging_issue, paging_metric, quiet], KINDS)
     assert codes(found) == [("pager-delete", "backend/r"), ("pager-delete", "m")]
     assert "opsgenie" in found[0].message and "pagerduty" in found[1].message

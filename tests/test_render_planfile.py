@@ -14,6 +14,7 @@ from dexter_sync.core.directory import Directory
 from dexter_sync.core.fingerprints import fingerprints_of
 from dexter_sync.core.sources import SourceSpan
 from dexter_sync.core.state import LiveObject, LiveState
+from dexter_sync.kinds.registry import catalog
 from dexter_sync.render.jsonplan import render_json
 from dexter_sync.render.planfile import read_plan, stale_objects, write_plan
 
@@ -46,7 +47,7 @@ def saved_plan(live: LiveState) -> Plan:
                            payload={"name": "C"}, span=SourceSpan("r.yaml", 9)),
         ],
         unchanged=1,
-        fingerprints=fingerprints_of(live),
+        fingerprints=fingerprints_of(live, catalog()),
         manifest_path="sentry",
         kinds_read=["metric_alert"],
         projects_read=["backend"],
@@ -68,13 +69,13 @@ def test_round_trip_keeps_what_apply_needs(tmp_path):
     assert again.fingerprints == plan.fingerprints and len(again.fingerprints) == 2
     assert (again.manifest_path, again.kinds_read, again.projects_read) == (
         "sentry", ["metric_alert"], ["backend"])
-    assert stale_objects(again, live) == []
+    assert stale_objects(again, live, catalog()) == []
 
 
 def test_stale_plan_names_what_changed(tmp_path):
     plan = saved_plan(live_state(live_rule("A", "1"), live_rule("B", "2")))
     now = live_state(live_rule("A", "1", threshold=5), live_rule("C", "3"))
-    assert stale_objects(plan, now) == [
+    assert stale_objects(plan, now, catalog()) == [
         "metric_alert/A: changed since the plan",
         "metric_alert/B: deleted since the plan",
         "metric_alert/C: created since the plan",

@@ -17,7 +17,7 @@ from ..core.changes import ResourceChange
 from ..core.state import LiveObject
 from ..kinds.base import ResourceKind
 from ..sentry.errors import SentryError
-from .failures import BreakerOpen, WriteFailure, classify, duplicate_rule_id
+from .failures import BreakerOpen, WriteFailure, classify
 from .ports import WriteFacade, send_write
 from .report import ChangeOutcome, Status
 from .tasks import TASK_TIMEOUT, follow_task, task_uuid
@@ -47,7 +47,7 @@ def _body_id(body: object) -> str | None:
     return None
 
 
-async def _after_rejection(facade: WriteFacade, change: ResourceChange,
+async def _after_rejection(facade: WriteFacade, kind: ResourceKind, change: ResourceChange,
                            failure: WriteFailure, writes: int) -> ChangeOutcome:
     """A create Sentry refused: adopt the object if it exists after all, else fail with
     Sentry's text.
@@ -55,7 +55,8 @@ async def _after_rejection(facade: WriteFacade, change: ResourceChange,
     "Already exists" answers (409, a code mapping's or repository's 400, an issue link
     "already linked" after the gateway re-sent a PUT whose answer was lost) mean the object
     with our natural key is there. An issue alert's "exact duplicate" 400 names the rule it
-    duplicates (`ruleId`): adopted only when that rule is ours, otherwise a conflict.
+    duplicates (the kind's `existing_id_from_rejection`): adopted only when that rule is
+    ours, otherwise a conflict.
     """
     if failure.status not in (400, 409):
         return ChangeOutcome(change, Status.FAILED, failure.message, None, writes)
@@ -63,7 +64,7 @@ async def _after_rejection(facade: WriteFacade, change: ResourceChange,
         found = await _lookup(facade, change)
     except _LookupFailed:
         found = None  # nothing was written: Sentry's refusal is the answer
-    rule_id = duplicate_rule_id(failure.body)
+    rule_id = kind.existing_id_from_rejection(failure.body)
     if found is not None and (rule_id is None or str(found.id) == rule_id):
         return ChangeOutcome(change, Status.APPLIED, ADOPTED, found.id, writes)
     return ChangeOutcome(change, Status.FAILED, failure.message, None, writes)
@@ -103,7 +104,7 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind, organization: s
             if last.category == "breaker":
                 raise BreakerOpen(last.message, sent=maybe_created)
             if last.category == "rejected":
-                return await _after_rejection(facade, change, last, writes)
+                return await _after_rejection(facade, kind, change, last, writes)
             if last.category == "rate-limited":
                 return ChangeOutcome(change, Status.FAILED, last.message, None, writes)
             maybe_created = True

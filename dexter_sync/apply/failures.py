@@ -54,16 +54,6 @@ def from_response(status: int, body: Any) -> WriteFailure:
     return WriteFailure("rejected", message, status, body)
 
 
-def duplicate_rule_id(body: Any) -> str | None:
-    """The `ruleId` of Sentry's issue-alert "exact duplicate" 400, or None (REFERENCE.md §2.1)."""
-    if not isinstance(body, dict) or "ruleId" not in body:
-        return None
-    value = body["ruleId"]
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return str(value) if value is not None else None
-
-
 class BreakerOpen(Exception):
     """Raised inside apply when the circuit breaker refuses a request.
 

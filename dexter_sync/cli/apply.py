@@ -25,7 +25,7 @@ from ..apply.report import ApplyReport, render_json, render_text
 from ..core.changes import Plan
 from ..core.diagnostics import DexterError
 from ..core.planning import Target, parse_targets
-from ..kinds.registry import get_kind
+from ..kinds.registry import catalog, get_kind
 from ..render.planfile import read_plan, stale_objects
 from ..render.text import use_colour
 from .common import connect, run, sentry_options
@@ -104,7 +104,7 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
             plan = saved
             live = await facade.read_state(plan.kinds_read, projects=plan.projects_read,
                                            desired=desired)
-            refuse_stale(path, stale_objects(plan, live))
+            refuse_stale(path, stale_objects(plan, live, catalog()))
             count = sum(1 for c in plan.changes if str(c.action) != "no-op")
             click.echo(f"applying the saved plan {path}: {count} change"
                        f"{'s' if count != 1 else ''} to {organization}", err=True)
@@ -141,7 +141,7 @@ def command(ctx: click.Context, path: str, auto_approve: bool, target_texts: tup
             force: bool, fmt: str, sentry_url: str | None, org: str | None,
             concurrency: int) -> None:
     """Make Sentry match the manifests at PATH, or apply a saved plan file exactly."""
-    targets = parse_targets(target_texts)
+    targets = parse_targets(target_texts, catalog())
     report = run(_apply(path=path, plan_file=is_plan_file(path), org=org,
                         sentry_url=sentry_url, concurrency=concurrency, targets=targets,
                         auto_approve=auto_approve, force=force, fmt=fmt))

@@ -17,9 +17,9 @@ import click
 from ..core.changes import Plan
 from ..core.diagnostics import ValidationError
 from ..core.planning import Target, make_plan, parse_targets
-from ..core.references import check_references
+from ..core.references import check_references, desired_projects
 from ..core.state import DesiredState
-from ..kinds.registry import all_kinds, apply_order, get_kind
+from ..kinds.registry import all_kinds, apply_order, catalog, get_kind
 from ..manifest import load_manifests
 from ..render.jsonplan import render_json
 from ..render.markdown import render_markdown
@@ -34,7 +34,7 @@ def read_scope(desired: DesiredState, targets: Iterable[Target] = (),
     manifests' projects, and every project for kinds pruned org-wide."""
     prune = desired.settings.prune
     kinds: set[str] = {r.kind for r in desired.resources}
-    projects: set[str] = set(desired.projects)
+    projects: set[str] = desired_projects(desired, catalog())
     for kind in all_kinds():
         rule = prune.get(kind.name, prune.get(kind.section, False))
         if rule and kind.prunable:
@@ -61,10 +61,11 @@ async def plan_live(facade: Any, desired: DesiredState, *, targets: Iterable[Tar
     kinds, projects = read_scope(desired, targets, directory.projects)
     live = await facade.read_state(kinds, projects=projects, desired=desired)
     # after the read: the live directory also holds the Slack channel ids learned from rules
-    problems = check_references(desired, live.directory)
+    kinds_of_run = catalog()
+    problems = check_references(desired, live.directory, kinds_of_run)
     if problems:
         raise ValidationError(problems)
-    plan = make_plan(desired, live, targets=targets, cosmetics=cosmetics)
+    plan = make_plan(desired, live, kinds=kinds_of_run, targets=targets, cosmetics=cosmetics)
     plan.projects_read = list(projects)
     return plan
 
@@ -109,7 +110,7 @@ def command(ctx: click.Context, path: str, fmt: str, out: str | None,
             target_texts: tuple[str, ...], detailed_exitcode: bool, explain: bool,
             sentry_url: str | None, org: str | None, concurrency: int) -> None:
     """Show what `dexter apply` would change in Sentry to match the manifests at PATH."""
-    targets = parse_targets(target_texts)
+    targets = parse_targets(target_texts, catalog())
     desired = load_desired(path, org)
     plan = run(_plan(desired, sentry_url=sentry_url, concurrency=concurrency, targets=targets))
     if out:

@@ -11,6 +11,7 @@ import json
 import logging
 from typing import Any
 
+from .contract import KindCatalog, KindContract
 from .directory import Directory
 from .state import LiveObject, LiveState
 
@@ -26,11 +27,9 @@ def digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def live_canonical(obj: LiveObject, directory: Directory) -> dict[str, Any] | None:
-    """canonical(entry_from_live(obj)), or None when the kind cannot read this object."""
-    from ..kinds.registry import get_kind  # late: kinds import core
-
-    kind = get_kind(obj.kind)
+def live_canonical(kind: KindContract, obj: LiveObject,
+                   directory: Directory) -> dict[str, Any] | None:
+    """The kind's `canonical_live` of the object, or None when the kind cannot read it."""
     try:
         return kind.canonical_live(obj.data, directory=directory)
     except Exception as error:  # noqa: BLE001 - an odd live object must not break the plan
@@ -48,12 +47,12 @@ def combine(hashes: list[str]) -> str:
     return hashes[0] if len(hashes) == 1 else digest(sorted(hashes))
 
 
-def fingerprints_of(live: LiveState) -> dict[str, str]:
+def fingerprints_of(live: LiveState, kinds: KindCatalog) -> dict[str, str]:
     """`kind/key` -> fingerprint for every object in a live state."""
     grouped: dict[str, list[str]] = {}
     for objects in live.objects.values():
         for obj in objects:
             address = f"{obj.kind}/{obj.key}"
             grouped.setdefault(address, []).append(
-                fingerprint(obj, live_canonical(obj, live.directory)))
+                fingerprint(obj, live_canonical(kinds.get(obj.kind), obj, live.directory)))
     return {address: combine(hashes) for address, hashes in sorted(grouped.items())}

@@ -12,9 +12,10 @@ import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .changes import Action, FieldChange, NoteReason, Plan, PlanNote, ResourceChange
+from .contract import KindCatalog, KindContract
 from .cosmetics import CosmeticTally, tally_object
 from .diagnostics import DexterError, did_you_mean
 from .diffing import diff_fields, restrict
@@ -22,9 +23,6 @@ from .directory import Directory
 from .fingerprints import combine, fingerprint, live_canonical
 from .safety import gate_findings, threshold_findings
 from .state import DesiredResource, DesiredState, LiveObject, LiveState
-
-if TYPE_CHECKING:  # kinds import core; only the type checker needs this edge
-    from ..kinds.base import ResourceKind
 
 Target = tuple[str, str | None]
 """(kind name, natural key or None for the whole kind)"""
@@ -47,11 +45,8 @@ class _Draft:
     addresses: set[tuple[str, str]] = field(default_factory=set)
 
 
-def parse_targets(texts: Iterable[str]) -> list[Target]:
+def parse_targets(texts: Iterable[str], kinds: KindCatalog) -> list[Target]:
     """`KIND/KEY` or `KIND` (kind name or manifest section) -> targets; unknown kinds refused."""
-    from ..kinds.registry import all_kinds
-
-    kinds = all_kinds()
     names = {k.name for k in kinds}
     sections = {k.section: [x.name for x in kinds if x.section == k.section] for k in kinds}
     targets: list[Target] = []
@@ -69,12 +64,15 @@ def parse_targets(texts: Iterable[str]) -> list[Target]:
     return targets
 
 
-def make_plan(desired: DesiredState, live: LiveState, *, targets: Iterable[Target] = (),
+def make_plan(desired: DesiredState, live: LiveState, *, kinds: KindCatalog,
+              targets: Iterable[Target] = (),
               prune: Mapping[str, bool | list[str]] | None = None,
               cosmetics: bool = True) -> Plan:
-    """Compare desired with live and propose changes (see the module docstring)."""
+    """Compare desired with live and propose changes (see the module docstring).
+
+    `kinds` are the resource kinds of the run (`dexter_sync.kinds.registry.catalog()`)."""
     with _states_frozen():
-        return _make_plan(desired, live, targets, prune, cosmetics)
+        return _make_plan(desired, live, kinds, targets, prune, cosmetics)
 
 
 @contextmanager
@@ -97,12 +95,11 @@ def _states_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _make_plan(desired: DesiredState, live: LiveState, targets: Iterable[Target],
-               prune: Mapping[str, bool | list[str]] | None, cosmetics: bool) -> Plan:
-    from ..kinds.registry import apply_order, get_kind
-
+def _make_plan(desired: DesiredState, live: LiveState, kinds: KindCatalog,
+               targets: Iterable[Target], prune: Mapping[str, bool | list[str]] | None,
+               cosmetics: bool) -> Plan:
     # dependencies first (releases before deploys): the order readers and apply expect
-    order = {name: i for i, name in enumerate(apply_order())}
+    order = {name: i for i, name in enumerate(kinds.apply_order())}
     prune_rules = dict(desired.settings.prune if prune is None else prune)
     wanted = list(targets)
     draft = _Draft(cosmetic=CosmeticTally() if cosmetics else None, targets=wanted)
@@ -112,12 +109,13 @@ def _make_plan(desired: DesiredState, live: LiveState, targets: Iterable[Target]
     for resource in desired.resources:
         by_kind.setdefault(resource.kind, []).append(resource)
     for name in kind_names:
-        _plan_kind(get_kind(name), by_kind.get(name, []), live.of_kind(name), live.directory,
+        _plan_kind(kinds.get(name), by_kind.get(name, []), live.of_kind(name), live.directory,
                    prune_rules, draft)
 
     if wanted:
         _check_targets_match(wanted, draft.addresses)
-    keep = (lambda kind, key, parent: _targeted(kind, key, parent, wanted)) if wanted else None
+    keep = (lambda kind, key, parent: _targeted(kind, key, parent, kinds.get(kind).child_of,
+                                                wanted)) if wanted else None
     changes = [c for c in draft.changes if keep is None or keep(c.kind, c.key, c.parent_key)]
     changes.sort(key=lambda c: (order.get(c.kind, len(order)), c.key,
                                 _ACTION_ORDER[c.action], c.live_id or ""))
@@ -142,27 +140,24 @@ def _make_plan(desired: DesiredState, live: LiveState, targets: Iterable[Target]
         kinds_read=sorted(live.objects),
     )
     plan.safety = (threshold_findings(changes, existing, desired.settings)
-                   + gate_findings(changes))
+                   + gate_findings(changes, kinds))
     return plan
 
 
-def _plan_kind(kind: ResourceKind, wanted: list[DesiredResource],
+def _plan_kind(kind: KindContract, wanted: list[DesiredResource],
                objects: list[LiveObject], directory: Directory,
                prune_rules: Mapping[str, Any], draft: _Draft) -> None:
     groups: dict[str, list[LiveObject]] = {}
     for obj in objects:
         groups.setdefault(obj.key, []).append(obj)
-    from ..kinds.live_memo import memo_scope  # late: kinds import core
-
     canon: dict[int, dict[str, Any] | None] = {}
-    with memo_scope(directory):  # rules repeat actions and nodes; the directory is fixed here
-        for key, group in groups.items():
-            hashes = []
-            for obj in group:
-                canon[id(obj)] = live_canonical(obj, directory)
-                hashes.append(fingerprint(obj, canon[id(obj)]))
-            draft.fingerprints[f"{kind.name}/{key}"] = combine(hashes)
-            draft.addresses.add((kind.name, key))
+    for key, group in groups.items():
+        hashes = []
+        for obj in group:
+            canon[id(obj)] = live_canonical(kind, obj, directory)
+            hashes.append(fingerprint(obj, canon[id(obj)]))
+        draft.fingerprints[f"{kind.name}/{key}"] = combine(hashes)
+        draft.addresses.add((kind.name, key))
 
     declared: set[str] = set()
     for resource in wanted:
@@ -200,29 +195,29 @@ def _plan_kind(kind: ResourceKind, wanted: list[DesiredResource],
                                             key=key, live_ids=(obj.id,), project=obj.project))
 
 
-def _desired_forms(kind: ResourceKind, resource: DesiredResource, directory: Directory
+def _desired_forms(kind: KindContract, resource: DesiredResource, directory: Directory
                    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """(request body or None, canonical form) of a declared entry.
 
-    Kinds whose canonical form is derived from the request body offer
-    `canonical_from_payload`: the body is then built once and reused for cosmetic counting
-    and creates, instead of being built again for each (None: build it when needed).
+    For kinds whose canonical form derives from the request body
+    (`canonical_reuses_payload`), the body is built once and reused for cosmetic counting
+    and the write instead of being built again for each (None: build it when needed).
     """
-    from_payload = getattr(kind, "canonical_from_payload", None)
-    if callable(from_payload):
+    if kind.canonical_reuses_payload:
         payload = kind.build_payload(resource.entry, directory=directory)
-        return payload, from_payload(resource.entry, payload, directory=directory)
+        return payload, kind.canonical_from_payload(resource.entry, payload,
+                                                    directory=directory)
     return None, kind.canonical(resource.entry, directory=directory)
 
 
-def _compare(kind: ResourceKind, resource: DesiredResource, obj: LiveObject,
+def _compare(kind: KindContract, resource: DesiredResource, obj: LiveObject,
              live_canon: dict[str, Any] | None, directory: Directory, draft: _Draft) -> None:
     if live_canon is None:
         raise DexterError(
             f"{kind.name}/{resource.key}: the live object (id {obj.id}) has a form dexter "
             "cannot read, so it cannot be compared safely", code="unreadable-live")
     payload, after = _desired_forms(kind, resource, directory)
-    for name in getattr(kind, "live_optional_fields", ()):
+    for name in kind.live_optional_fields:
         if live_canon.get(name) is None and name in after:
             # Sentry omits this field from list responses: compare it only when read
             after = {k: v for k, v in after.items() if k != name}
@@ -230,7 +225,7 @@ def _compare(kind: ResourceKind, resource: DesiredResource, obj: LiveObject,
     if before == after:
         draft.unchanged.append((kind.name, resource.key, resource.parent_key))
         if draft.cosmetic is not None and (not draft.targets or _targeted(
-                kind.name, resource.key, resource.parent_key, draft.targets)):
+                kind.name, resource.key, resource.parent_key, kind.child_of, draft.targets)):
             _tally(kind, resource, obj, payload, directory, draft.cosmetic)
         return
     diff = tuple(FieldChange(c.path, c.before, c.after, span=resource.span_for(c.path))
@@ -242,23 +237,13 @@ def _compare(kind: ResourceKind, resource: DesiredResource, obj: LiveObject,
     draft.changes.append(ResourceChange(
         action=Action.UPDATE, kind=kind.name, key=resource.key, before=before, after=after,
         diff=diff, live_id=obj.id, project=obj.project, span=resource.span,
-        payload=_update_payload(kind, resource, obj, payload, directory), live=obj.data,
+        payload=payload if payload is not None
+        else kind.build_payload(resource.entry, directory=directory), live=obj.data,
         parent_key=resource.parent_key,
     ))
 
 
-def _update_payload(kind: ResourceKind, resource: DesiredResource, obj: LiveObject,
-                    payload: dict[str, Any] | None, directory: Directory) -> dict[str, Any]:
-    # kinds that must echo server ids on PUT (trigger ids, action uuids) offer this hook
-    for_update = getattr(kind, "payload_for_update", None)
-    if callable(for_update):
-        return for_update(resource.entry, obj.data, directory)
-    if payload is not None:  # built already for the comparison
-        return payload
-    return kind.build_payload(resource.entry, directory=directory)
-
-
-def _tally(kind: ResourceKind, resource: DesiredResource, obj: LiveObject,
+def _tally(kind: KindContract, resource: DesiredResource, obj: LiveObject,
            payload: dict[str, Any] | None, directory: Directory, tally: CosmeticTally) -> None:
     sent: Any = payload
     if sent is None:
@@ -271,14 +256,14 @@ def _tally(kind: ResourceKind, resource: DesiredResource, obj: LiveObject,
     tally_object(f"{kind.name}/{resource.key}", sent, obj.data, tally)
 
 
-def _project_of(kind: ResourceKind, resource: DesiredResource) -> str | None:
+def _project_of(kind: KindContract, resource: DesiredResource) -> str | None:
     if kind.scope != "project":
         return None
     projects = [r.name for r in kind.references(resource.entry) if r.kind == "project"]
     return projects[0] if projects else None
 
 
-def _prunes(kind: ResourceKind, obj: LiveObject, rules: Mapping[str, Any],
+def _prunes(kind: KindContract, obj: LiveObject, rules: Mapping[str, Any],
             directory: Directory) -> bool:
     """Whether `prune:` lets this live, undeclared object be deleted."""
     if not kind.prunable:
@@ -297,13 +282,13 @@ def _prunes(kind: ResourceKind, obj: LiveObject, rules: Mapping[str, Any],
     return bool(slugs) and all(s in allowed for s in slugs)
 
 
-def _targeted(kind: str, key: str, parent: str | None, targets: list[Target]) -> bool:
-    from ..kinds.registry import get_kind
-
+def _targeted(kind: str, key: str, parent: str | None, child_of: str | None,
+              targets: list[Target]) -> bool:
+    """Whether a target names this object, or (for a child kind) its parent."""
     for t_kind, t_key in targets:
         if kind == t_kind and (t_key is None or key == t_key):
             return True
-        if t_key is not None and get_kind(kind).child_of == t_kind and (
+        if t_key is not None and child_of == t_kind and (
                 parent == t_key or key.startswith(t_key + "/")):
             return True
     return False

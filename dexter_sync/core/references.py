@@ -8,26 +8,42 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .contract import KindCatalog
 from .diagnostics import Diagnostic, did_you_mean
 from .directory import Directory
 from .state import DesiredState
 
 
-def check_references(desired: DesiredState, directory: Directory) -> list[Diagnostic]:
-    """Diagnostics (code `missing-reference`) for names the live organization does not have."""
-    from ..kinds.registry import get_kind  # late: kinds import core
+def desired_projects(desired: DesiredState, kinds: KindCatalog) -> set[str]:
+    """Project slugs the manifests refer to (read scope for project-level kinds)."""
+    slugs: set[str] = set()
+    for r in desired.resources:
+        slugs.update(ref.name for ref in kinds.get(r.kind).references(r.entry)
+                     if ref.kind == "project")
+    return slugs
 
-    declared_repos = {r.key for r in desired.resources if r.kind == "repository"}
+
+def check_references(desired: DesiredState, directory: Directory,
+                     kinds: KindCatalog) -> list[Diagnostic]:
+    """Diagnostics (code `unknown-reference`) for names the live organization does not have."""
+    # a name a declared entry provides (a repository this plan connects) counts as existing
+    provided: dict[str, set[str]] = {}
+    for r in desired.resources:
+        supplies = kinds.get(r.kind).provides_reference
+        if supplies is not None:
+            provided.setdefault(supplies, set()).add(r.key)
     found: list[Diagnostic] = []
     for resource in desired.resources:
-        for ref in get_kind(resource.kind).references(resource.entry):
-            problem = _check(ref.kind, ref.name, ref.provider, ref.scope, directory,
-                             declared_repos)
+        for ref in kinds.get(resource.kind).references(resource.entry):
+            declared = provided.get(ref.kind, set())
+            if ref.name in declared:
+                continue
+            problem = _check(ref.kind, ref.name, ref.provider, ref.scope, directory)
             if problem is None:
                 continue
-            message, choices = problem
+            message, choices = problem[0], problem[1] + sorted(declared)
             found.append(Diagnostic(
-                code="missing-reference",
+                code="unknown-reference",
                 message=message,
                 span=resource.span_for(ref.path),
                 path=ref.path,
@@ -45,7 +61,7 @@ def _existing(choices: Iterable[str]) -> str | None:
 
 
 def _check(kind: str, name: str, provider: str | None, scope: str | None,
-           directory: Directory, declared_repos: set[str]) -> tuple[str, list[str]] | None:
+           directory: Directory) -> tuple[str, list[str]] | None:
     """None when the name exists, else (message, names to suggest from)."""
     org = directory.organization
     if kind == "project":
@@ -68,8 +84,8 @@ def _check(kind: str, name: str, provider: str | None, scope: str | None,
             label = repr(name) if name else "(none named; there is not exactly one installed)"
             return f"{what} {label} is not installed in {org}", names
     elif kind == "repository":
-        if directory.repository(name) is None and name not in declared_repos:
-            names = [r.name for r in directory.repositories.values()] + sorted(declared_repos)
+        if directory.repository(name) is None:
+            names = [r.name for r in directory.repositories.values()]
             return f"repository {name!r} is not connected to {org}", names
     elif kind == "issue":
         if name in directory.missing_issues:

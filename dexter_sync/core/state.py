@@ -56,15 +56,6 @@ class DesiredState:
     def of_kind(self, kind: str) -> list[DesiredResource]:
         return [r for r in self.resources if r.kind == kind]
 
-    @property
-    def projects(self) -> set[str]:
-        """Project slugs the manifests refer to (read scope for project-level kinds)."""
-        from ..kinds.registry import get_kind  # late: kinds import core
-
-        slugs: set[str] = set()
-        for r in self.resources:
-            slugs.update(ref.name for ref in get_kind(r.kind).references(r.entry) if ref.kind == "project")
-        return slugs
 
 
 @dataclass

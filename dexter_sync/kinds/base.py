@@ -16,34 +16,37 @@ manages (declared fields plus the defaults the payload sends), never server-only
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from contextlib import suppress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from ..core.changes import ResourceChange
+from ..core.changes import ResourceChange, SafetyFinding
+from ..core.contract import Reference, ReferenceKind
 from ..core.directory import Directory
 from ..core.requests import ApiRequest
 from ..core.sources import FieldPath
 from ..core.state import DesiredResource, LiveObject, LiveState
 
-ReferenceKind = Literal[
-    "project", "team", "member", "integration", "environment", "repository", "slack_channel", "issue"
-]
+__all__ = ["EntryModel", "Fallback", "ListRequest", "ReadContext", "Reference", "ReferenceKind",
+           "ResourceKind", "SlackChannel"]
+
+
+class Fallback(Exception):
+    """Raised by a kind's fast `canonical_live` for a live object it leaves to the
+    default round trip (`canonical(entry_from_live(data))`); the only exception the
+    fast path may use to decline."""
 
 
 @dataclass(frozen=True)
-class Reference:
-    """A name in a manifest that must exist in the live organization (checked at plan time)."""
+class SlackChannel:
+    """A Slack channel id a live object reveals (Sentry resolves names to ids on save)."""
 
-    kind: ReferenceKind
-    name: str
-    path: FieldPath
-    provider: str | None = None
-    """For integration references: the provider key the integration must have."""
-    scope: str | None = None
-    """For slack channels: the Slack integration (name or id) the channel belongs to."""
+    integration_id: str
+    channel: str
+    """`#name` or `@user`"""
+    channel_id: str
 
 
 class EntryModel(BaseModel):
@@ -106,6 +109,19 @@ class ResourceKind(ABC, Generic[E]):
     live_optional_fields: ClassVar[tuple[str, ...]] = ()
     """Canonical keys Sentry omits from list responses (metric alerts' `event_types`): the
     planner compares them only when the live canonical holds them (not None)."""
+    canonical_reuses_payload: ClassVar[bool] = False
+    """True when `canonical_from_payload` derives the comparison form from the request body:
+    the planner then builds the body once and reuses it for the comparison, cosmetic
+    counting and the write."""
+    provides_reference: ClassVar[ReferenceKind | None] = None
+    """A reference type a declared entry of this kind satisfies (repositories: a code
+    mapping may name a repository the same plan connects)."""
+    task_segment: ClassVar[str | None] = None
+    """Path segment of Sentry's task endpoint when a write may answer 202 `{"uuid"}`
+    (`rule-task`, `alert-rule-task`): `projects/{org}/{project}/<segment>/{uuid}/`."""
+    id_path_segments: ClassVar[tuple[str, ...]] = ()
+    """Path segments always followed by an identifier in this kind's endpoints (release
+    versions, task uuids): rate-limit route keys treat the next segment as `{id}`."""
 
     # ---- identity ---------------------------------------------------------------------
 
@@ -142,17 +158,18 @@ class ResourceKind(ABC, Generic[E]):
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> E:
         """The manifest entry that describes a live object (friendly forms where they exist)."""
 
-    def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
-        """canonical(entry_from_live(data)): the live side of a comparison.
+    def canonical_from_payload(self, entry: E, payload: dict[str, Any], *,
+                               directory: Directory) -> dict[str, Any]:
+        """canonical(entry) given its request body, already built. The default ignores the
+        body; kinds that derive the comparison form from it set `canonical_reuses_payload`."""
+        return self.canonical(entry, directory=directory)
 
-        A kind may offer `fast_canonical_live(data, directory)` that builds the identical
-        dict without the model round trip; whatever it cannot decide (it raises) goes the
-        default way, so the answer is always the default's.
+    def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
+        """The live side of a comparison: canonical(entry_from_live(data)).
+
+        A kind may override this with a faster, identical construction; it raises
+        `Fallback` for what it leaves to this default (and nothing else is caught).
         """
-        fast = getattr(self, "fast_canonical_live", None)
-        if fast is not None:
-            with suppress(Exception):  # what it cannot decide, the default path decides
-                return fast(data, directory)
         return self.canonical(self.entry_from_live(data, directory=directory),
                               directory=directory)
 
@@ -195,6 +212,22 @@ class ResourceKind(ABC, Generic[E]):
     @abstractmethod
     def delete_request(self, organization: str, change: ResourceChange) -> ApiRequest:
         """The DELETE of the change's live object."""
+
+    def existing_id_from_rejection(self, body: Any) -> str | None:
+        """The id of an existing live object a rejected create names (Sentry's issue-alert
+        "exact duplicate" 400), so apply can report it instead of a failure; None here."""
+        return None
+
+    def slack_channels(self, data: dict[str, Any]) -> Iterable[SlackChannel]:
+        """Slack channel ids a live object reveals (alert actions): none by default."""
+        return ()
+
+    # ---- safety -------------------------------------------------------------------------
+
+    def safety_findings(self, change: ResourceChange) -> list[SafetyFinding]:
+        """Gates this kind's change must pass unless `--force` (alerts that would notify no
+        one or match everything, pager deletes): none by default."""
+        return []
 
     def create_is_idempotent(self) -> bool:
         """True when Sentry's POST is get-or-create (releases): safe to retry blindly."""

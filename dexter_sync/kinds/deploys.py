@@ -144,6 +144,7 @@ class DeployKind(ResourceKind[DeployEntry]):
     name = "deploy"
     section = "releases"
     entry_model = DeployEntry
+    id_path_segments = ("releases",)  # versions and issue ids can look like words
     child_of = "release"
     depends_on = ("release",)
     prunable = False

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, Discriminator, Field, StrictFloat, StrictIn
 
 from ..core.directory import Directory
 from ..core.sources import FieldPath
-from .base import Reference
+from .base import Reference, SlackChannel
 
 # ---- durations ------------------------------------------------------------------------
 
@@ -244,6 +244,13 @@ def slack_channel_name(value: str) -> str:
     if text.startswith("@"):
         return "@" + text.lstrip("@")
     return "#" + text.lstrip("#")
+
+
+def revealed_channel(integration_id: Any, name: Any, channel_id: Any) -> SlackChannel:
+    """A channel id a live Slack action shows, keyed by `#name` (or `@user`)."""
+    text = str(name or "").strip()
+    return SlackChannel(str(integration_id), text if text.startswith(("#", "@")) else f"#{text}",
+                        str(channel_id))
 
 
 def slack_channel_id(directory: Directory, integration_id: Any, channel: str) -> str | None:

@@ -15,12 +15,13 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from ..core.directory import Directory
-from .fields import check_owner, owner_friendly, owner_to_sentry
+from .base import Fallback
+from .fields import owner_friendly, owner_to_sentry
 from .issue_alert_model import MATCHES, ActionItem, ConditionItem, FilterItem
 from .issue_alert_nodes import node_friendly
 from .issue_alerts import _LIST_OF_ROLE, DEFAULT_FREQUENCY, DEFAULT_MATCH, node_payload
 from .live_memo import frozen, memoized, sorted_thawed
-from .metric_alert_live import Fallback, live_duration
+from .metric_alert_live import checked_owner, live_duration
 
 _ITEMS = {"conditions": TypeAdapter(ConditionItem), "filters": TypeAdapter(FilterItem),
           "actions": TypeAdapter(ActionItem)}
@@ -66,7 +67,7 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
         owner = owner_friendly(data["owner"], directory)
         if type(owner) is not str:
             raise Fallback
-        owner = check_owner(owner)  # the model keeps the stripped form; ValueError: default
+        owner = checked_owner(owner)  # the model keeps the stripped form
         out["owner"] = owner_friendly(owner_to_sentry(owner, directory), directory)
     out["project"] = project
     return out

@@ -9,14 +9,16 @@ them on output; `frequency`/`filterMatch`/`actionMatch` defaults filled on both 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
 
-from ..core.changes import ResourceChange
+from ..core.changes import ResourceChange, SafetyFinding
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
-from .base import ListRequest, ReadContext, Reference, ResourceKind
+from .alert_gates import issue_alert_gates
+from .base import Fallback, ListRequest, ReadContext, Reference, ResourceKind, SlackChannel
 from .fields import (
     actor_refs,
     duration_minutes,
@@ -24,6 +26,7 @@ from .fields import (
     owner_friendly,
     owner_refs,
     owner_to_sentry,
+    revealed_channel,
     slack_channel_name,
     sort_key,
     sorted_canonical,
@@ -158,6 +161,9 @@ class IssueAlertKind(ResourceKind[IssueAlertEntry]):
     section = "issue_alerts"
     entry_model = IssueAlertEntry
     scope = "project"
+    canonical_reuses_payload = True
+    task_segment = "rule-task"
+    id_path_segments = ("rule-task",)
     title = "Issue alert rule (legacy project rule, /projects/{org}/{project}/rules/)."
 
     def key(self, entry: IssueAlertEntry) -> str:
@@ -192,11 +198,32 @@ class IssueAlertKind(ResourceKind[IssueAlertEntry]):
         out["project"] = entry.project
         return out
 
-    def fast_canonical_live(self, data: dict[str, Any], directory: Directory) -> dict[str, Any]:
+    def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
         """canonical(entry_from_live(data)) built straight from the JSON (issue_alert_live)."""
         from .issue_alert_live import canonical_live  # late: it imports this module
 
-        return canonical_live(data, directory)
+        try:
+            return canonical_live(data, directory)
+        except Fallback:  # what the fast path leaves to the default round trip
+            return super().canonical_live(data, directory=directory)
+
+    def safety_findings(self, change: ResourceChange) -> list[SafetyFinding]:
+        return issue_alert_gates(change)
+
+    def slack_channels(self, data: dict[str, Any]) -> Iterable[SlackChannel]:
+        """Slack action nodes carry `workspace`, `channel` (the name) and `channel_id`."""
+        for node in data.get("actions") or []:
+            if node.get("channel_id") and node.get("workspace") and node.get("channel"):
+                yield revealed_channel(node["workspace"], node["channel"], node["channel_id"])
+
+    def existing_id_from_rejection(self, body: Any) -> str | None:
+        """The `ruleId` of Sentry's "exact duplicate" 400 (REFERENCE.md §2.1)."""
+        if not isinstance(body, dict) or "ruleId" not in body:
+            return None
+        value = body["ruleId"]
+        if isinstance(value, list):
+            value = value[0] if value else None
+        return str(value) if value is not None else None
 
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> IssueAlertEntry:
         return entry_from_live(data, directory=directory)

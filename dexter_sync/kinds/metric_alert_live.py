@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from ..core.directory import Directory
+from .base import Fallback
 from .fields import (
     check_owner,
     duration_minutes,
@@ -54,8 +55,6 @@ _QUERY_TYPE_VALUES = {"error", "performance", "crash_rate"}
 _BAD = object()  # an action the entry model refuses: the whole rule takes the default path
 
 
-class Fallback(Exception):
-    """This live object needs the default (validating) path."""
 
 
 def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]:
@@ -67,15 +66,16 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
     query = data.get("query") or ""
     if not aggregate or type(query) is not str:
         raise Fallback
-    projects = sorted(data.get("projects") or [])
-    if any(type(p) is not str for p in projects):
+    projects = data.get("projects") or []
+    if type(projects) is not list or any(type(p) is not str for p in projects):
         raise Fallback
+    projects = sorted(projects)
     dataset = data.get("dataset") or "events"
     if dataset not in DATASETS or type(dataset) is not str:
         raise Fallback
     window = live_duration(data.get("timeWindow") or 1, 1, 1440)  # ValueError: default decides
-    threshold_type = _THRESHOLD_NAMES.get(int(data.get("thresholdType") or 0), "above")
-    period = int(data.get("thresholdPeriod") or 1)
+    threshold_type = _THRESHOLD_NAMES.get(_whole(data.get("thresholdType") or 0), "above")
+    period = _whole(data.get("thresholdPeriod") or 1)
     if not 1 <= period <= 20:
         raise Fallback
     out: dict[str, Any] = {
@@ -107,7 +107,7 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
         owner = owner_friendly(data["owner"], directory)
         if type(owner) is not str:
             raise Fallback
-        owner = check_owner(owner)  # the model keeps the stripped form; ValueError: default
+        owner = checked_owner(owner)  # the model keeps the stripped form
         optional["owner"] = owner_friendly(owner_to_sentry(owner, directory), directory)
     if data.get("resolveThreshold") is not None:
         resolve = number(data["resolveThreshold"])
@@ -118,6 +118,8 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
     if data.get("comparisonDelta") is not None:
         delta = live_duration(data["comparisonDelta"], 1, 128160)
         optional["comparison_delta"] = delta
+    if type(data.get("description") or "") is not str:
+        raise Fallback
     if (data.get("description") or "").strip():
         optional["description"] = data["description"].strip()
     declared = data.get("detectionType")
@@ -136,9 +138,9 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
             raise Fallback
         optional["query_type"] = value
     if data.get("eventTypes") is not None:
-        kinds = sorted(data["eventTypes"])
-        if type(data["eventTypes"]) is not list \
-                or any(type(k) is not str or k not in EVENT_TYPES for k in kinds):
+        kinds = data["eventTypes"]
+        if type(kinds) is not list or any(type(k) is not str or k not in EVENT_TYPES
+                                          for k in kinds):
             raise Fallback
         optional["event_types"] = sorted(set(kinds))
     for field in ("environment", "owner", "resolve_threshold", "comparison_delta",
@@ -173,9 +175,29 @@ def _duration_typed(value: Any, low: float, high: float) -> str:
 
 def live_duration(value: Any, low: float, high: float) -> str:
     """A live duration (minutes) as the default path compares it: to the entry's friendly
-    spelling (checked against the model's range), to whole request minutes, and back."""
-    return _duration_typed(value, low, high) if type(value) in (int, float, str) \
-        else _duration_uncached(value, low, high)
+    spelling (checked against the model's range), to whole request minutes, and back.
+    A value the model would judge (out of range, not a number) raises Fallback."""
+    try:
+        return _duration_typed(value, low, high) if type(value) in (int, float, str) \
+            else _duration_uncached(value, low, high)
+    except (ValueError, TypeError) as error:
+        raise Fallback from error
+
+
+def checked_owner(owner: str) -> str:
+    """`check_owner`, leaving an owner the model refuses to the default path."""
+    try:
+        return check_owner(owner)
+    except ValueError as error:
+        raise Fallback from error
+
+
+def _whole(value: Any) -> int:
+    """int(value) as the default path takes it; what it cannot convert, it decides."""
+    try:
+        return int(value)
+    except (ValueError, TypeError) as error:
+        raise Fallback from error
 
 
 def _duration_uncached(value: Any, low: float, high: float) -> str:

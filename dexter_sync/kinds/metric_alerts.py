@@ -11,15 +11,17 @@ from __future__ import annotations
 import copy
 import functools
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
 
-from ..core.changes import ResourceChange
+from ..core.changes import ResourceChange, SafetyFinding
 from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
-from .base import ListRequest, ReadContext, Reference, ResourceKind
+from .alert_gates import metric_alert_gates
+from .base import Fallback, ListRequest, ReadContext, Reference, ResourceKind, SlackChannel
 from .fields import (
     actor_refs,
     duration_minutes,
@@ -29,6 +31,7 @@ from .fields import (
     owner_refs,
     owner_to_sentry,
     payload_number,
+    revealed_channel,
     slack_channel_name,
     sorted_canonical,
     with_raw,
@@ -265,6 +268,9 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
     scope = "organization"
     title = "Metric alert rule (legacy organization alert rule, /alert-rules/)."
     live_optional_fields = ("event_types",)
+    canonical_reuses_payload = True
+    task_segment = "alert-rule-task"
+    id_path_segments = ("alert-rule-task",)
 
     def key(self, entry: MetricAlertEntry) -> str:
         return entry.name
@@ -298,11 +304,28 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
         """canonical() from the entry's request body, already built (the planner reuses it)."""
         return _canonical_body(payload, directory)
 
-    def fast_canonical_live(self, data: dict[str, Any], directory: Directory) -> dict[str, Any]:
+    def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
         """canonical(entry_from_live(data)) built straight from the JSON (metric_alert_live)."""
         from .metric_alert_live import canonical_live  # late: it imports this module
 
-        return canonical_live(data, directory)
+        try:
+            return canonical_live(data, directory)
+        except Fallback:  # what the fast path leaves to the default round trip
+            return super().canonical_live(data, directory=directory)
+
+    def safety_findings(self, change: ResourceChange) -> list[SafetyFinding]:
+        return metric_alert_gates(change)
+
+    def slack_channels(self, data: dict[str, Any]) -> Iterable[SlackChannel]:
+        """Slack actions carry `integrationId`, `targetIdentifier` (the name) and
+        `inputChannelId` (the id Sentry resolved)."""
+        for trigger in data.get("triggers") or []:
+            for action in trigger.get("actions") or []:
+                if action.get("type") == "slack" and action.get("inputChannelId") \
+                        and action.get("integrationId"):
+                    yield revealed_channel(action["integrationId"],
+                                           action.get("targetIdentifier"),
+                                           action["inputChannelId"])
 
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> MetricAlertEntry:
         return entry_from_live(data, directory=directory)

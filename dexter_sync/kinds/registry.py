@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from ..core.contract import KindCatalog
 from ..core.diagnostics import DexterError
 from .base import ResourceKind
 
@@ -82,23 +83,11 @@ def sections() -> list[str]:
     return list(seen)
 
 
+def catalog() -> KindCatalog:
+    """Every registered kind, as core takes them (`make_plan(kinds=catalog())`)."""
+    return KindCatalog(all_kinds())
+
+
 def apply_order() -> list[str]:
     """Kind names topologically sorted by `depends_on` (dependencies first)."""
-    kinds = {k.name: k for k in all_kinds()}
-    ordered: list[str] = []
-    visiting: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in ordered:
-            return
-        if name in visiting:
-            raise DexterError(f"kind dependency cycle through {name!r}", code="kind-cycle")
-        visiting.add(name)
-        for dep in kinds[name].depends_on:
-            visit(dep)
-        visiting.discard(name)
-        ordered.append(name)
-
-    for name in kinds:
-        visit(name)
-    return ordered
+    return catalog().apply_order()

@@ -154,6 +154,7 @@ class ReleaseKind(ResourceKind[ReleaseEntry]):
     name = "release"
     section = "releases"
     entry_model = ReleaseEntry
+    id_path_segments = ("releases",)  # versions and issue ids can look like words
     title = "A release (version, projects, refs, finalization) and its deploys."
 
     def key(self, entry: ReleaseEntry) -> str:

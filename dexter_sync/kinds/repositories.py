@@ -66,6 +66,7 @@ class RepositoryKind(ResourceKind[RepositoryEntry]):
     section = "integration_links"
     type_tag = "repository"
     entry_model = RepositoryEntry
+    provides_reference = "repository"
     title = "A repository of a code-host integration (usually adopted from the integration's sync)."
 
     def key(self, entry: RepositoryEntry) -> str:

@@ -26,6 +26,7 @@ from ..core.changes import (
     ResourceChange,
     SafetyFinding,
 )
+from ..core.contract import KindCatalog
 from ..core.diagnostics import DexterError
 from ..core.fingerprints import fingerprints_of
 from ..core.sources import SourceSpan
@@ -155,13 +156,13 @@ def _plan_from(document: dict[str, Any]) -> Plan:
     )
 
 
-def stale_objects(plan: Plan, live: LiveState) -> list[str]:
+def stale_objects(plan: Plan, live: LiveState, kinds: KindCatalog) -> list[str]:
     """What changed live since the plan: `kind/key: changed|deleted|created since the plan`.
 
     Empty when the plan is still current. Every object the plan read is compared by its
     fingerprint, and every object the plan would create must still be absent.
     """
-    fresh = fingerprints_of(live)
+    fresh = fingerprints_of(live, kinds)
     stale: list[str] = []
     for address, print_ in plan.fingerprints.items():
         now = fresh.get(address)

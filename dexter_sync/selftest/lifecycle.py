@@ -20,10 +20,10 @@ from ..apply.report import Status
 from ..core.changes import Action, Plan, ResourceChange
 from ..core.diagnostics import ValidationError
 from ..core.planning import make_plan
-from ..core.references import check_references
+from ..core.references import check_references, desired_projects
 from ..core.requests import ApiRequest
 from ..core.state import DesiredState, LiveObject, LiveState
-from ..kinds.registry import apply_order, get_kind
+from ..kinds.registry import apply_order, catalog, get_kind
 from ..sentry.errors import SentryError
 from ..sentry.facade import SentryFacade
 from .manifests import write_and_load
@@ -165,17 +165,17 @@ class Lifecycle:
 
     async def read(self, desired: DesiredState) -> LiveState:
         return await self.facade.read_state(self.ordered(),
-                                            projects=sorted(desired.projects) or None,
+                                            projects=sorted(desired_projects(desired, catalog())) or None,
                                             desired=desired)
 
     async def plan(self, desired: DesiredState) -> Plan:
         """`dexter plan` of the samples (the manifests declare exactly the sampled kinds,
         nothing is pruned, so reading those kinds is the whole read scope)."""
         live = await self.read(desired)
-        problems = check_references(desired, live.directory)
+        problems = check_references(desired, live.directory, catalog())
         if problems:
             raise ValidationError(problems)
-        return make_plan(desired, live)
+        return make_plan(desired, live, kinds=catalog())
 
     def change_for(self, plan: Plan, kind: str) -> ResourceChange | None:
         return next((c for c in plan.changes if c.kind == kind and c.key == self.keys[kind]),
@@ -216,7 +216,7 @@ class Lifecycle:
         scoped = DesiredState(settings=desired.settings, resources=mine)
         others = [o for o in live.of_kind(kind) if o.key != obj.key]
         state = LiveState(directory=live.directory, objects={kind: [*others, obj]})
-        change = self.change_for(make_plan(scoped, state), kind)
+        change = self.change_for(make_plan(scoped, state, kinds=catalog()), kind)
         if change is not None and change.action is not Action.NOOP:
             raise CheckFailed(f"{source} of {kind}/{obj.key} differs from what was sent: "
                               f"{describe(change)}")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.codes import ErrorCode
 from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
@@ -54,7 +55,7 @@ async def discover_target(facade: SentryFacade, directory: Directory, sandbox: S
     if project is not None and project not in directory.projects:
         raise DexterError(f"no project {project!r} in organization {facade.organization} "
                           f"(it has: {', '.join(sorted(directory.projects)) or 'none'})",
-                          code="unknown-project")
+                          code=ErrorCode.UNKNOWN_PROJECT)
     chosen = project or min(directory.projects, default=None)
     return Target(sandbox=sandbox, directory=directory, project=chosen,
                   team=min(directory.teams, default=None),

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, ApiResponse, path_segment
-from ..core.state import DesiredResource, DesiredState, LiveObject, LiveState, ManifestSettings
+from ..core.state import DesiredResource, DesiredState, LiveObject, LiveState
 from ..kinds.base import ReadContext
 from ..kinds.registry import get_kind
 from . import issues, reading
@@ -109,7 +109,10 @@ class SentryFacade:
         Raises SentryError when the task fails (with Sentry's error text) or stays pending
         past `timeout`.
         """
-        segment = "alert-rule-task" if "metric" in kind else "rule-task"
+        segment = get_kind(kind).task_segment
+        if segment is None:
+            raise SentryError(f"Sentry answered a write of {kind} with a task ({uuid}), "
+                              "but that kind has no task endpoint", code="task-failed")
         path = (f"projects/{path_segment(self.organization)}/{path_segment(project)}/"
                 f"{segment}/{path_segment(uuid)}/")
         deadline = time.monotonic() + timeout
@@ -140,7 +143,3 @@ class SentryFacade:
 class _KeyOnly(BaseModel):
     """Stands for a desired entry known only by its key (kinds read `parent_key`)."""
 
-
-def empty_desired(organization: str) -> DesiredState:
-    """A DesiredState with nothing declared (export reads everything)."""
-    return DesiredState(settings=ManifestSettings(organization=organization, root="."))

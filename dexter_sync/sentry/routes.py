@@ -12,8 +12,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from ..kinds.registry import all_kinds
+
 _WORD = re.compile(r"[a-z][a-z_-]*")
-_ALWAYS_ID_AFTER = {"releases", "tags", "rule-task", "alert-rule-task", "issues"}
+# segments of the issue view's endpoints (sentry/issues.py); kinds declare their own
+_ISSUE_VIEW_ID_AFTER = ("issues", "tags")
 
 # Prefix segment -> how many identifier segments follow it (org; org+project; org+team).
 _SCOPES = {"organizations": 1, "projects": 2, "teams": 2, "sentry-app-installations": 1}
@@ -21,9 +24,20 @@ _SCOPE_NAMES = {"organizations": ("{org}",), "projects": ("{org}", "{project}"),
                 "teams": ("{org}", "{team}"), "sentry-app-installations": ("{uuid}",)}
 
 
-@lru_cache(maxsize=4096)
 def route_template(path: str) -> str:
     """The template of a path below `/api/0/` (query string ignored)."""
+    return _template(path, _id_after())
+
+
+def _id_after() -> frozenset[str]:
+    """Segments always followed by an id: the issue view's and each kind's
+    (`id_path_segments`: release versions, rule-task uuids)."""
+    return frozenset(_ISSUE_VIEW_ID_AFTER).union(
+        *(kind.id_path_segments for kind in all_kinds()))
+
+
+@lru_cache(maxsize=4096)
+def _template(path: str, id_after: frozenset[str]) -> str:
     parts = [p for p in path.split("?", 1)[0].strip("/").split("/") if p]
     if not parts:
         return "/"
@@ -32,7 +46,7 @@ def route_template(path: str) -> str:
     out = [head, *names[: len(rest)]]
     rest = rest[len(names):]
     for i, part in enumerate(rest):
-        is_id = (i > 0 and rest[i - 1] in _ALWAYS_ID_AFTER) or not _WORD.fullmatch(part)
+        is_id = (i > 0 and rest[i - 1] in id_after) or not _WORD.fullmatch(part)
         out.append("{id}" if is_id else part)
     return "/".join(out) + "/"
 
