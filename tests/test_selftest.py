@@ -268,6 +268,29 @@ def test_interrupted_mid_run_it_cleans_up_before_exiting(served: Served, stop: i
     assert served.prefixed() == []
 
 
+@pytest.mark.slow
+def test_a_second_sigterm_during_the_final_sweep_does_not_stop_it(served: Served) -> None:
+    served.admin.put("faults/", json={"latency_ms": 300, "methods": "DELETE"}).raise_for_status()
+    proc = subprocess.Popen(served.command(), env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: any(name.endswith("-repo/app") for name in served.prefixed()),
+                   "the selftest's lifecycle samples to exist")
+        proc.send_signal(signal.SIGTERM)
+        made = set(served.prefixed())
+        wait_until(lambda: set(served.prefixed()) < made, "the final sweep to start deleting")
+        assert served.prefixed() != []  # the sweep is still under way ...
+        proc.send_signal(signal.SIGTERM)  # ... when the second signal arrives
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 130, err
+    served.admin.put("faults/", json={"reset": True}).raise_for_status()
+    assert served.prefixed() == []
+
+
 def test_sandbox_ownership_needs_the_prefix_and_a_run_id_at_a_segment_start() -> None:
     assert owns_key("backend/dexter-selftest-0a1b2c3d-issue")
     assert owns_key("dexter-selftest-0a1b2c3d-repo/app")

@@ -4,6 +4,7 @@ run the shape checks and the per-kind lifecycle, and sweep again whatever happen
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from ..core.codes import ErrorCode
 from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
+from ..core.state import DesiredState
 from ..kinds.registry import all_kinds, apply_order
 from ..sentry.errors import SentryError
 from ..sentry.facade import SentryFacade
@@ -105,6 +107,25 @@ def _sweep_result(name: str, report: SweepReport) -> CheckResult:
     return CheckResult(name, None, "pass", f"removed {len(report.deleted)}: {shown}")
 
 
+async def sweep_to_the_end(facade: SentryFacade, desired: DesiredState) -> SweepReport:
+    """The final sweep, finished even when the run is cancelled again meanwhile (a second
+    SIGTERM); the cancellation is passed on once the sweep is done."""
+    task = asyncio.ensure_future(sweep(facade, desired))
+    cancelled = False
+    while True:
+        try:
+            report = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            cancelled = True
+            continue
+        break
+    if cancelled:
+        raise asyncio.CancelledError
+    return report
+
+
 async def run_selftest(facade: SentryFacade, options: SelftestOptions,
                        *, run_id: str | None = None) -> SelftestRun:
     sandbox = Sandbox(run_id or new_run_id())
@@ -135,6 +156,6 @@ async def run_selftest(facade: SentryFacade, options: SelftestOptions,
                             for kind, reason in skipped.items() for step in STEPS]
         finally:
             # also on failure and cancellation (Ctrl-C, SIGTERM): nothing prefixed stays
-            after = await sweep(facade, desired)
+            after = await sweep_to_the_end(facade, desired)
             run.results.append(_sweep_result("sweep", after))
     return run
