@@ -221,6 +221,18 @@ def test_an_unknown_project_is_a_clear_error(served: Served) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_dexter_plan_fails_closed_on_the_same_broken_shape(served: Served) -> None:
+    """A list answered as an object is an error for the client too, never "no objects"
+    (read as empty it would plan every declared saved query as a create)."""
+    served.admin.put("quirks/", json={"discover_list_as_object": True}).raise_for_status()
+    done = subprocess.run([str(BIN / "dexter"), "plan", str(EXAMPLE), "--sentry-url", served.url],
+                          env=env(), capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: GET /api/0/organizations/acme/discover/saved/: expected a JSON array, got an "
+        "object with keys ['results'] [unreadable-live]")
+
+
 @pytest.mark.slow
 def test_killed_mid_run_the_next_run_leaves_no_prefixed_object(served: Served) -> None:
     served.api.post("organizations/acme/discover/saved/", json={
