@@ -28,8 +28,9 @@ TOKEN = "selftest-token"
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "acme"
 PREFIX = "dexter-selftest-"
 DEADLINE = 60.0
-SAMPLED_KINDS = ("metric_alert", "issue_alert", "discover_query", "release", "deploy",
-                 "repository", "code_mapping", "external_issue_link")
+UPDATED_KINDS = ("metric_alert", "issue_alert", "discover_query", "release", "repository",
+                 "code_mapping", "metric_monitor", "uptime_monitor", "cron_monitor", "alert")
+SAMPLED_KINDS = (*UPDATED_KINDS, "deploy", "external_issue_link")
 
 
 class Served:
@@ -57,6 +58,8 @@ class Served:
         found += [r["version"] for r in self.get("organizations/acme/releases/")]
         found += [r["name"] for r in self.get("organizations/acme/repos/")]
         found += [m["stackRoot"] for m in self.get("organizations/acme/code-mappings/")]
+        found += [d["name"] for d in self.get("organizations/acme/detectors/")]
+        found += [w["name"] for w in self.get("organizations/acme/workflows/")]
         issue = self.get("organizations/acme/issues/", query="")[0]["id"]
         detail = self.get(f"organizations/acme/issues/{issue}/", expand="integrationIssues")
         found += [link["key"] for link in detail.get("integrationIssues") or []]
@@ -135,11 +138,13 @@ def test_selftest_passes_end_to_end_against_a_served_emulator(served: Served) ->
     passed = {(c["kind"], c["name"]) for c in checks if c["status"] == "pass"}
     for kind in SAMPLED_KINDS:  # every kind went through create, list and comparison
         assert {(kind, "create"), (kind, "read-list"), (kind, "normalized")} <= passed, kind
-    for kind in ("metric_alert", "issue_alert", "discover_query", "release", "repository",
-                 "code_mapping"):
+    for kind in UPDATED_KINDS:
         assert {(kind, "update"), (kind, "plan-quiet"), (kind, "delete")} <= passed, kind
-    for kind in ("metric_alert", "issue_alert", "discover_query", "release"):
+    for kind in ("metric_alert", "issue_alert", "discover_query", "release", "metric_monitor",
+                 "uptime_monitor", "cron_monitor", "alert"):
         assert (kind, "read-detail") in passed, kind
+    lifecycle = {(c["kind"], c["name"]) for c in checks if c["name"] == "create"}
+    assert {kind for kind, _ in lifecycle} == set(SAMPLED_KINDS)  # every registered kind
     assert {(None, "pagination-link"), (None, "rate-limit-headers"),
             ("external_issue_link", "external-issue-listings"), ("release", "release-208"),
             ("issue_alert", "exact-duplicate-400"), ("metric_alert", "threshold-translation"),

@@ -141,6 +141,37 @@ def external_issue_link(t: Target, _: dict[str, Sample]) -> Sample | str:
     })
 
 
+def _monitor(kind: str, type_fields: dict[str, Any]) -> Builder:
+    """A disabled monitor (it never opens an issue) of one detector type."""
+    def build(t: Target, _: dict[str, Sample]) -> Sample | str:
+        if t.project is None:
+            return "the organization has no project"
+        return Sample(kind, {"name": t.sandbox.name(kind.replace("_", "-")),
+                             "project": t.project, "enabled": False, **type_fields},
+                      update={"description": "changed by dexter selftest"})
+    return build
+
+
+metric_monitor = _monitor("metric_monitor", {
+    "dataset": "events", "aggregate": "count()", "query": "level:error", "time_window": "5m",
+    "threshold_type": "above", "triggers": {"critical": {"threshold": 100}}})
+uptime_monitor = _monitor("uptime_monitor", {
+    "url": "https://example.com/", "interval": "1h", "timeout": "5s"})
+cron_monitor = _monitor("cron_monitor", {
+    "schedule": "0 3 * * *", "checkin_margin": "5m", "max_runtime": "1h", "timezone": "UTC"})
+
+
+def alert(t: Target, samples: dict[str, Sample]) -> Sample | str:
+    monitor = samples.get("metric_monitor")
+    if monitor is None:
+        return "needs the metric_monitor sample"
+    return Sample("alert", {
+        "name": t.sandbox.name("alert"), "enabled": False,
+        "monitors": [monitor.entry["name"]], "frequency": "30m",
+        "actions": [{"email": {"target_type": "issue_owners"}}],
+    }, update={"frequency": "1h"})
+
+
 BUILDERS: dict[str, Builder] = {
     "metric_alert": metric_alert,
     "issue_alert": issue_alert,
@@ -150,6 +181,10 @@ BUILDERS: dict[str, Builder] = {
     "repository": repository,
     "code_mapping": code_mapping,
     "external_issue_link": external_issue_link,
+    "metric_monitor": metric_monitor,
+    "uptime_monitor": uptime_monitor,
+    "cron_monitor": cron_monitor,
+    "alert": alert,
 }
 
 
