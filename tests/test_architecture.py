@@ -63,6 +63,8 @@ def offenders(subpackage: str, forbidden: tuple[str, ...]) -> list[str]:
     ("action", ("dexter_sync.cli", "dexter_sync.emulator", "dexter_sync.apply",
                 "dexter_sync.sentry.client", "dexter_sync.sentry.facade",
                 "dexter_sync.sentry.gateway")),
+    ("selftest", ("httpx", "click", "starlette", "uvicorn", "dexter_sync.cli",
+                  "dexter_sync.emulator")),
     ("watch", ("dexter_sync.cli", "dexter_sync.emulator")),
     ("emulator", ("dexter_sync.core", "dexter_sync.kinds", "dexter_sync.manifest",
                   "dexter_sync.sentry", "dexter_sync.apply", "dexter_sync.render",

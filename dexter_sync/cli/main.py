@@ -40,6 +40,7 @@ VERBS: dict[str, str] = {
     "migrate": "Move legacy alert manifests to alerts and monitors (safe cut-over).",
     "emulator": "Serve the Sentry API emulator on 127.0.0.1.",
     "action": "The GitHub Action's step (action.yml); reads GitHub's environment.",
+    "selftest": "Check the Sentry API contract against a live server, in a sandbox.",
 }
 
 EXIT_ERROR = 1
