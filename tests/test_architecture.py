@@ -62,6 +62,8 @@ def offenders(subpackage: str, forbidden: tuple[str, ...]) -> list[str]:
     # the GitHub Action's steps: httpx for GitHub's REST API only; Sentry through the CLI
     ("action", ("dexter_sync.cli", "dexter_sync.emulator", "dexter_sync.apply",
                 "dexter_sync.sentry")),
+    ("selftest", ("httpx", "click", "starlette", "uvicorn", "dexter_sync.cli",
+                  "dexter_sync.emulator")),
     ("watch", ("dexter_sync.cli", "dexter_sync.emulator")),
     ("emulator", ("dexter_sync.core", "dexter_sync.kinds", "dexter_sync.manifest",
                   "dexter_sync.sentry", "dexter_sync.apply", "dexter_sync.render",
