@@ -23,6 +23,7 @@ from ..core.diagnostics import DexterError
 from ..core.state import DesiredState
 from ..sentry.connect import URL_ENV, open_facade
 from ..sentry.facade import SentryFacade
+from .embedded import open_embedded
 
 if TYPE_CHECKING:
     from .main import GlobalOptions
@@ -74,7 +75,7 @@ async def connect(*, sentry_url: str | None, organization: str,
     """`open_facade` with the CLI's notices and the global `--verbose` flag."""
     async with open_facade(sentry_url=sentry_url, organization=organization, desired=desired,
                            concurrency=concurrency, verbose=global_options().verbose,
-                           notify=notice) as facade:
+                           notify=notice, embedded=open_embedded) as facade:
         yield facade
 
 

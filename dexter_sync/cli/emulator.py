@@ -96,7 +96,7 @@ def _seed_from_manifests(app, organization: str, path: str) -> None:
     """The names the manifests use, created as the embedded emulator creates them."""
     from ..emulator.seeding import PROVIDERS
     from ..manifest import load_manifests
-    from ..sentry.embedded import names_in
+    from .embedded import names_in
 
     names = names_in(load_manifests(path), set(PROVIDERS))
     created = app.state.store.ensure_names(organization, **names.as_kwargs())

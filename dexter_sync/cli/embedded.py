@@ -1,4 +1,7 @@
-"""The embedded Sentry emulator: dexter's target when no SENTRY_URL is set.
+"""The embedded Sentry emulator: the CLI's target when no SENTRY_URL is set.
+
+Only the CLI wires the emulator in (`connect(..., embedded=open_embedded)`); the sentry
+package knows nothing of it.
 
 State lives in `.dexter/local-sentry.sqlite` under the current directory. On first use (no
 database yet) it is seeded with the organization and every project, team, member,
@@ -15,11 +18,13 @@ from typing import Any
 import httpx
 
 from ..core.state import DesiredState
+from ..emulator import EmulatorConfig, create_app
+from ..emulator.seeding import PROVIDERS
 from ..kinds.registry import get_kind
+from ..sentry.connect import URL_ENV, EmbeddedSentry
 
 DB_PATH = Path(".dexter") / "local-sentry.sqlite"
-BASE_URL = "http://local-sentry.invalid"
-"""Never resolved: requests go through the ASGI transport, in process."""
+EMBEDDED_NOTICE = f"using the local Sentry emulator at {DB_PATH.as_posix()} ({URL_ENV} is not set)"
 
 
 @dataclass
@@ -79,17 +84,16 @@ def names_in(desired: DesiredState, providers: set[str]) -> SeedNames:
 
 
 def open_embedded(organization: str, desired: DesiredState | None, *,
-                  db_path: Path = DB_PATH) -> tuple[httpx.AsyncBaseTransport, Any, dict[str, list]]:
-    """(transport, app, what was seeded) for the embedded emulator."""
-    from ..emulator import EmulatorConfig, create_app  # late: only embedded runs need it
-    from ..emulator.seeding import PROVIDERS
-
+                  db_path: Path = DB_PATH) -> EmbeddedSentry:
+    """The embedded emulator as an in-process transport, seeded on first use."""
     first_use = not db_path.exists()
     db_path.parent.mkdir(parents=True, exist_ok=True)
     app = create_app(EmulatorConfig(db_path=str(db_path), organization=organization))
-    created: dict[str, list] = {}
+    created: dict[str, list[Any]] = {}
     if first_use and desired is not None:
         names = names_in(desired, set(PROVIDERS))
         created = app.state.store.ensure_names(organization, **names.as_kwargs())
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return transport, app, {k: v for k, v in created.items() if v}
+    return EmbeddedSentry(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+        close=app.state.store.close, notice=EMBEDDED_NOTICE,
+        created={k: v for k, v in created.items() if v})
