@@ -1,4 +1,4 @@
-"""CLI helpers shared by the verbs that talk to Sentry (plan, apply, export, inspect, watch).
+"""CLI helpers shared by the verbs that talk to Sentry (plan, apply, export, inspect).
 
     @click.command()
     @sentry_options

@@ -68,7 +68,7 @@ class DexterGroup(click.Group):
 @click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool, debug: bool) -> None:
-    """dexter: Sentry configuration as code (plan, apply, export, watch)."""
+    """dexter: Sentry configuration as code (validate, plan, apply, export)."""
     ctx.obj = GlobalOptions(verbose=verbose, debug=debug)
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,

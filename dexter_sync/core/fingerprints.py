@@ -27,7 +27,7 @@ def digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def live_canonical(kind: KindContract, obj: LiveObject,
+def canonical_live(kind: KindContract, obj: LiveObject,
                    directory: Directory) -> dict[str, Any] | None:
     """The kind's `canonical_live` of the object, or None when the kind cannot read it."""
     try:
@@ -54,5 +54,5 @@ def fingerprints_of(live: LiveState, kinds: KindCatalog) -> dict[str, str]:
         for obj in objects:
             address = f"{obj.kind}/{obj.key}"
             grouped.setdefault(address, []).append(
-                fingerprint(obj, live_canonical(kinds.get(obj.kind), obj, live.directory)))
+                fingerprint(obj, canonical_live(kinds.get(obj.kind), obj, live.directory)))
     return {address: combine(hashes) for address, hashes in sorted(grouped.items())}

@@ -20,7 +20,7 @@ from .cosmetics import CosmeticTally, tally_object
 from .diagnostics import DexterError, did_you_mean
 from .diffing import diff_fields, restrict
 from .directory import Directory
-from .fingerprints import combine, fingerprint, live_canonical
+from .fingerprints import canonical_live, combine, fingerprint
 from .safety import gate_findings, threshold_findings
 from .state import DesiredResource, DesiredState, LiveObject, LiveState
 
@@ -154,7 +154,7 @@ def _plan_kind(kind: KindContract, wanted: list[DesiredResource],
     for key, group in groups.items():
         hashes = []
         for obj in group:
-            canon[id(obj)] = live_canonical(kind, obj, directory)
+            canon[id(obj)] = canonical_live(kind, obj, directory)
             hashes.append(fingerprint(obj, canon[id(obj)]))
         draft.fingerprints[f"{kind.name}/{key}"] = combine(hashes)
         draft.addresses.add((kind.name, key))

@@ -274,10 +274,6 @@ class Store:
                 (str(org), limit, offset)).fetchall()
         return [{**json.loads(data), "id": row_id} for row_id, data in rows]
 
-    def audit_count(self, org: str) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM audit WHERE org=?",
-                                    (str(org),)).fetchone()[0]
 
     def wipe(self) -> None:
         with self._lock:

@@ -351,8 +351,6 @@ INTEGRATION_KEYS = {"slack": ("workspace", "slack"), "msteams": ("team", "msteam
                     "pagerduty": ("account", "pagerduty"), "opsgenie": ("account", "opsgenie")}
 
 
-def shorts(*roles: Role) -> list[str]:
-    return [s.short for s in CATALOGUE if s.role in roles]
 
 
 # ---- conversions ----------------------------------------------------------------------------

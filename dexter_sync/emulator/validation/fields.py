@@ -129,9 +129,3 @@ def choice(errors: Errors, field: str, value: Any, choices: list) -> Any:
         return None
     return value
 
-
-def string_list(errors: Errors, field: str, value: Any) -> list[str] | None:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors.add(field, f'Expected a list of items but got type "{type(value).__name__}".')
-        return None
-    return list(value)
