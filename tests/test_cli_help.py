@@ -17,5 +17,5 @@ def test_help_names_only_commands_that_exist() -> None:
     assert named is not None, summary
     verbs = [v.strip() for v in named.group(1).split(",")]
     assert verbs and set(verbs) <= set(cli.commands), (verbs, sorted(cli.commands))
-    listed = re.findall(r"^  (\w+)\s", result.output.split("Commands:")[1], re.M)
+    listed = re.findall(r"^  (\w+)\s", result.output.split("Commands:")[1], re.MULTILINE)
     assert listed == sorted(cli.commands)
