@@ -18,8 +18,10 @@ RATE_LIMIT_RESENDS = 5
 
 
 class ResponseLike(Protocol):
-    status: int
-    body: Any
+    @property
+    def status(self) -> int: ...
+    @property
+    def body(self) -> Any: ...
 
 
 class WriteFacade(Protocol):

@@ -14,6 +14,7 @@ import sqlite3
 import sys
 
 import click
+from starlette.applications import Starlette
 
 from ..core.diagnostics import DexterError
 from ..emulator import EmulatorConfig, FaultSettings, RateLimitSettings, create_app
@@ -92,7 +93,7 @@ def command(host: str, port: int, db_path: str, token: str | None, organization:
     click.echo("dexter emulator: stopped", err=True)
 
 
-def _seed_from_manifests(app, organization: str, path: str) -> None:
+def _seed_from_manifests(app: Starlette, organization: str, path: str) -> None:
     """The names the manifests use, created as the embedded emulator creates them."""
     from ..emulator.seeding import PROVIDERS
     from ..manifest import load_manifests

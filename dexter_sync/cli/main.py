@@ -39,7 +39,7 @@ class GlobalOptions:
 class DexterGroup(click.Group):
     """A click group whose `main` maps exceptions to exit codes (pip's _run_wrapper habit)."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -63,9 +63,9 @@ class Store:
         self._db.executescript(SCHEMA)
         self._in_tx = 0
         # write generations per kind: read caches (snapshots, serialized rows) key on them
-        self._generations: Counter = Counter()
+        self._generations: Counter[str] = Counter()
         self._wipes = 0
-        self._snapshots: dict[tuple[str, str], tuple[tuple[int, int], list[dict]]] = {}
+        self._snapshots: dict[tuple[str, str], tuple[tuple[int, int], list[dict[str, Any]]]] = {}
 
     def generation(self, kind: str) -> tuple[int, int]:
         """Changes whenever a record of `kind` is written (or the store is wiped)."""
@@ -102,7 +102,7 @@ class Store:
                 f"SELECT id, data FROM objects WHERE kind=? AND id IN "
                 f"({','.join('?' * len(ids))})", [kind, *ids]).fetchall())
 
-    def snapshot(self, kind: str, org: str) -> list[dict]:
+    def snapshot(self, kind: str, org: str) -> list[dict[str, Any]]:
         """All records of a small kind in an org, cached until the kind is written.
         Shared objects: callers must not mutate them (copy the one they change)."""
         key = (kind, str(org))
@@ -151,7 +151,7 @@ class Store:
             return value
 
     # -- objects ---------------------------------------------------------------------
-    def insert(self, kind: str, org: str, data: dict[str, Any], *, scope: str = "") -> dict:
+    def insert(self, kind: str, org: str, data: dict[str, Any], *, scope: str = "") -> dict[str, Any]:
         """Store a new record; assigns `data["id"]` (int) unless the caller set one."""
         with self._lock:
             if "id" not in data:
@@ -162,7 +162,7 @@ class Store:
             self._generations[kind] += 1
         return data
 
-    def put(self, kind: str, data: dict[str, Any]) -> dict:
+    def put(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         """Replace the stored record with the same id."""
         with self._lock:
             self._db.execute("UPDATE objects SET data=? WHERE kind=? AND id=?",
@@ -177,7 +177,7 @@ class Store:
             self._generations[kind] += 1
             return cur.rowcount > 0
 
-    def get(self, kind: str, object_id: int | str, *, org: str | None = None) -> dict | None:
+    def get(self, kind: str, object_id: int | str, *, org: str | None = None) -> dict[str, Any] | None:
         try:
             key = int(object_id)
         except (TypeError, ValueError):
@@ -196,7 +196,7 @@ class Store:
 
     def query(self, kind: str, org: str | None = None, *, scope: str | Iterable[str] | None = None,
               descending: bool = False, limit: int | None = None, offset: int = 0,
-              before_id: int | None = None) -> list[dict]:
+              before_id: int | None = None) -> list[dict[str, Any]]:
         """Records of one kind, ordered by id; `before_id` keeps ids < it (descending walks)."""
         return [json.loads(raw) for raw in self.query_raw(
             kind, org, scope=scope, descending=descending, limit=limit, offset=offset,
@@ -232,10 +232,10 @@ class Store:
               scope: str | Iterable[str] | None = None) -> int:
         sql, args = self._where(kind, org, scope)
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM objects" + sql, args).fetchone()[0]
+            return cast("int", self._db.execute("SELECT COUNT(*) FROM objects" + sql, args).fetchone()[0])
 
     def find(self, kind: str, org: str | None = None, *, scope: str | None = None,
-             **match: Any) -> list[dict]:
+             **match: Any) -> list[dict[str, Any]]:
         """Records whose top-level fields equal `match` (small kinds; scans in Python)."""
         return [r for r in self.query(kind, org, scope=scope)
                 if all(r.get(k) == v for k, v in match.items())]
@@ -257,8 +257,8 @@ class Store:
         return sql, args
 
     # -- audit log -------------------------------------------------------------------
-    def audit(self, org: str, *, actor: dict | None, event: str, target: Any,
-              data: dict[str, Any] | None = None, note: str = "") -> dict:
+    def audit(self, org: str, *, actor: dict[str, Any] | None, event: str, target: Any,
+              data: dict[str, Any] | None = None, note: str = "") -> dict[str, Any]:
         entry = {"actor": actor, "event": event, "targetObject": target,
                  "data": data or {}, "note": note, "dateCreated": now_iso()}
         with self._lock:
@@ -267,7 +267,7 @@ class Store:
             entry["id"] = cur.lastrowid
         return entry
 
-    def audit_entries(self, org: str, *, limit: int = 100, offset: int = 0) -> list[dict]:
+    def audit_entries(self, org: str, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, data FROM audit WHERE org=? ORDER BY id DESC LIMIT ? OFFSET ?",
@@ -282,7 +282,7 @@ class Store:
             self._snapshots.clear()
 
     # -- seeding (the embedded mode and the tests name objects; see seeding.py) --------
-    def ensure_names(self, organization: str, **names: Any) -> dict[str, list]:
+    def ensure_names(self, organization: str, **names: Any) -> dict[str, list[Any]]:
         """Create the organization and the named objects that are missing (idempotent)."""
         from .seeding import ensure_names
 

@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, Discriminator, Field, StrictFloat, StrictInt, StrictStr, Tag
 
@@ -35,11 +35,12 @@ def duration_minutes(value: float | str) -> float:
     if isinstance(value, (int, float)):
         minutes = float(value)
     else:
-        minutes = _text_minutes(str(value))
-        if minutes is None:
+        parsed = _text_minutes(str(value))
+        if parsed is None:
             raise ValueError(
                 f"{value!r} is not a duration; write a number of minutes or '30s', '5m', '1h', '1d'"
             )
+        minutes = parsed
     if not math.isfinite(minutes) or minutes <= 0:
         raise ValueError(f"a duration must be positive, got {value!r}")
     return minutes
@@ -368,7 +369,7 @@ def exactly_one(model: Any, names: Iterable[str], *, what: str) -> str:
     if len(given) == 1:  # the common case, checked cheaply (this runs for every node)
         only = next(iter(given))
         if only in names:
-            return only
+            return cast("str", only)
     names = list(names)
     chosen = [n for n in names if n in given]
     if len(chosen) != 1:

@@ -10,7 +10,7 @@ planning scope (live_memo). Equivalence is checked by tests/test_kind_live_canon
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter
 
@@ -82,7 +82,7 @@ def _node(node: dict[str, Any], list_name: str, directory: Directory
     result = memoized(key, directory, lambda: _round_trip(node, list_name, directory))
     if result is _BAD:
         raise Fallback
-    return result
+    return cast("tuple[Any, tuple[bytes, str]]", result)
 
 
 def _round_trip(node: dict[str, Any], list_name: str, directory: Directory) -> Any:

@@ -13,7 +13,7 @@ checked by tests/test_kind_live_canonical.py.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter
 
@@ -187,9 +187,11 @@ def live_duration(value: Any, low: float, high: float) -> str:
 def checked_owner(owner: str) -> str:
     """`check_owner`, leaving an owner the model refuses to the default path."""
     try:
-        return check_owner(owner)
+        checked = check_owner(owner)
     except ValueError as error:
         raise Fallback from error
+    assert checked is not None  # None only for None
+    return checked
 
 
 def _whole(value: Any) -> int:
@@ -225,7 +227,7 @@ def _action(action: dict[str, Any], label: str, directory: Directory) -> tuple[b
     result = memoized(key, directory, lambda: _round_trip(action, label, directory))
     if result is _BAD:
         raise Fallback
-    return result
+    return cast("tuple[bytes, str]", result)
 
 
 def _round_trip(action: dict[str, Any], label: str, directory: Directory) -> Any:

@@ -108,7 +108,7 @@ def build_payload(entry: MetricAlertEntry, *, directory: Directory) -> dict[str,
     if body.get("resolveThreshold") is not None:
         body["resolveThreshold"] = payload_number(body["resolveThreshold"])
     if body.get("comparisonDelta") is not None:
-        body["comparisonDelta"] = round(duration_minutes(entry.comparison_delta))
+        body["comparisonDelta"] = round(duration_minutes(body["comparisonDelta"]))
     if isinstance(body.get("queryType"), str):
         body["queryType"] = QUERY_TYPES[body["queryType"]]
     return with_raw(body, entry.raw)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from collections import Counter
 
+import jinja2
+
 from ..core.changes import Plan
 from .jinja import environment
 from .view import ChangeView, PlanView, build_view
@@ -38,7 +40,7 @@ def _cell(text: str) -> str:
     return _html(text).replace("|", "\\|")
 
 
-def _env():
+def _env() -> jinja2.Environment:
     env = environment()
     env.filters.setdefault("html", _html)
     env.filters.setdefault("code", _code)
@@ -63,7 +65,7 @@ def _rows(view: PlanView) -> list[tuple[str, dict[str, int]]]:
     return list(rows.items())
 
 
-def _change_block(env, change: ChangeView) -> str:
+def _change_block(env: jinja2.Environment, change: ChangeView) -> str:
     text = env.get_template("change.md.j2").render(ch=change)
     if len(text) <= BLOCK_LIMIT:
         return text

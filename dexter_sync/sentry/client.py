@@ -87,11 +87,15 @@ class SentryClient:
         await self._http.aclose()
 
 
-def _params(params: dict[str, Any] | None) -> list[tuple[str, str]] | None:
+QueryPairs = list[tuple[str, str | int | float | bool | None]]
+"""httpx's query-parameter pairs (it takes a list of any primitive values)."""
+
+
+def _params(params: dict[str, Any] | None) -> QueryPairs | None:
     """Query parameters; list values repeat the key (`project=1&project=2`), None is dropped."""
     if not params:
         return None
-    out: list[tuple[str, str]] = []
+    out: QueryPairs = []
     for key, value in params.items():
         values = value if isinstance(value, (list, tuple)) else [value]
         out += [(key, _text(v)) for v in values if v is not None]

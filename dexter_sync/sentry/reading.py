@@ -109,9 +109,9 @@ async def read_state(gateway: Gateway, directory: Directory, kinds: list[str], *
     order = read_order(kinds)
     for name in order:
         live.objects.setdefault(name, [])
-    tasks: dict[str, asyncio.Task] = {}
+    tasks: dict[str, asyncio.Task[Any]] = {}
 
-    async def run(kind: ResourceKind) -> None:
+    async def run(kind: ResourceKind[Any]) -> None:
         for dep in kind.depends_on:
             if dep in tasks:
                 await tasks[dep]
@@ -131,7 +131,7 @@ async def read_state(gateway: Gateway, directory: Directory, kinds: list[str], *
     return live
 
 
-async def read_kind(gateway: Gateway, kind: ResourceKind, ctx: ReadContext, *,
+async def read_kind(gateway: Gateway, kind: ResourceKind[Any], ctx: ReadContext, *,
                     into: list[LiveObject]) -> None:
     listings = kind.list_requests(ctx)
     try:
@@ -144,7 +144,7 @@ async def read_kind(gateway: Gateway, kind: ResourceKind, ctx: ReadContext, *,
         into.extend(task.result())
 
 
-async def read_listing(gateway: Gateway, kind: ResourceKind, listing: ListRequest,
+async def read_listing(gateway: Gateway, kind: ResourceKind[Any], listing: ListRequest,
                        directory: Directory) -> list[LiveObject]:
     try:
         return await _read_listing(gateway, kind, listing, directory)
@@ -158,7 +158,7 @@ async def read_listing(gateway: Gateway, kind: ResourceKind, listing: ListReques
         raise
 
 
-async def _read_listing(gateway: Gateway, kind: ResourceKind, listing: ListRequest,
+async def _read_listing(gateway: Gateway, kind: ResourceKind[Any], listing: ListRequest,
                         directory: Directory) -> list[LiveObject]:
     objects: list[LiveObject] = []
     if listing.paged:

@@ -59,7 +59,7 @@ async def counters(request: Request) -> Response:
     return json_response(request.app.state.counters.snapshot())
 
 
-def _org(request: Request) -> dict:
+def _org(request: Request) -> dict[str, Any]:
     config = request.app.state.config
     org = find_org(store_of(request), config.organization)
     if org is None:
@@ -67,7 +67,7 @@ def _org(request: Request) -> dict:
     return org
 
 
-def _count(body: dict, key: str, high: int = 100_000) -> int:
+def _count(body: dict[str, Any], key: str, high: int = 100_000) -> int:
     value = body.get(key, 0)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
         raise ApiError(400, {key: [f"must be an integer 0..{high}"]})
@@ -101,7 +101,7 @@ async def seed(request: Request) -> Response:
                           "issue_rules": n_issue, "saved_queries": n_queries}, 201)
 
 
-def _metric(store: Store, i: int, project: dict) -> dict:
+def _metric(store: Store, i: int, project: dict[str, Any]) -> dict[str, Any]:
     ts = now_iso()
     return {"name": f"seed metric rule {i:05d}", "aggregate": "count()", "query": "",
             "timeWindow": 60, "thresholdType": 0, "thresholdPeriod": 1, "dataset": "events",
@@ -119,7 +119,7 @@ def _metric(store: Store, i: int, project: dict) -> dict:
                                        "dateCreated": ts}]}]}
 
 
-def _issue(i: int, project: dict) -> dict:
+def _issue(i: int, project: dict[str, Any]) -> dict[str, Any]:
     return {"name": f"seed issue rule {i:05d}", "actionMatch": "all", "filterMatch": None,
             "frequency": 30, "environment": None, "owner": None, "projectId": project["id"],
             "conditions": [{"id": "sentry.rules.conditions.event_frequency."
@@ -162,8 +162,8 @@ async def oob(request: Request) -> Response:
     return json_response(record)
 
 
-def _oob_create(request: Request, store: Store, org: dict, kind: str, fields: dict,
-                body: dict) -> dict:
+def _oob_create(request: Request, store: Store, org: dict[str, Any], kind: str, fields: dict[str, Any],
+                body: dict[str, Any]) -> dict[str, Any]:
     quirks = request.app.state.config.quirks
     if kind == "metric_rule":
         from ..validation.metric_rules import resolve_slack, validate_rule

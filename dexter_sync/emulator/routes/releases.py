@@ -36,7 +36,7 @@ def valid_version(version: str) -> bool:
         c in version for c in "/\n\t\r") and len(version) <= 200
 
 
-def version_info(version: str) -> dict | None:
+def version_info(version: str) -> dict[str, Any] | None:
     match = SEMVER.match(version)
     if not match:
         return {"package": None, "version": {"raw": version}, "description": version,
@@ -54,20 +54,20 @@ def short_version(version: str) -> str:
     return version[:12] if re.fullmatch(r"[0-9a-f]{40}", version) else version
 
 
-def serialize_deploy(deploy: dict) -> dict:
+def serialize_deploy(deploy: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(deploy["id"]), "environment": deploy["environment"],
             "dateStarted": deploy["dateStarted"], "dateFinished": deploy["dateFinished"],
             "name": deploy["name"], "url": deploy["url"]}
 
 
-def last_deploy(deploy: dict) -> dict:
+def last_deploy(deploy: dict[str, Any]) -> dict[str, Any]:
     """A release's `lastDeploy`: the deploy serializer, with `name` always a string (the
     release serializer falls back to the generated deploy name)."""
     return {**serialize_deploy(deploy), "name": deploy["name"] or
             f"{deploy['environment']}-{deploy['id']}"}
 
 
-def serialize(store: Store, release: dict) -> dict:
+def serialize(store: Store, release: dict[str, Any]) -> dict[str, Any]:
     projects = [p for p in (store.get("project", pid) for pid in release["projects"]) if p]
     last = store.get("deploy", release["lastDeployId"]) if release.get("lastDeployId") else None
     return {
@@ -88,12 +88,12 @@ def serialize(store: Store, release: dict) -> dict:
         "adoptionStages": None}
 
 
-def find_release(store: Store, org: dict, version: str) -> dict | None:
+def find_release(store: Store, org: dict[str, Any], version: str) -> dict[str, Any] | None:
     found = store.find(KIND, org["id"], version=version)
     return found[0] if found else None
 
 
-def _projects(store: Store, org: dict, refs: Any, errors: Errors) -> list[int]:
+def _projects(store: Store, org: dict[str, Any], refs: Any, errors: Errors) -> list[int]:
     if not isinstance(refs, list) or not refs:
         errors.add("projects", "This field is required." if not refs else
                    f'Expected a list of items but got type "{type(refs).__name__}".')
@@ -109,7 +109,7 @@ def _projects(store: Store, org: dict, refs: Any, errors: Errors) -> list[int]:
     return ids
 
 
-def _commits(body: dict, release: dict, errors: Errors) -> None:
+def _commits(body: dict[str, Any], release: dict[str, Any], errors: Errors) -> None:
     commits = body.get("commits")
     if commits is None:
         return
@@ -137,7 +137,7 @@ async def project_release_index(request: Request) -> Response:
     return _list(request, org, store, [str(project["id"])])
 
 
-def _list(request: Request, org: dict, store: Store, project_ids: list[str]) -> Response:
+def _list(request: Request, org: dict[str, Any], store: Store, project_ids: list[str]) -> Response:
     rows = store.query(KIND, org["id"], descending=True)
     if project_ids and "-1" not in project_ids:
         wanted = {int(p) for p in project_ids if p.lstrip("-").isdigit()}
@@ -152,7 +152,7 @@ def _list(request: Request, org: dict, store: Store, project_ids: list[str]) -> 
     return json_response([serialize(store, r) for r in page.items], headers=page.headers)
 
 
-async def _create(request: Request, org: dict, store: Store, project: dict | None) -> Response:
+async def _create(request: Request, org: dict[str, Any], store: Store, project: dict[str, Any] | None) -> Response:
     body = await read_object(request, limit=request.app.state.config.max_body_bytes)
     errors = Errors()
     version = string(errors, "version", body.get("version"), max_length=200) \
@@ -192,7 +192,7 @@ async def _create(request: Request, org: dict, store: Store, project: dict | Non
     return json_response(serialize(store, release), 201 if created or added else 208)
 
 
-def _release_of(request: Request, org: dict) -> dict:
+def _release_of(request: Request, org: dict[str, Any]) -> dict[str, Any]:
     release = find_release(store_of(request), org, request.path_params["version"])
     if release is None:
         raise not_found()

@@ -123,7 +123,7 @@ def string(errors: Errors, field: str, value: Any, *, max_length: int | None = N
     return text
 
 
-def choice(errors: Errors, field: str, value: Any, choices: list) -> Any:
+def choice(errors: Errors, field: str, value: Any, choices: list[Any]) -> Any:
     if value not in choices or isinstance(value, bool):
         errors.add(field, f'"{value}" is not a valid choice.')
         return None

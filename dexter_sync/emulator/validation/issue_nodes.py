@@ -15,7 +15,7 @@ C, F, A = "condition", "filter", "action"
 _FREQ = {"value": ("int", True, None), "interval": ("choice", True, INTERVALS),
          "comparisonType": ("choice", False, ["count", "percent"]),
          "comparisonInterval": ("choice", False, ["5m", "15m", "1h", "1d", "1w", "30d"])}
-NODES: dict[str, tuple[str, str, dict[str, tuple]]] = {
+NODES: dict[str, tuple[str, str, dict[str, tuple[Any, ...]]]] = {
     "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition":
         (C, "A new issue is created", {}),
     "sentry.rules.conditions.regression_event.RegressionEventCondition":

@@ -15,8 +15,8 @@ from .issue_nodes import EMAIL, SLACK, clean_node, node_type
 MATCH = ["all", "any", "none"]
 
 
-def validate_rule(store: Store, org: dict, project: dict, body: dict[str, Any], quirks
-                  ) -> tuple[dict, list[dict]]:
+def validate_rule(store: Store, org: dict[str, Any], project: dict[str, Any], body: dict[str, Any], quirks
+                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The stored record and the Slack actions whose channel needs a lookup."""
     errors = Errors()
     for key in ("name", "actionMatch", "actions", "frequency", "conditions"):
@@ -84,7 +84,7 @@ def _valid_uuid(value: Any) -> bool:
         return False
 
 
-def _nodes(errors: Errors, field: str, raw: Any, allowed: tuple[str, ...], quirks) -> list[dict]:
+def _nodes(errors: Errors, field: str, raw: Any, allowed: tuple[str, ...], quirks) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         errors.add(field, f'Expected a list of items but got type "{type(raw).__name__}".')
         return []
@@ -104,7 +104,7 @@ def _nodes(errors: Errors, field: str, raw: Any, allowed: tuple[str, ...], quirk
     return out
 
 
-def _check_action(store: Store, org: dict, action: dict, errors: Errors, slack: list) -> None:
+def _check_action(store: Store, org: dict[str, Any], action: dict[str, Any], errors: Errors, slack: list[Any]) -> None:
     if action["id"] == SLACK:
         integ = find_by(store, "integration", org, action.get("workspace"))
         if integ is None or integ["provider"] != "slack":
@@ -130,7 +130,7 @@ def _check_action(store: Store, org: dict, action: dict, errors: Errors, slack: 
                 break
 
 
-def resolve_slack(store: Store, org: dict, lookup: dict) -> None:
+def resolve_slack(store: Store, org: dict[str, Any], lookup: dict[str, Any]) -> None:
     """The Slack channel lookup, against the seeded channels of the workspace."""
     action, integ = lookup["action"], lookup["integration"]
     name = action["channel"].lstrip("#@")
@@ -146,9 +146,9 @@ def resolve_slack(store: Store, org: dict, lookup: dict) -> None:
     action["channel_id"] = match["channelId"]
 
 
-def duplicate_of(store: Store, project: dict, rule: dict, *, exclude: int | None) -> dict | None:
+def duplicate_of(store: Store, project: dict[str, Any], rule: dict[str, Any], *, exclude: int | None) -> dict[str, Any] | None:
     """An active rule of the project that this one exactly duplicates (any name)."""
-    def comparable(r: dict) -> dict:
+    def comparable(r: dict[str, Any]) -> dict[str, Any]:
         env = r.get("environment")
         return {"environment": env, "actionMatch": r.get("actionMatch"),
                 "filterMatch": r.get("filterMatch"), "frequency": r.get("frequency"),
