@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,7 @@ class _Window:
 @dataclass
 class RateLimiter:
     settings: RateLimitSettings
-    clock: callable = time.time  # type: ignore[valid-type]
+    clock: Callable[[], float] = time.time
     _windows: dict[str, _Window] = field(default_factory=dict)
     _in_flight: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -101,7 +102,7 @@ class RateLimiter:
 class RequestCounters:
     """Requests per route template + method + status, and refusals by the limiter."""
 
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, method: str, template: str, status: int) -> None:

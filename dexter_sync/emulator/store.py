@@ -102,7 +102,7 @@ class Store:
                 f"SELECT id, data FROM objects WHERE kind=? AND id IN "
                 f"({','.join('?' * len(ids))})", [kind, *ids]).fetchall())
 
-    def snapshot(self, kind: str, org: str) -> list[dict[str, Any]]:
+    def snapshot(self, kind: str, org: int | str) -> list[dict[str, Any]]:
         """All records of a small kind in an org, cached until the kind is written.
         Shared objects: callers must not mutate them (copy the one they change)."""
         key = (kind, str(org))
@@ -194,7 +194,7 @@ class Store:
                     (kind, key, str(org))).fetchone()
         return json.loads(row[0]) if row else None
 
-    def query(self, kind: str, org: str | None = None, *, scope: str | Iterable[str] | None = None,
+    def query(self, kind: str, org: int | str | None = None, *, scope: str | Iterable[str] | None = None,
               descending: bool = False, limit: int | None = None, offset: int = 0,
               before_id: int | None = None) -> list[dict[str, Any]]:
         """Records of one kind, ordered by id; `before_id` keeps ids < it (descending walks)."""
@@ -202,7 +202,7 @@ class Store:
             kind, org, scope=scope, descending=descending, limit=limit, offset=offset,
             before_id=before_id)]
 
-    def query_raw(self, kind: str, org: str | None = None, *,
+    def query_raw(self, kind: str, org: int | str | None = None, *,
                   scope: str | Iterable[str] | None = None, descending: bool = False,
                   limit: int | None = None, offset: int = 0,
                   before_id: int | None = None) -> list[str]:
@@ -212,7 +212,7 @@ class Store:
             kind, org, scope=scope, descending=descending, limit=limit, offset=offset,
             before_id=before_id)]
 
-    def query_rows(self, kind: str, org: str | None = None, *,
+    def query_rows(self, kind: str, org: int | str | None = None, *,
                    scope: str | Iterable[str] | None = None, descending: bool = False,
                    limit: int | None = None, offset: int = 0,
                    before_id: int | None = None) -> list[tuple[int, str]]:
@@ -241,7 +241,7 @@ class Store:
                 if all(r.get(k) == v for k, v in match.items())]
 
     @staticmethod
-    def _where(kind: str, org: str | None, scope: str | Iterable[str] | None
+    def _where(kind: str, org: int | str | None, scope: str | Iterable[str] | None
                ) -> tuple[str, list[Any]]:
         sql, args = " WHERE kind=?", [kind]
         if org is not None:

@@ -66,25 +66,26 @@ class EmulatorHandle:
         self._clients.append(client)
         return client
 
-    def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _admin(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """The admin endpoint's JSON object ({} for an empty answer)."""
         response = self.admin.request(method, path, **kwargs)
         response.raise_for_status()
-        return response.json() if response.content else None
+        return cast("dict[str, Any]", response.json()) if response.content else {}
 
     def set_faults(self, **settings: Any) -> dict[str, Any]:
-        return cast("dict[str, Any]", self._admin("PUT", "faults/", json=settings))
+        return self._admin("PUT", "faults/", json=settings)
 
     def clear_faults(self) -> dict[str, Any]:
-        return cast("dict[str, Any]", self._admin("PUT", "faults/", json={"reset": True}))
+        return self._admin("PUT", "faults/", json={"reset": True})
 
     def set_rate_limit(self, **settings: Any) -> dict[str, Any]:
-        return cast("dict[str, Any]", self._admin("PUT", "rate-limits/", json=settings))
+        return self._admin("PUT", "rate-limits/", json=settings)
 
     def set_quirks(self, **settings: Any) -> dict[str, Any]:
-        return cast("dict[str, Any]", self._admin("PUT", "quirks/", json=settings))
+        return self._admin("PUT", "quirks/", json=settings)
 
     def counters(self) -> dict[str, Any]:
-        return cast("dict[str, Any]", self._admin("GET", "counters/"))
+        return self._admin("GET", "counters/")
 
     def reset_counters(self) -> None:
         self._admin("DELETE", "counters/")

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from ..api import ApiError, json_response, read_object, store_of
 from ..config import settings_dict, update_settings
+from ..routing import Handler
 from ..seeding import ensure_project, find_by, find_org
 from ..store import Store, now_iso
 from ..validation.fields import convert_keys
@@ -28,7 +29,7 @@ def copy_settings(source: Any, target: Any) -> None:
         setattr(target, item.name, copy.deepcopy(getattr(source, item.name)))
 
 
-def _settings_endpoint(attr: str):
+def _settings_endpoint(attr: str) -> Handler:
     async def handler(request: Request) -> Response:
         config = request.app.state.config
         settings = getattr(config, attr)
@@ -143,7 +144,7 @@ async def oob(request: Request) -> Response:
     fields: dict[str, Any] = body.get("fields") or {}
     if op == "create":
         return json_response(_oob_create(request, store, org, kind, fields, body), 201)
-    record = store.get(kind, body.get("id"), org=org["id"])
+    record = store.get(kind, body.get("id") or "", org=org["id"])
     if record is None:
         raise ApiError(404, {"detail": f"no {kind} with id {body.get('id')!r}"})
     if op == "delete":
@@ -166,19 +167,20 @@ def _oob_create(request: Request, store: Store, org: dict[str, Any], kind: str, 
                 body: dict[str, Any]) -> dict[str, Any]:
     quirks = request.app.state.config.quirks
     if kind == "metric_rule":
-        from ..validation.metric_rules import resolve_slack, validate_rule
-        rule, lookups = validate_rule(store, org, convert_keys(fields), partial_of=None)
+        from ..validation import metric_rules
+        rule, lookups = metric_rules.validate_rule(store, org, convert_keys(fields),
+                                                   partial_of=None)
         for lookup in lookups:
-            resolve_slack(store, org, lookup)
+            metric_rules.resolve_slack(store, org, lookup)
         return metric_alerts.save_rule(store, org, rule, None, UI_USER)
     if kind == "issue_rule":
-        from ..validation.issue_rules import resolve_slack, validate_rule
+        from ..validation import issue_rules
         project = find_by(store, "project", org, body.get("project") or "", "slug")
         if project is None:
             raise ApiError(400, {"project": ["unknown project"]})
-        rule, lookups = validate_rule(store, org, project, fields, quirks)
+        rule, lookups = issue_rules.validate_rule(store, org, project, fields, quirks)
         for lookup in lookups:
-            resolve_slack(store, org, lookup)
+            issue_rules.resolve_slack(store, org, lookup)
         return issue_alerts.save_rule(store, org, project, rule, None, UI_USER)
     with store.transaction():
         record = store.insert(kind, org["id"], dict(fields))

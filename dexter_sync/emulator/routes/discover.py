@@ -55,8 +55,11 @@ def _user(actor: dict[str, Any]) -> dict[str, Any]:
 
 def validate(store: Store, org: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     errors = Errors()
-    name = string(errors, "name", body.get("name"), max_length=255) if "name" in body \
-        else errors.add("name", "This field is required.")
+    name: str | None = None
+    if "name" in body:
+        name = string(errors, "name", body.get("name"), max_length=255)
+    else:
+        errors.add("name", "This field is required.")
     version = body.get("version", 1)
     version = integer(errors, "version", version, low=1, high=2) if version is not None else 1
     dataset = body.get("queryDataset", "error-events")

@@ -58,6 +58,7 @@ def _project_for(request: Request, key: str | None) -> tuple[dict[str, Any], dic
     if not any(k["public"] == key for k in keys):
         raise ApiError(401, {"detail": "invalid authorization information"})
     org = store.get("org", _org_id(store, project))
+    assert org is not None  # a project always belongs to an organization
     return org, project
 
 

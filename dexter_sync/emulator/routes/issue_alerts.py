@@ -19,6 +19,7 @@ from ..api import (
     read_object,
     store_of,
 )
+from ..config import EmulatorConfig, QuirkSettings
 from ..pagination import id_page
 from ..seeding import find_by
 from ..store import Store, now_iso
@@ -30,7 +31,7 @@ from .tasks import poll_task, start_task
 KIND = "issue_rule"
 
 
-def serialize(store: Store, rule: dict[str, Any], quirks, org_id: int | None = None) -> dict[str, Any]:
+def serialize(store: Store, rule: dict[str, Any], quirks: QuirkSettings, org_id: int | None = None) -> dict[str, Any]:
     def render(node: dict[str, Any]) -> dict[str, Any]:
         out = dict(node)
         if quirks.node_names:
@@ -94,7 +95,7 @@ SLOW = {"sentry.rules.conditions.event_frequency." + name for name in (
     "EventFrequencyPercentCondition")}
 
 
-def _check_caps(store: Store, project: dict[str, Any], rule: dict[str, Any], config) -> None:
+def _check_caps(store: Store, project: dict[str, Any], rule: dict[str, Any], config: EmulatorConfig) -> None:
     """Creating beyond the per-project cap of this rule's condition type is refused."""
     def slow(r: dict[str, Any]) -> bool:
         return any(node["id"] in SLOW for node in r["conditions"])
@@ -140,6 +141,7 @@ def complete_task(store: Store, org: dict[str, Any], task: dict[str, Any]) -> di
             resolve_slack(store, org, {"action": action, "integration": integ,
                                        "channel_id": action.get("channel_id")})
     old = store.get(KIND, payload["oldId"]) if payload["oldId"] else None
+    assert project is not None  # a task is started for an existing project
     return save_rule(store, org, project, rule, old, payload["actor"])
 
 

@@ -104,7 +104,7 @@ def _matches(issue: dict[str, Any], token: str) -> bool:
                 "ignored": issue["status"] == "ignored",
                 "archived": issue["status"] == "ignored",
                 "new": issue["substatus"] == "new",
-                "regressed": issue["substatus"] == "regressed"}.get(value, True)
+                "regressed": issue["substatus"] == "regressed"}.get(value, True) is True
     if key in ("firstSeen", "lastSeen", "age"):
         field = "lastSeenMs" if key == "lastSeen" else "firstSeenMs"
         op = "<" if value.startswith("<") else ">"

@@ -58,7 +58,8 @@ def _validate_mapping(store: Store, org: dict[str, Any], body: dict[str, Any], e
     if integ is None:
         raise ApiError(404, "Could not find this integration installed on your organization")
     try:
-        project_id = int(body.get("project_id"))
+        raw_id: Any = body.get("project_id")
+        project_id = int(raw_id)
     except (TypeError, ValueError):
         raise ApiError(400, "Invalid projectId param. Expected an integer.") from None
     project = store.get("project", project_id, org=org["id"])
@@ -91,6 +92,7 @@ def _validate_mapping(store: Store, org: dict[str, Any], body: dict[str, Any], e
                 and (existing is None or other["id"] != existing["id"]):
             raise ApiError(400, {"nonFieldErrors": [
                 "Code path config already exists with this project and stack trace root"]})
+    assert repo is not None  # refused above
     return {"projectId": project["id"], "repoId": repo["id"], "integrationId": integ["id"],
             "stackRoot": roots["stackRoot"], "sourceRoot": roots["sourceRoot"],
             "defaultBranch": branch}

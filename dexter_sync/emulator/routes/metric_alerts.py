@@ -38,7 +38,7 @@ def serialize(store: Store, org: dict[str, Any], rule: dict[str, Any], *, detail
     delta = rule.get("comparisonDelta")
     above = rule["thresholdType"] != 1
 
-    def back(value):  # percent rules store 100 ± x (REFERENCE.md §1.3)
+    def back(value: Any) -> float | None:  # percent rules store 100 ± x (REFERENCE.md §1.3)
         if value is None or not delta:
             return None if value is None else float(value)
         return float(value) - 100 if above else 100 - float(value)
@@ -102,7 +102,7 @@ def _assign_ids(store: Store, rule: dict[str, Any], old: dict[str, Any] | None) 
             action["dateCreated"] = pa["dateCreated"] if pa else now_iso()
 
 
-def _int(value) -> int | None:
+def _int(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):

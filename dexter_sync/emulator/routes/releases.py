@@ -155,8 +155,11 @@ def _list(request: Request, org: dict[str, Any], store: Store, project_ids: list
 async def _create(request: Request, org: dict[str, Any], store: Store, project: dict[str, Any] | None) -> Response:
     body = await read_object(request, limit=request.app.state.config.max_body_bytes)
     errors = Errors()
-    version = string(errors, "version", body.get("version"), max_length=200) \
-        if "version" in body else errors.add("version", "This field is required.")
+    version: str | None = None
+    if "version" in body:
+        version = string(errors, "version", body.get("version"), max_length=200)
+    else:
+        errors.add("version", "This field is required.")
     if version is not None and not valid_version(version):
         errors.add("version", f"Release with name {version} is not allowed")
     if project is not None:
@@ -167,19 +170,22 @@ async def _create(request: Request, org: dict[str, Any], store: Store, project: 
     if status not in ("open", "archived"):
         errors.add("status", "Invalid status")
     errors.raise_if_any()
-    release = find_release(store, org, version)
-    created = release is None
+    assert version is not None  # a missing or invalid version raised above
+    found = find_release(store, org, version)
+    created = found is None
     with store.transaction():
-        if created:
-            release = {"version": version, "projects": [], "status": status,
+        if found is None:
+            release: dict[str, Any] = {"version": version, "projects": [], "status": status,
                        "ref": body.get("ref"), "url": body.get("url"),
                        "dateReleased": body.get("dateReleased"), "dateCreated": now_iso(),
                        "owner": body.get("owner"), "commitCount": 0, "lastCommit": None,
                        "deployCount": 0, "lastDeployId": None,
                        "userAgent": request.headers.get("user-agent")}
             store.insert(KIND, org["id"], release)
-        elif status != release["status"] and "status" in body:
-            release["status"] = status
+        else:
+            release = found
+            if status != release["status"] and "status" in body:
+                release["status"] = status
         added = [pid for pid in ids if pid not in release["projects"]]
         release["projects"] += added
         _commits(body, release, errors)
@@ -253,7 +259,7 @@ async def deploy_index(request: Request) -> Response:
         wanted = {int(p) for p in multi_param(request, "project") if p.lstrip("-").isdigit()}
         ids = {did for key, did in latest.items()
                if not wanted or int(key.split(":")[0]) in wanted}
-        deploys = sorted((store.get("deploy", d) for d in ids),
+        deploys = sorted((d for d in (store.get("deploy", i) for i in ids) if d is not None),
                          key=lambda d: d["dateFinished"], reverse=True)
         page = offset_page(request, lambda off, lim: deploys[off:off + lim])
         return json_response([serialize_deploy(d) for d in page.items], headers=page.headers)
@@ -278,8 +284,9 @@ async def deploy_index(request: Request) -> Response:
             if bad:
                 raise ApiError(400, {"detail": f"Invalid projects ({', '.join(bad)}) for release "
                                                f"{release['version']}"})
-            projects = [p["id"] for p in found]
+            projects = [p["id"] for p in found if p is not None]
     errors.raise_if_any()
+    assert isinstance(env, str)  # refused above otherwise
     with store.transaction():
         ensure_environment(store, org, env)
         deploy = store.insert("deploy", org["id"], {

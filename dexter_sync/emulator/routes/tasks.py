@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..api import ApiError
+from ..config import QuirkSettings
 from ..store import Store
 
 # kind -> function(store, org, task) completing the task's write; returns the rule record
@@ -27,7 +28,7 @@ def start_task(store: Store, org: dict[str, Any], *, kind: str, project_id: int 
 
 
 def poll_task(store: Store, org: dict[str, Any], task_uuid: str, kind: str, project_id: int,
-              quirks, complete: Completer) -> dict[str, Any] | None:
+              quirks: QuirkSettings, complete: Completer) -> dict[str, Any] | None:
     """Advance the task one poll; returns the task record (None when unknown)."""
     tasks = store.find("task", org["id"], uuid=task_uuid)
     if not tasks or tasks[0]["kind"] != kind or tasks[0]["projectId"] not in (None, project_id):
@@ -49,7 +50,7 @@ def poll_task(store: Store, org: dict[str, Any], task_uuid: str, kind: str, proj
     return task
 
 
-def _first_message(body) -> str:
+def _first_message(body: Any) -> str:
     if isinstance(body, dict):
         for value in body.values():
             return _first_message(value)

@@ -7,6 +7,7 @@ import uuid as uuidlib
 from typing import Any
 
 from ..api import ApiError
+from ..config import QuirkSettings
 from ..seeding import find_by
 from ..store import Store
 from .fields import REQUIRED, Errors, choice, integer, string
@@ -15,7 +16,8 @@ from .issue_nodes import EMAIL, SLACK, clean_node, node_type
 MATCH = ["all", "any", "none"]
 
 
-def validate_rule(store: Store, org: dict[str, Any], project: dict[str, Any], body: dict[str, Any], quirks
+def validate_rule(store: Store, org: dict[str, Any], project: dict[str, Any], body: dict[str, Any],
+                  quirks: QuirkSettings
                   ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The stored record and the Slack actions whose channel needs a lookup."""
     errors = Errors()
@@ -59,7 +61,7 @@ def validate_rule(store: Store, org: dict[str, Any], project: dict[str, Any], bo
     if "actions" in body and not body.get("actions") and "actions" not in errors.items:
         errors.add("actions", "You must add an action for this alert to fire.")
     errors.raise_if_any()
-    slack = []
+    slack: list[Any] = []
     for action in actions:
         _check_action(store, org, action, errors, slack)
         sent = action.get("uuid")
@@ -84,7 +86,7 @@ def _valid_uuid(value: Any) -> bool:
         return False
 
 
-def _nodes(errors: Errors, field: str, raw: Any, allowed: tuple[str, ...], quirks) -> list[dict[str, Any]]:
+def _nodes(errors: Errors, field: str, raw: Any, allowed: tuple[str, ...], quirks: QuirkSettings) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         errors.add(field, f'Expected a list of items but got type "{type(raw).__name__}".')
         return []
@@ -106,7 +108,7 @@ def _nodes(errors: Errors, field: str, raw: Any, allowed: tuple[str, ...], quirk
 
 def _check_action(store: Store, org: dict[str, Any], action: dict[str, Any], errors: Errors, slack: list[Any]) -> None:
     if action["id"] == SLACK:
-        integ = find_by(store, "integration", org, action.get("workspace"))
+        integ = find_by(store, "integration", org, action.get("workspace") or "")
         if integ is None or integ["provider"] != "slack":
             errors.add("actions", "Slack workspace is a required field.")
             return
