@@ -111,12 +111,12 @@ def test_only_the_cli_wires_the_emulator_in() -> None:
 
 def test_the_check_sees_function_local_imports() -> None:
     """A late import inside a function is an import like any other."""
-    assert "dexter_sync.emulator" in imports_of(PACKAGE / "cli" / "emulator.py")
-    late = [n for n in ast.walk(ast.parse((PACKAGE / "cli" / "common.py").read_text()))
+    source = PACKAGE / "cli" / "embedded.py"
+    late = [n for n in ast.walk(ast.parse(source.read_text()))
             if isinstance(n, ast.FunctionDef) and any(
-                isinstance(x, ast.ImportFrom) for x in ast.walk(n))]
-    assert late, "cli/common.py imports main inside global_options()"
-    assert "dexter_sync.cli.main" in imports_of(PACKAGE / "cli" / "common.py")
+                isinstance(x, ast.ImportFrom) and x.module == "emulator" for x in ast.walk(n))]
+    assert late, "cli/embedded.py imports the emulator inside open_embedded()"
+    assert "dexter_sync.emulator" in imports_of(source)
 
 
 def test_deepdiff_is_kept_inside_one_module() -> None:

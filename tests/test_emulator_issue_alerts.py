@@ -187,3 +187,66 @@ def test_per_project_cap_on_slow_rules():
         assert refused.json() == {"conditions": [
             "You may not exceed 2 rules with this type of condition per project."]}
         assert client.post(URL, json=body()).status_code == 200  # fast rules have their own cap
+
+
+# ---- every node id Sentry registers (REFERENCE §2.2 and constants.py `_SENTRY_RULES`) ----------
+
+C, F = "sentry.rules.conditions.", "sentry.rules.filters."
+SENTRY_CONDITIONS = [
+    {"id": C + "first_seen_event.FirstSeenEventCondition"},
+    {"id": C + "regression_event.RegressionEventCondition"},
+    {"id": C + "reappeared_event.ReappearedEventCondition"},
+    {"id": C + "high_priority_issue.NewHighPriorityIssueCondition"},
+    {"id": C + "high_priority_issue.ExistingHighPriorityIssueCondition"},
+    {"id": C + "event_frequency.EventFrequencyCondition", "value": 10, "interval": "1h"},
+    {"id": C + "event_frequency.EventUniqueUserFrequencyCondition", "value": 10,
+     "interval": "1d"},
+    {"id": C + "event_frequency.EventFrequencyPercentCondition", "value": 1.5,
+     "interval": "1h"},
+    {"id": C + "every_event.EveryEventCondition"},
+    {"id": C + "tagged_event.TaggedEventCondition", "key": "browser", "match": "eq",
+     "value": "Chrome"},
+    {"id": C + "level.LevelCondition", "match": "gte", "level": "40"},
+]
+SENTRY_FILTERS = [
+    {"id": F + "age_comparison.AgeComparisonFilter", "comparison_type": "older", "value": 3,
+     "time": "day"},
+    {"id": F + "issue_occurrences.IssueOccurrencesFilter", "value": 5},
+    {"id": F + "assigned_to.AssignedToFilter", "targetType": "Unassigned"},
+    {"id": F + "latest_release.LatestReleaseFilter"},
+    {"id": F + "issue_category.IssueCategoryFilter", "value": "1"},
+    {"id": C + "event_attribute.EventAttributeCondition", "attribute": "platform",
+     "match": "eq", "value": "python"},
+    {"id": F + "event_attribute.EventAttributeFilter", "attribute": "platform", "match": "eq",
+     "value": "python"},
+    {"id": F + "tagged_event.TaggedEventFilter", "key": "browser", "match": "eq",
+     "value": "Chrome"},
+    {"id": F + "level.LevelFilter", "match": "eq", "level": "50"},
+    {"id": F + "latest_adopted_release_filter.LatestAdoptedReleaseFilter",
+     "oldest_or_newest": "oldest", "older_or_newer": "newer", "environment": "production"},
+]
+
+
+@pytest.mark.parametrize("node", SENTRY_CONDITIONS, ids=[n["id"].rsplit(".", 1)[1]
+                                                           for n in SENTRY_CONDITIONS])
+def test_every_condition_sentry_registers_is_accepted(emulator, node):
+    created = emulator.client().post(URL, json=body(name=node["id"], conditions=[node]))
+    assert created.status_code == 200, created.text
+    assert [c["id"] for c in created.json()["conditions"]] == [node["id"]]
+
+
+@pytest.mark.parametrize("node", SENTRY_FILTERS, ids=[n["id"].rsplit(".", 1)[1]
+                                                        for n in SENTRY_FILTERS])
+def test_every_filter_sentry_registers_is_accepted(emulator, node):
+    created = emulator.client().post(URL, json=body(name=node["id"], filters=[node],
+                                                    filterMatch="all"))
+    assert created.status_code == 200, created.text
+    assert [f["id"] for f in created.json()["filters"]] == [node["id"]]
+
+
+def test_a_filter_only_node_is_not_a_condition_list_only_id(emulator):
+    # filters stay filters: a condition id in `filters` is refused as Sentry refuses it
+    every = {"id": C + "every_event.EveryEventCondition"}
+    refused = emulator.client().post(URL, json=body(filters=[every], filterMatch="all"))
+    assert refused.status_code == 400
+    assert refused.json() == {"filters": [f"Invalid node. Could not find '{every['id']}'"]}

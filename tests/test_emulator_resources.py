@@ -138,14 +138,50 @@ def test_external_issue_links_link_create_and_unlink(emulator):
         "non_field_errors": ["That issue is already linked"]}
     created = client.post(url, json={"title": "Fix it", "project": "OPS"}).json()
     assert created["key"].startswith("OPS-")
-    detail = client.get(f"organizations/acme/issues/{issue['id']}/").json()
+    detail = client.get(f"organizations/acme/issues/{issue['id']}/",
+                        params={"expand": "integrationIssues"}).json()
     assert sorted(x["key"] for x in detail["integrationIssues"]) == sorted(["PROJ-7",
                                                                             created["key"]])
     assert client.delete(f"{url}?externalIssue={link['id']}").status_code == 204
-    detail = client.get(f"organizations/acme/issues/{issue['id']}/").json()
+    detail = client.get(f"organizations/acme/issues/{issue['id']}/",
+                        params={"expand": "integrationIssues"}).json()
     assert [x["key"] for x in detail["integrationIssues"]] == [created["key"]]
     assert client.get(f"organizations/acme/issues/{issue['id']}/integrations/24000/"
                       ).status_code == 404  # Slack has no issue linking
+
+
+def test_issue_links_are_read_in_sentrys_shapes(emulator):
+    """REFERENCE §9.2: the detail has `integrationIssues` only when expanded, in
+    ExternalIssueSerializer's shape (no integration id); `integrations/` lists the tracker
+    integrations with their `externalIssues`; `external-issues/` is sentry-app issues only."""
+    emulator.ensure_names(integrations=[("jira", "Ops Jira"), ("slack", "Ops Slack")])
+    client = emulator.client()
+    issue = _issue(emulator)
+    jira = client.get("organizations/acme/integrations/?providerKey=jira").json()
+    jira = next(i for i in jira if i["name"] == "Ops Jira")
+    base = f"organizations/acme/issues/{issue['id']}/"
+    link = client.put(f"{base}integrations/{jira['id']}/", json={"externalIssue": "OPS-481"})
+    assert link.status_code == 201
+
+    assert "integrationIssues" not in client.get(base).json()
+    expanded = client.get(base, params={"expand": "integrationIssues"}).json()
+    assert expanded["integrationIssues"] == [{
+        "id": str(link.json()["id"]), "key": "OPS-481", "title": "OPS-481",
+        "description": None, "displayName": "OPS-481", "integrationKey": "jira",
+        "integrationName": "Ops Jira"}]
+
+    listing = client.get(f"{base}integrations/")
+    assert listing.status_code == 200 and 'rel="next"' in listing.headers["Link"]
+    trackers = {i["name"]: i for i in listing.json()}
+    assert "Ops Slack" not in trackers  # no issue feature
+    assert trackers["Ops Jira"]["id"] == jira["id"]
+    assert trackers["Ops Jira"]["provider"]["key"] == "jira"
+    assert [(x["id"], x["key"]) for x in trackers["Ops Jira"]["externalIssues"]] == [
+        (str(link.json()["id"]), "OPS-481")]
+    assert set(trackers["Ops Jira"]["externalIssues"][0]) == {
+        "id", "key", "url", "title", "description", "displayName"}
+
+    assert client.get(f"{base}external-issues/").json() == []  # integration links are not here
 
 
 def test_audit_log_records_api_and_out_of_band_changes(emulator):

@@ -183,7 +183,7 @@ def test_code_mapping_on_repository_created_by_same_apply_plans_but_waits():
     change = ResourceChange(Action.CREATE, "code_mapping", "k", payload=payload)
     with pytest.raises(DexterError, match="repository 'acme/new' did not exist") as error:
         MAPPINGS.create_request("acme", change)
-    assert error.value.code == "unresolved-reference"
+    assert error.value.code == "unknown-reference"
     resolved = MAPPINGS.build_payload(mapping(), directory=DIRECTORY)
     request = MAPPINGS.create_request("acme", ResourceChange(Action.CREATE, "code_mapping", "k", payload=resolved))
     assert request.json == resolved and "_unresolved" not in request.json
@@ -211,14 +211,14 @@ def link(**fields) -> ExternalIssueLinkEntry:
         {"issue": "BACKEND-12", "integration": "acme-jira", "key": "PROJ-123", **fields})
 
 
-def issue_detail_body() -> dict:
-    """The issue detail (REFERENCE.md §9.2): `integrationIssues` with int ids."""
+def expanded_issue_detail_body() -> dict:
+    """The issue detail with `?expand=integrationIssues` (REFERENCE.md §9.2): links in
+    ExternalIssueSerializer's shape, with no integration id."""
     return {"id": "1234", "shortId": "BACKEND-12", "title": "ZeroDivisionError", "annotations": [],
             "integrationIssues": [
-                {"id": 5, "key": "PROJ-123", "url": "https://acme.atlassian.net/browse/PROJ-123",
-                 "integrationId": 24817, "displayName": "PROJ-123"},
-                {"id": 6, "key": "PROJ-124", "url": "https://acme.atlassian.net/browse/PROJ-124",
-                 "integrationId": 24817, "displayName": "PROJ-124"}]}
+                {"id": "5", "key": "PROJ-123", "title": "Crash", "description": "",
+                 "displayName": "PROJ-123", "integrationKey": "jira",
+                 "integrationName": "acme-jira"}]}
 
 
 def issue_integrations_body() -> list[dict]:
@@ -242,23 +242,30 @@ def _link_listing():
 
 def test_link_reads_once_per_declared_issue():
     listings = _link_listing()
-    # One issue detail per declared issue; an issue that does not exist has no links.
+    # One `integrations/` listing per declared issue; an issue that does not exist has no links.
     assert [(l.request.path, l.parent, l.paged, l.missing_ok) for l in listings] == [
-        ("organizations/acme/issues/42/", "42", False, True),
-        ("organizations/acme/issues/BACKEND-12/", "BACKEND-12", False, True)]
+        ("organizations/acme/issues/42/integrations/", "42", True, True),
+        ("organizations/acme/issues/BACKEND-12/integrations/", "BACKEND-12", True, True)]
     assert LINKS.list_requests(ReadContext("acme", DIRECTORY, [])) == []
 
 
-@pytest.mark.parametrize("body", [issue_detail_body(), issue_integrations_body()],
-                         ids=["issue-detail", "integrations-listing"])
-def test_link_listing_int_ids_and_keys_match(body):
+def test_link_listing_keys_match_and_carry_the_integration_id():
     listing = _link_listing()[1]
-    items = LINKS.items(body, listing)
+    items = LINKS.items(issue_integrations_body(), listing)
+    assert {i["integrationId"] for i in items} == {"24817"}
     objects = [LINKS.to_live_object(i, listing, directory=DIRECTORY) for i in items]
     assert [(o.key, o.id) for o in objects] == [
         ("BACKEND-12/acme-jira/PROJ-123", "5"), ("BACKEND-12/acme-jira/PROJ-124", "6")]
     assert objects[0].key == LINKS.key(link())
     assert differing(canon(LINKS, link()), live_canon(LINKS, objects[0].data)) == set()
+
+
+def test_an_expanded_issue_detail_is_not_a_link_listing():
+    # the detail's links name no integration id: reading them as a listing would key every
+    # link by a missing id (every declared link planned as a create, forever)
+    with pytest.raises(DexterError, match="expected a list of integrations") as error:
+        LINKS.items(expanded_issue_detail_body(), _link_listing()[1])
+    assert error.value.code == "unreadable-live"
 
 
 def test_link_payload_put_and_delete():
@@ -270,7 +277,7 @@ def test_link_payload_put_and_delete():
         {"externalIssue": "PROJ-123", "comment": "seen in prod"})
     assert ROUTE_KEY not in request.json
     listing = _link_listing()[1]
-    live = LINKS.items(issue_detail_body(), listing)[0]
+    live = LINKS.items(issue_integrations_body(), listing)[0]
     delete = LINKS.delete_request("acme", ResourceChange(Action.DELETE, "external_issue_link",
                                                          LINKS.key(link()), live_id="5", live=live))
     assert (delete.method, delete.path, delete.params) == (

@@ -66,7 +66,7 @@ def test_every_missing_name_is_reported_with_position_and_hint(tmp_path):
     by_message = {d.message: d for d in found}
     assert len(found) == 5, [str(d) for d in found]
     project = by_message["project 'backnd' does not exist in acme"]
-    assert project.code == "missing-reference" and project.hint == "did you mean 'backend'?"
+    assert project.code == "unknown-reference" and project.hint == "did you mean 'backend'?"
     assert "project: backnd" in line_of(tmp_path, project)
     team = by_message["team 'backend-tem' does not exist in acme"]
     assert team.hint == "did you mean 'backend-team'?"

@@ -203,7 +203,7 @@ def test_several_errors_in_one_run(tmp_path: Path) -> None:
         "b.yaml": "issue_alert: []\n",
         "c.yaml": "a: [\n",
     }, settings), "invalid-value")
-    assert out.splitlines()[0] == "error: 5 errors in the manifests:"
+    assert out.splitlines()[0] == "error: 5 errors in the manifests: [invalid-manifest]"
     for code in ("include-no-match", "unknown-field", "unknown-section", "invalid-yaml"):
         assert f"[{code}]" in out
 
@@ -242,7 +242,7 @@ issue_alerts:
 def test_misspelt_required_key_is_one_error_not_two(tmp_path: Path) -> None:
     text = "metric_alerts:\n" + alert().replace("aggregate:", "agregate:")
     out = refused(run(tmp_path, {"a.yaml": text}), "unknown-field", "did you mean 'aggregate'?")
-    assert out.splitlines()[0] == "error: 1 error in the manifests:"
+    assert out.splitlines()[0] == "error: 1 error in the manifests: [invalid-manifest]"
     assert "[missing-field]" not in out
 
 
@@ -268,4 +268,4 @@ def test_fixture_with_every_family_of_error_reports_all_in_one_run() -> None:
         ("dexter.yaml", 7, "include-no-match"),
         ("per-project.yaml.j2", 6, "invalid-value"),  # top_events 50 (rendered line 11)
     ]
-    assert out.splitlines()[0] == "error: 8 errors in the manifests:"
+    assert out.splitlines()[0] == "error: 8 errors in the manifests: [invalid-manifest]"

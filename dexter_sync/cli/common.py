@@ -15,44 +15,49 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from ..core.diagnostics import DexterError
 from ..core.state import DesiredState
 from ..sentry.connect import URL_ENV, open_facade
 from ..sentry.facade import SentryFacade
 from .embedded import open_embedded
-
-if TYPE_CHECKING:
-    from .main import GlobalOptions
+from .options import GlobalOptions, current_options
 
 T = TypeVar("T")
 ORG_ENV = "SENTRY_ORG"
 DEFAULT_CONCURRENCY = 16
 
 
+def _or_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A value typed after the verb wins; else the one typed before it (`dexter --org x
+    plan`); else the environment variable's."""
+    if param.name is None or ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
+        return value
+    before = getattr(current_options(), param.name, None)
+    return before if before is not None else value
+
+
 def sentry_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Adds `--sentry-url` (SENTRY_URL), `--org` (SENTRY_ORG) and `--concurrency`."""
+    """Adds `--sentry-url` (SENTRY_URL), `--org` (SENTRY_ORG) and `--concurrency`; the first
+    two are global options too (`cli/options.py`)."""
     func = click.option("--concurrency", type=click.IntRange(1, 256),
                         default=DEFAULT_CONCURRENCY, show_default=True,
                         help="Most requests in flight at once.")(func)
-    func = click.option("--org", "org", envvar=ORG_ENV, default=None,
+    func = click.option("--org", "org", envvar=ORG_ENV, default=None, callback=_or_global,
                         help=f"Organization slug (env {ORG_ENV}; else `organization:` in "
                              "dexter.yaml).")(func)
-    func = click.option("--sentry-url", envvar=URL_ENV, default=None,
+    func = click.option("--sentry-url", envvar=URL_ENV, default=None, callback=_or_global,
                         help=f"Sentry base URL, e.g. https://sentry.io (env {URL_ENV}; unset: "
                              "the local emulator in .dexter/).")(func)
     return func
 
 
 def global_options() -> GlobalOptions:
-    from .main import GlobalOptions  # late: main imports every verb, and verbs import us
-
-    ctx = click.get_current_context(silent=True)
-    obj = ctx.find_object(GlobalOptions) if ctx else None
-    return obj or GlobalOptions()
+    return current_options()
 
 
 def resolve_org(option: str | None, settings_org: str | None = None) -> str:

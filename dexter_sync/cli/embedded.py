@@ -18,8 +18,6 @@ from typing import Any
 import httpx
 
 from ..core.state import DesiredState
-from ..emulator import EmulatorConfig, create_app
-from ..emulator.seeding import PROVIDERS
 from ..kinds.registry import get_kind
 from ..sentry.connect import URL_ENV, EmbeddedSentry
 
@@ -86,6 +84,10 @@ def names_in(desired: DesiredState, providers: set[str]) -> SeedNames:
 def open_embedded(organization: str, desired: DesiredState | None, *,
                   db_path: Path = DB_PATH) -> EmbeddedSentry:
     """The embedded emulator as an in-process transport, seeded on first use."""
+    # late: commands that never talk to Sentry (validate, --help) do not load the emulator
+    from ..emulator import EmulatorConfig, create_app
+    from ..emulator.seeding import PROVIDERS
+
     first_use = not db_path.exists()
     db_path.parent.mkdir(parents=True, exist_ok=True)
     app = create_app(EmulatorConfig(db_path=str(db_path), organization=organization))

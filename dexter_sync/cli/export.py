@@ -99,3 +99,17 @@ def command(out_dir: str, kind_names: tuple[str, ...], project_names: tuple[str,
     click.echo(f"Exported {total} objects ({by_kind}) from {organization} to {target}")
     for line in result.skipped:
         click.echo(f"skipped {line}", err=True)
+    if result.skipped:
+        raise PartialExport(len(result.skipped))
+
+
+class PartialExport(DexterError):
+    """The files were written, but some live objects are not in them (listed on stderr):
+    exit 3, like an apply that left changes undone, so a script never takes it as whole."""
+
+    exit_code = 3
+
+    def __init__(self, left_out: int) -> None:
+        super().__init__(f"the export is partial: {left_out} live object"
+                         f"{'s' if left_out != 1 else ''} left out (listed above)",
+                         code="export-partial")

@@ -25,7 +25,7 @@ def desired_projects(desired: DesiredState, kinds: KindCatalog) -> set[str]:
 
 def check_references(desired: DesiredState, directory: Directory,
                      kinds: KindCatalog) -> list[Diagnostic]:
-    """Diagnostics (code `missing-reference`) for names the live organization does not have."""
+    """Diagnostics (code `unknown-reference`) for names the live organization does not have."""
     # a name a declared entry provides (a repository this plan connects) counts as existing
     provided: dict[str, set[str]] = {}
     for r in desired.resources:
@@ -43,7 +43,7 @@ def check_references(desired: DesiredState, directory: Directory,
                 continue
             message, choices = problem[0], problem[1] + sorted(declared)
             found.append(Diagnostic(
-                code="missing-reference",
+                code="unknown-reference",
                 message=message,
                 span=resource.span_for(ref.path),
                 path=ref.path,

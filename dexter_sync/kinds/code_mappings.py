@@ -154,7 +154,7 @@ def _resolved(change: ResourceChange) -> dict[str, Any]:
     if missing:
         raise DexterError(
             f"{change.address}: {missing} did not exist in Sentry when the plan was made; "
-            "run plan and apply again now that it does", code="unresolved-reference")
+            "run plan and apply again now that it does", code="unknown-reference")
     return payload
 
 

@@ -4,9 +4,11 @@ integration (Jira, GitHub, ...), in `integration_links` (REFERENCE.md §9.2).
 Keyed by `<issue>/<integration>/<external key>`, where the issue is written as in the
 manifest (short id such as `BACKEND-12`, or numeric id; Sentry's issue paths accept both).
 dexter only links existing tickets (PUT, never the POST that opens a new ticket), unlinks with
-DELETE `?externalIssue=<link id>`, and reads the links of declared issues only, one issue
-detail each (its `integrationIssues`). Every compared field is part of the key, so a link
-is never updated.
+DELETE `?externalIssue=<link id>`, and reads the links of declared issues only, from each
+issue's `integrations/` listing: the issue-tracker integrations, each with its
+`externalIssues`. That listing is the one read that names the integration id; the issue
+detail carries links only with `?expand=integrationIssues`, and then without the id.
+Every compared field is part of the key, so a link is never updated.
 
 The PUT path needs the integration id, which only the Directory knows; `build_payload`
 therefore carries it under ROUTE_KEY, and `create_request` strips that key from the body.
@@ -110,9 +112,10 @@ class ExternalIssueLinkKind(ResourceKind[ExternalIssueLinkEntry]):
 
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> ExternalIssueLinkEntry:
         integration = directory.integration(data.get("integrationId", ""))
+        provider = integration.provider if integration else data.get("integrationKey")
         return ExternalIssueLinkEntry.model_construct(
             issue=str(data.get("issue") or data.get("issueId") or ""),
-            provider=integration.provider if integration else None,
+            provider=provider,
             integration=_integration_name(directory, data),
             key=str(data["key"]),
         )
@@ -120,37 +123,33 @@ class ExternalIssueLinkKind(ResourceKind[ExternalIssueLinkEntry]):
     # ---- reads: the links of each declared issue -------------------------------------------
 
     def list_requests(self, ctx: ReadContext) -> list[ListRequest]:
-        """The issue detail of each declared issue (its `integrationIssues` list the links)."""
+        """The `integrations/` listing of each declared issue (REFERENCE.md §9.2)."""
         # Without the entry (a look-up by key after a failed write) the issue is the key's
         # first segment: `<issue>/<integration>/<external key>`.
         issues = sorted({r.entry.issue if isinstance(r.entry, ExternalIssueLinkEntry)
                          else r.key.split("/", 1)[0] for r in ctx.desired})
-        return [ListRequest(ApiRequest("GET", _issue_path(ctx.organization, issue)),
-                            parent=issue, paged=False, missing_ok=True)
+        return [ListRequest(ApiRequest("GET", f"{_issue_path(ctx.organization, issue)}integrations/"),
+                            parent=issue, missing_ok=True)
                 for issue in issues]
 
     def items(self, body: Any, listing: ListRequest) -> list[dict[str, Any]]:
-        """One dict per link, with the integration id (a string) and the issue as declared.
-
-        Reads the issue detail's `integrationIssues` (REFERENCE.md §9.2) and also Sentry's
-        `issues/{issue}/integrations/` shape (integrations, each with `externalIssues`).
-        """
-        if isinstance(body, dict):
-            found = [(link, link.get("integrationId"), None)
-                     for link in body.get("integrationIssues") or []]
-        elif isinstance(body, list):
-            found = [(link, integration.get("id"), integration.get("name"))
-                     for integration in body if isinstance(integration, dict)
-                     for link in integration.get("externalIssues") or []]
-        else:
-            found = []
+        """One dict per link, with its integration's id (a string), name and provider, and the
+        issue as declared. `body` is a page of integrations, each with `externalIssues`."""
+        if not isinstance(body, list):
+            raise DexterError(f"{listing.request.path}: expected a list of integrations, got "
+                              f"{type(body).__name__}", code="unreadable-live")
         links: list[dict[str, Any]] = []
-        for link, integration_id, integration_name in found:
-            if isinstance(link, dict) and link.get("key") and integration_id is not None:
-                item = {**link, "integrationId": str(integration_id), "issue": listing.parent}
-                if integration_name:
-                    item["integrationName"] = integration_name
-                links.append(item)
+        for integration in body:
+            if not isinstance(integration, dict) or integration.get("id") is None:
+                continue
+            provider = integration.get("provider")
+            for link in integration.get("externalIssues") or []:
+                if isinstance(link, dict) and link.get("key"):
+                    links.append({**link, "integrationId": str(integration["id"]),
+                                  "integrationName": integration.get("name"),
+                                  "integrationKey": provider.get("key")
+                                  if isinstance(provider, dict) else None,
+                                  "issue": listing.parent})
         return links
 
     # ---- writes ------------------------------------------------------------------------
@@ -160,7 +159,7 @@ class ExternalIssueLinkKind(ResourceKind[ExternalIssueLinkEntry]):
         body = dict(change.payload or {})
         route = body.pop(ROUTE_KEY, None) or {}
         if not route.get("integration_id"):
-            raise DexterError(f"{change.address}: integration id unknown", code="unresolved-reference")
+            raise DexterError(f"{change.address}: integration id unknown", code="unknown-reference")
         return ApiRequest("PUT", _link_path(organization, route["issue"], str(route["integration_id"])),
                           json=body)
 

@@ -229,26 +229,37 @@ def _check_triggers(entry: MetricAlertEntry) -> None:
         raise ValueError("triggers must be a critical trigger, optionally followed by a warning "
                          f"trigger; got {labels}")
     kind = entry.threshold_type_code()
-    values = {label: float(threshold) for label, threshold, _ in triggers}
-    if "warning" in values and kind in (0, 1):
+    if kind not in (0, 1):
+        return
+    # messages show the values as written; comparisons use Sentry's translated values
+    raw = {label: float(threshold) for label, threshold, _ in triggers}
+    values = {label: _translated(entry, value) for label, value in raw.items()}
+    side = "above" if kind == 0 else "below"
+    percent = " (compared as percent-change totals, 100 ± x)" \
+        if entry.comparison_delta is not None else ""
+    if "warning" in values:
         crit, warn = values["critical"], values["warning"]
-        if kind == 0 and crit < warn:
-            raise ValueError(f"critical threshold ({crit:g}) must be at or above the warning "
-                             f"threshold ({warn:g}) for threshold_type above")
-        if kind == 1 and crit > warn:
-            raise ValueError(f"critical threshold ({crit:g}) must be at or below the warning "
-                             f"threshold ({warn:g}) for threshold_type below")
-    if entry.resolve_threshold is None or kind not in (0, 1):
+        if (kind == 0 and crit < warn) or (kind == 1 and crit > warn):
+            raise ValueError(f"critical threshold ({raw['critical']:g}) must be at or {side} the "
+                             f"warning threshold ({raw['warning']:g}) for threshold_type "
+                             f"{side}{percent}")
+    if entry.resolve_threshold is None:
         return
     resolve = float(entry.resolve_threshold)
+    compared = _translated(entry, resolve) if resolve else resolve  # Sentry: `if resolve:`
     for label, alert in values.items():
-        k = 1 if alert.is_integer() and resolve.is_integer() else 0
-        if kind == 0 and alert + k <= resolve - k:
-            raise ValueError(f"{label} alert threshold ({alert:g}) must be above the resolve "
-                             f"threshold ({resolve:g})")
-        if kind == 1 and alert - k >= resolve + k:
-            raise ValueError(f"{label} alert threshold ({alert:g}) must be below the resolve "
-                             f"threshold ({resolve:g})")
+        k = 1 if alert.is_integer() and compared.is_integer() else 0
+        if (kind == 0 and alert + k <= compared - k) or (kind == 1 and alert - k >= compared + k):
+            raise ValueError(f"{label} alert threshold ({raw[label]:g}) must be {side} the "
+                             f"resolve threshold ({resolve:g}){percent}")
+
+
+def _translated(entry: MetricAlertEntry, value: float) -> float:
+    """A percent-change threshold as Sentry compares it: the change `x` becomes `100 + x`
+    (above) or `100 - x` (below) before any order check (REFERENCE §1.3)."""
+    if entry.comparison_delta is None:
+        return value
+    return 100 + value if entry.threshold_type_code() == 0 else 100 - value
 
 
 def _check_dataset(entry: MetricAlertEntry) -> None:

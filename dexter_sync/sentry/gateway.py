@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncGenerator, Hashable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -72,7 +72,7 @@ class Gateway:
             self.cache.clear()  # even a failed write may have changed what reads would see
 
     async def pages(self, request: ApiRequest, *, per_page: int = PER_PAGE
-                    ) -> AsyncIterator[ApiResponse]:
+                    ) -> AsyncGenerator[ApiResponse, None]:
         """Every page of a list endpoint, following `Link` cursors until `results="false"`."""
         params = {"per_page": per_page, **request.params}
         seen: set[str] = set()

@@ -14,13 +14,14 @@ from typing import Any
 
 from ..core.diagnostics import DexterError
 from ..core.directory import Directory, Integration, Repository
-from ..core.requests import ApiRequest, path_segment
+from ..core.requests import ApiRequest, ApiResponse, path_segment
 from ..core.state import DesiredState, LiveObject, LiveState
 from ..kinds.base import ListRequest, ReadContext, ResourceKind
 from ..kinds.registry import apply_order, get_kind
 from .channels import read_slack_channels
 from .errors import NotFound, SentryError
 from .gateway import Gateway
+from .links import next_cursor
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,7 @@ async def list_all(gateway: Gateway, request: ApiRequest) -> list[Any]:
 async def read_directory(gateway: Gateway, organization: str) -> Directory:
     """Projects, teams, members, integrations, repositories and environments (6 lists)."""
     org = f"organizations/{path_segment(organization)}"
-    try:
-        lists = await _directory_lists(gateway, org)
-    except NotFound as error:
-        raise SentryError(f"organization {organization!r} was not found in Sentry, or the "
-                          f"token cannot see it ({error.method} {error.path} answered 404)",
-                          code="unknown-organization") from None
+    lists = await _directory_lists(gateway, org, organization)
     projects, teams, members, integrations, repos, environments = lists
     directory = Directory(organization=organization)
     directory.projects = {p["slug"]: str(p["id"]) for p in projects if "slug" in p}
@@ -69,20 +65,48 @@ async def read_directory(gateway: Gateway, organization: str) -> Directory:
     return directory
 
 
-async def _directory_lists(gateway: Gateway, org: str) -> tuple[list[Any], ...]:
+async def _directory_lists(gateway: Gateway, org: str, organization: str
+                           ) -> tuple[list[Any], ...]:
+    """The six lists. Every one answering 404 means the organization is missing (or hidden
+    from the token); only some of them answering 404 names those listings and the likely
+    cause, a token without the scope to read them."""
+
+    async def one(path: str, params: dict[str, Any]) -> list[Any] | NotFound:
+        try:
+            return await list_all(gateway, ApiRequest("GET", f"{org}/{path}", params=params))
+        except NotFound as error:
+            return error
+
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(list_all(gateway, ApiRequest("GET", f"{org}/{path}",
-                                                                    params=params)))
-                     for path, params in _DIRECTORY_LISTS]
+            tasks = [group.create_task(one(path, params)) for path, params, _ in _DIRECTORY_LISTS]
     except BaseExceptionGroup as group:
         raise first_error(group) from None
-    return tuple(task.result() for task in tasks)
+    results = [task.result() for task in tasks]
+    missing = [(spec, r) for spec, r in zip(_DIRECTORY_LISTS, results, strict=True)
+               if isinstance(r, NotFound)]
+    if len(missing) == len(results):
+        first = missing[0][1]
+        raise SentryError(f"organization {organization!r} was not found in Sentry, or the "
+                          f"token cannot see it ({first.method} {first.path} answered 404)",
+                          code="unknown-organization")
+    if missing:
+        named = "; ".join(f"{error.method} {error.path} answered 404 (reading it needs one "
+                          f"of the scopes {scopes})" for (_, _, scopes), error in missing)
+        raise SentryError(f"organization {organization!r} exists, but a listing dexter reads "
+                          f"to resolve names was not found: {named}; the token most likely "
+                          "lacks that scope (or the endpoint is disabled on this Sentry)",
+                          code="sentry-listing-not-found")
+    return tuple(r for r in results if not isinstance(r, NotFound))
 
 
-_DIRECTORY_LISTS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("projects/", {}), ("teams/", {"detailed": 0}), ("members/", {}),
-    ("integrations/", {"includeConfig": 0}), ("repos/", {}), ("environments/", {}))
+_DIRECTORY_LISTS: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("projects/", {}, "org:read, project:read"),
+    ("teams/", {"detailed": 0}, "org:read, team:read"),
+    ("members/", {}, "org:read, member:read"),
+    ("integrations/", {"includeConfig": 0}, "org:read, org:integrations"),
+    ("repos/", {}, "org:read"),
+    ("environments/", {}, "org:read, project:read"))
 
 
 def read_order(kinds: list[str]) -> list[str]:
@@ -140,8 +164,18 @@ async def read_kind(gateway: Gateway, kind: ResourceKind[Any], ctx: ReadContext,
                      for listing in listings]
     except BaseExceptionGroup as group:
         raise first_error(group) from None
-    for task in tasks:
-        into.extend(task.result())
+    into.extend(merged_by_id([obj for task in tasks for obj in task.result()]))
+
+
+def merged_by_id(objects: list[LiveObject]) -> list[LiveObject]:
+    """One object per (id, key, project): overlapping listings (a release under each of its
+    statuses or projects) name the same object more than once. Only two different ids with
+    one key are ambiguous. The same id under two keys stays two objects (one external
+    ticket linked to two issues)."""
+    unique: dict[tuple[str, str, str | None], LiveObject] = {}
+    for obj in objects:
+        unique.setdefault((obj.id, obj.key, obj.project), obj)
+    return list(unique.values())
 
 
 async def read_listing(gateway: Gateway, kind: ResourceKind[Any], listing: ListRequest,
@@ -160,16 +194,32 @@ async def read_listing(gateway: Gateway, kind: ResourceKind[Any], listing: ListR
 
 async def _read_listing(gateway: Gateway, kind: ResourceKind[Any], listing: ListRequest,
                         directory: Directory) -> list[LiveObject]:
-    objects: list[LiveObject] = []
-    if listing.paged:
-        async for page in gateway.pages(listing.request):
-            objects += [kind.to_live_object(item, listing, directory=directory)
-                        for item in kind.items(page.body, listing)]
-    else:
-        page = await gateway.request(listing.request)
-        objects += [kind.to_live_object(item, listing, directory=directory)
-                    for item in kind.items(page.body, listing)]
-    return objects
+    """Every object of one listing, once per id: offset pagination while objects are created
+    shifts rows, so a row can come twice; the later copy is the fresher one. A page that adds
+    no new id ends the listing (a server offering a next cursor forever)."""
+    by_id: dict[str, LiveObject] = {}
+
+    def add(page: ApiResponse) -> int:
+        fresh = 0
+        for item in kind.items(page.body, listing):
+            obj = kind.to_live_object(item, listing, directory=directory)
+            fresh += obj.id not in by_id
+            by_id[obj.id] = obj
+        return fresh
+
+    if not listing.paged:
+        add(await gateway.request(listing.request))
+        return list(by_id.values())
+    pages = gateway.pages(listing.request)
+    try:
+        async for page in pages:
+            if not add(page) and next_cursor(page.headers.get("link")) is not None:
+                log.warning("%s: a page added no new object; stopping pagination there",
+                            listing.request.route)
+                break
+    finally:
+        await pages.aclose()
+    return list(by_id.values())
 
 
 def first_error(group: BaseExceptionGroup) -> BaseException:

@@ -193,11 +193,21 @@ async def issue_detail(request: Request) -> Response:
                  "userReportCount": 0, "participants": [], "activity": [],
                  "firstRelease": None, "lastRelease": None,
                  "tags": _tag_summary(events), "userCount": len(issue["users"])})
-    links = store.find("external_issue", org["id"])
-    body["integrationIssues"] = [link_body(x) for x in links if issue["id"] in x["groupIds"]]
-    body["annotations"] = [{"displayName": x["key"], "url": x["url"]}
-                           for x in links if issue["id"] in x["groupIds"]]
+    links = [x for x in store.find("external_issue", org["id"]) if issue["id"] in x["groupIds"]]
+    # Sentry adds the links only when asked (group_details.py `expand=integrationIssues`),
+    # in ExternalIssueSerializer's shape: no integration id, its name and provider instead
+    if "integrationIssues" in multi_param(request, "expand"):
+        body["integrationIssues"] = [expanded_link(store, x) for x in links]
+    body["annotations"] = [{"displayName": x["key"], "url": x["url"]} for x in links]
     return json_response(body)
+
+
+def expanded_link(store: Store, ext: dict[str, Any]) -> dict[str, Any]:
+    """ExternalIssueSerializer (S: integrations/api/serializers/models/external_issue.py)."""
+    integ = store.get("integration", ext["integrationId"]) or {"provider": None, "name": None}
+    return {"id": str(ext["id"]), "key": ext["key"], "title": ext["title"],
+            "description": ext["description"], "displayName": ext["key"],
+            "integrationKey": integ["provider"], "integrationName": integ["name"]}
 
 
 def link_body(ext: dict[str, Any]) -> dict[str, Any]:

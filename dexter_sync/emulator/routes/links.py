@@ -202,8 +202,26 @@ async def issue_integration(request: Request) -> Response:
     return json_response(link_body(ext), 201)
 
 
+async def issue_integrations(request: Request) -> Response:
+    """The org's issue-tracker integrations, each with the issue's links on it
+    (S: integrations/api/endpoints/group_integrations.py, IntegrationIssueSerializer)."""
+    org, store = org_of(request), store_of(request)
+    issue = issue_of(request, org)
+    trackers = [i for i in store.query("integration", org["id"])
+                if {"issue-basic", "issue-sync"} & set(PROVIDERS[i["provider"]]["features"])]
+    links = [x for x in store.find("external_issue", org["id"]) if issue["id"] in x["groupIds"]]
+    page = offset_page(request, lambda off, lim: trackers[off:off + lim])
+    return json_response([
+        {**serialize_integration(org, integ), "externalIssues": [
+            {"id": str(x["id"]), "key": x["key"], "url": x["url"], "title": x["title"],
+             "description": x["description"], "displayName": x["key"]}
+            for x in links if x["integrationId"] == integ["id"]]}
+        for integ in page.items], headers=page.headers)
+
+
 async def external_issues(request: Request) -> Response:
-    """Sentry-app external issues of an issue (none are created by the emulator)."""
+    """Sentry-app (platform) external issues of an issue, never integration links
+    (S: group_external_issues.py); the emulator creates none."""
     org = org_of(request)
     issue_of(request, org)
     return json_response([])
@@ -249,6 +267,7 @@ async def audit_log(request: Request) -> Response:
 ROUTES = [
     ("/organizations/{org}/code-mappings/", ["GET", "POST"], mapping_index),
     ("/organizations/{org}/code-mappings/{config_id}/", ["PUT", "DELETE"], mapping_detail),
+    ("/organizations/{org}/issues/{issue_id}/integrations/", ["GET"], issue_integrations),
     ("/organizations/{org}/issues/{issue_id}/integrations/{integration_id}/",
      ["GET", "PUT", "POST", "DELETE"], issue_integration),
     ("/organizations/{org}/issues/{issue_id}/external-issues/", ["GET"], external_issues),

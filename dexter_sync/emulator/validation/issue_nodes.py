@@ -17,6 +17,12 @@ C, F, A = "condition", "filter", "action"
 _FREQ = {"value": ("int", True, None), "interval": ("choice", True, INTERVALS),
          "comparisonType": ("choice", False, ["count", "percent"]),
          "comparisonInterval": ("choice", False, ["5m", "15m", "1h", "1d", "1w", "30d"])}
+_ATTRIBUTE = {"attribute": ("str", True, None), "match": ("choice", True, MATCHES),
+              "value": ("str", False, None)}
+_TAGGED = {"key": ("str", True, None), "match": ("choice", True, MATCHES),
+           "value": ("str", False, None)}
+_LEVEL = {"match": ("choice", True, ["eq", "gte", "lte"]),
+          "level": ("choice", True, ["50", "40", "30", "20", "10", "0"])}
 NODES: dict[str, tuple[str, str, dict[str, tuple[Any, ...]]]] = {
     "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition":
         (C, "A new issue is created", {}),
@@ -52,17 +58,27 @@ NODES: dict[str, tuple[str, str, dict[str, tuple[Any, ...]]]] = {
         (F, "The issue's category is equal to {value}",
          {"value": ("choice", True, ["1", "2", "3", "4", "5", "6"])}),
     "sentry.rules.conditions.event_attribute.EventAttributeCondition":
-        (F, "The event's {attribute} value {match} {value}",
-         {"attribute": ("str", True, None), "match": ("choice", True, MATCHES),
-          "value": ("str", False, None)}),
+        (F, "The event's {attribute} value {match} {value}", _ATTRIBUTE),
     "sentry.rules.filters.tagged_event.TaggedEventFilter":
-        (F, "The event's tags match {key} {match} {value}",
-         {"key": ("str", True, None), "match": ("choice", True, MATCHES),
-          "value": ("str", False, None)}),
+        (F, "The event's tags match {key} {match} {value}", _TAGGED),
     "sentry.rules.filters.level.LevelFilter":
-        (F, "The event's level is {match} {level}",
-         {"match": ("choice", True, ["eq", "gte", "lte"]),
-          "level": ("choice", True, ["50", "40", "30", "20", "10", "0"])}),
+        (F, "The event's level is {match} {level}", _LEVEL),
+    # Registered by Sentry but outside the common table of REFERENCE §2.2 (S: constants.py
+    # `_SENTRY_RULES`); labels are the classes' own `label` attributes.
+    "sentry.rules.conditions.every_event.EveryEventCondition":
+        (C, "The event occurs", {}),
+    "sentry.rules.conditions.tagged_event.TaggedEventCondition":
+        (C, "The event's tags match {key} {match} {value}", _TAGGED),
+    "sentry.rules.conditions.level.LevelCondition":
+        (C, "The event's level is {match} {level}", _LEVEL),
+    "sentry.rules.filters.event_attribute.EventAttributeFilter":
+        (F, "The event's {attribute} value {match} {value}", _ATTRIBUTE),
+    "sentry.rules.filters.latest_adopted_release_filter.LatestAdoptedReleaseFilter":
+        (F, ("The {oldest_or_newest} release associated with the event's issue is "
+             "{older_or_newer} than the latest adopted release in {environment}"),
+         {"oldest_or_newest": ("choice", True, ["oldest", "newest"]),
+          "older_or_newer": ("choice", True, ["older", "newer"]),
+          "environment": ("str", True, None)}),
     "sentry.mail.actions.NotifyEmailAction":
         (A, "Send a notification to {targetType}",
          {"targetType": ("choice", True, ["IssueOwners", "Team", "Member"]),

@@ -240,7 +240,17 @@ def _triggers(store: Store, org: dict[str, Any], triggers: Any, rule: dict[str, 
 
 
 def _check_thresholds(rule: dict[str, Any], triggers: list[dict[str, Any]], errors: Errors) -> None:
+    """Sentry translates percent-change thresholds (`100 ± x`) first and checks the order of
+    the translated values (alert_rule.py `validate`: `_translate_thresholds`, then the
+    checks; REFERENCE §1.3). The resolve threshold is translated only when truthy."""
     above = rule.get("thresholdType") != 1
+
+    def translated(value: float) -> float:
+        if not rule.get("comparisonDelta"):
+            return value
+        return 100 + value if above else 100 - value
+
+    triggers = [{**t, "alertThreshold": translated(t["alertThreshold"])} for t in triggers]
     if len(triggers) == 2:
         crit, warn = triggers[0]["alertThreshold"], triggers[1]["alertThreshold"]
         if above and crit < warn:
@@ -252,6 +262,7 @@ def _check_thresholds(rule: dict[str, Any], triggers: list[dict[str, Any]], erro
     resolve = rule.get("resolveThreshold")
     if resolve is None:
         return
+    resolve = translated(resolve) if resolve else resolve
     for trig in triggers:
         alert = trig["alertThreshold"]
         k = 1 if float(alert).is_integer() and float(resolve).is_integer() else 0

@@ -1,0 +1,100 @@
+"""Every stable error code dexter prints, in one place.
+
+Each user-facing error ends with its code in brackets (`... [stale-plan]`); scripts match on
+it, so a code is never renamed. A new error picks an existing code when one fits; a new
+code is added here (tests/test_cli_exit_codes.py checks that every code the source uses is
+a member).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    # command line
+    USAGE = "usage"                                  # unknown option, bad value, missing argument
+    INTERNAL_ERROR = "internal-error"                # a bug: the traceback is behind --debug
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"
+    CONFIRMATION_REQUIRED = "confirmation-required"
+    MISSING_ORGANIZATION = "missing-organization"
+    MISSING_TOKEN = "missing-token"
+    BAD_SENTRY_URL = "bad-sentry-url"
+    WRITE_FAILED = "write-failed"
+    STALE_SCHEMA = "stale-schema"
+    EXPORT_TARGET = "export-target"
+    EXPORT_PARTIAL = "export-partial"                # export left objects out (listed on stderr)
+    EMULATOR_DB = "emulator-db"
+
+    # manifests (file:line diagnostics)
+    INVALID_MANIFEST = "invalid-manifest"            # the summary of one or more diagnostics
+    INVALID_YAML = "invalid-yaml"
+    YAML_TOO_DEEP = "yaml-too-deep"
+    ALIAS_BOMB = "alias-bomb"
+    DUPLICATE_KEY = "duplicate-key"
+    TAB_INDENTATION = "tab-indentation"
+    UNSUPPORTED_TAG = "unsupported-tag"
+    INVALID_MERGE = "invalid-merge"
+    INVALID_KEY = "invalid-key"
+    NOT_UTF8 = "not-utf8"
+    FILE_TOO_LARGE = "file-too-large"
+    UNREADABLE_FILE = "unreadable-file"
+    INVALID_FILE = "invalid-file"
+    NO_SETTINGS = "no-settings"
+    INVALID_SETTINGS = "invalid-settings"
+    INVALID_INCLUDE = "invalid-include"
+    INCLUDE_LOOP = "include-loop"
+    INCLUDE_NO_MATCH = "include-no-match"
+    INVALID_SECTION = "invalid-section"
+    UNKNOWN_SECTION = "unknown-section"
+    INVALID_ENTRY = "invalid-entry"
+    MISSING_TYPE = "missing-type"
+    UNKNOWN_TYPE = "unknown-type"
+    MISSING_FIELD = "missing-field"
+    UNKNOWN_FIELD = "unknown-field"
+    INVALID_VALUE = "invalid-value"
+    NOT_SUPPORTED_YET = "not-supported-yet"
+    TEMPLATE_SYNTAX = "template-syntax"
+    TEMPLATE_ERROR = "template-error"
+    TEMPLATE_UNSAFE = "template-unsafe"
+    TEMPLATE_UNDEFINED = "template-undefined"
+
+    # plans and the live organization
+    UNKNOWN_REFERENCE = "unknown-reference"          # a name the organization does not have
+    UNKNOWN_PROJECT = "unknown-project"
+    UNKNOWN_KIND = "unknown-kind"
+    UNKNOWN_TARGET = "unknown-target"
+    UNKNOWN_ORGANIZATION = "unknown-organization"
+    MISSING_INTEGRATION = "missing-integration"
+    UNREADABLE_LIVE = "unreadable-live"
+    UNREADABLE_LIVE_OBJECT = "unreadable-live-object"
+    DUPLICATE_KIND = "duplicate-kind"
+    KIND_CYCLE = "kind-cycle"
+    STALE_PLAN = "stale-plan"
+    UNSAFE_PLAN = "unsafe-plan"
+    CORRUPT_PLAN = "corrupt-plan"
+    PLAN_VERSION = "plan-version"
+    PLAN_ORGANIZATION = "plan-organization"
+    NOT_UPDATABLE = "not-updatable"
+    NOT_DELETABLE = "not-deletable"
+    MISSING_LIVE_ID = "missing-live-id"
+    TASK_FAILED = "task-failed"
+    TASK_PENDING = "task-pending"
+
+    # talking to Sentry
+    SENTRY_ERROR = "sentry-error"
+    SENTRY_HTTP_ERROR = "sentry-http-error"
+    SENTRY_BAD_REQUEST = "sentry-bad-request"
+    SENTRY_UNAUTHORIZED = "sentry-unauthorized"
+    SENTRY_FORBIDDEN = "sentry-forbidden"
+    SENTRY_NOT_FOUND = "sentry-not-found"
+    SENTRY_LISTING_NOT_FOUND = "sentry-listing-not-found"  # one directory listing answered 404
+    SENTRY_CONFLICT = "sentry-conflict"
+    SENTRY_ENDPOINT_RETIRED = "sentry-endpoint-retired"
+    SENTRY_RATE_LIMITED = "sentry-rate-limited"
+    RATE_LIMITED = "rate-limited"                    # a rate-limit wait longer than the cap
+    SENTRY_SERVER_ERROR = "sentry-server-error"
+    SENTRY_UNREACHABLE = "sentry-unreachable"
+    SENTRY_PAGINATION = "sentry-pagination"
+    CIRCUIT_OPEN = "circuit-open"
