@@ -129,3 +129,16 @@ def test_the_check_sees_imports() -> None:
     """Guard against a checker that passes because it reads nothing."""
     assert "httpx" in imports_of(PACKAGE / "sentry" / "client.py")
     assert "dexter_sync.core.diagnostics" in imports_of(PACKAGE / "cli" / "main.py")
+
+
+def test_core_calls_declared_hooks_only() -> None:
+    """The kind contract is declared (core/contract.py, kinds/base.py), never discovered:
+    core looks no hook up by name."""
+    found = []
+    for path in files_in("core"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and node.func.id in ("getattr", "hasattr") \
+                    and path.name != "directory.py":  # its own fields, by name
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert found == []

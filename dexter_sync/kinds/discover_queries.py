@@ -18,7 +18,7 @@ from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from .deploys import UtcDatetime, format_instant, live_instant, matching
+from .fields import UtcDatetime, format_instant, live_instant, matching
 from .registry import register
 
 ALL_PROJECTS = -1

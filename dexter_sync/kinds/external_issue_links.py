@@ -25,7 +25,7 @@ from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from .deploys import matching
+from .fields import matching
 from .registry import register
 from .repositories import ProviderKey
 

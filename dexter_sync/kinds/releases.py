@@ -21,7 +21,8 @@ from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from ..core.sources import FieldPath
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from .deploys import DeployEntry, UtcDatetime, format_instant, live_instant, present
+from .deploys import DeployEntry
+from .fields import UtcDatetime, format_instant, live_instant, present
 from .registry import register
 
 # Sentry's sentry.constants.BAD_RELEASE_CHARS and MAX_VERSION_LENGTH.

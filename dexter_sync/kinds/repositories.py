@@ -17,7 +17,7 @@ from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from .deploys import matching, present
+from .fields import matching, present
 from .registry import register
 
 PROVIDER_PREFIX = "integrations:"
