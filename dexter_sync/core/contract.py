@@ -20,7 +20,8 @@ from .directory import Directory
 from .sources import FieldPath
 
 ReferenceKind = Literal[
-    "project", "team", "member", "integration", "environment", "repository", "slack_channel", "issue"
+    "project", "team", "member", "integration", "environment", "repository", "slack_channel",
+    "issue", "monitor"
 ]
 
 
@@ -60,6 +61,8 @@ class KindContract(Protocol):
     def canonical_reuses_payload(self) -> bool: ...
     @property
     def provides_reference(self) -> ReferenceKind | None: ...
+    @property
+    def replaced_by(self) -> tuple[str, ...]: ...
 
     def references(self, entry: Any) -> list[Reference]: ...
     def build_payload(self, entry: Any, *, directory: Directory) -> dict[str, Any]: ...
