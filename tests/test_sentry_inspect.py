@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dexter_sync.cli.embedded import EMBEDDED_NOTICE, open_embedded
+from dexter_sync.cli.embedded import embedded_notice, open_embedded
 from dexter_sync.core.diagnostics import DexterError
 from dexter_sync.core.state import DesiredResource, DesiredState, ManifestSettings
 from dexter_sync.emulator.testing import running_emulator
@@ -182,8 +182,9 @@ def test_embedded_emulator_is_announced_and_seeded_from_the_manifests(tmp_path, 
             return await facade.read_state(["issue_alert"], projects=["payments"])
 
     live = asyncio.run(main())
-    assert notices[0] == EMBEDDED_NOTICE
-    assert "seeded the local emulator" in notices[1] and "payments" in notices[1]
+    assert notices[0] == embedded_notice()
+    assert notices[1].startswith("first use: created what the manifests name")
+    assert "  projects: payments" in notices
     assert notices[-1].startswith("sentry requests:")
     assert (tmp_path / ".dexter" / "local-sentry.sqlite").exists()
     directory = live.directory
@@ -194,7 +195,7 @@ def test_embedded_emulator_is_announced_and_seeded_from_the_manifests(tmp_path, 
 
     notices.clear()
     asyncio.run(main())  # a second run: announced again, nothing new to seed
-    assert notices[0] == EMBEDDED_NOTICE and not any("seeded" in n for n in notices)
+    assert notices[0] == embedded_notice() and not any("first use" in n for n in notices)
 
 
 def test_no_url_and_no_embedded_sentry_is_a_clear_error(monkeypatch):

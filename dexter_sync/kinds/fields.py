@@ -454,3 +454,31 @@ def present(entry: Any, names: tuple[str, ...]) -> dict[str, Any]:
     """The fields of `entry` named in `names` that are set (not None), in that order: an
     optional field left out of a manifest is neither sent nor compared."""
     return {name: value for name in names if (value := getattr(entry, name)) is not None}
+
+
+# ---- key spelling (Sentry stores snake_case and answers camelCase) -------------------------
+
+def camel_key(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def snake_key(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def camelize(value: Any) -> Any:
+    """Keys to camelCase, recursively (what Sentry answers for stored snake_case keys)."""
+    if isinstance(value, dict):
+        return {camel_key(str(k)): camelize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camelize(v) for v in value]
+    return value
+
+
+def snakify(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {snake_key(str(k)): snakify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snakify(v) for v in value]
+    return value

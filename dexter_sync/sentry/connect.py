@@ -17,7 +17,6 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Any
 
 import httpx
 
@@ -45,8 +44,8 @@ class EmbeddedSentry:
     close: Callable[[], None]
     notice: str
     """Said on every run, so nobody mistakes it for a real Sentry."""
-    created: dict[str, list[Any]]
-    """What was seeded on first use, by kind of name."""
+    report: list[str]
+    """Lines saying what the first use created (empty on later runs)."""
 
 
 EmbeddedTarget = Callable[[str, DesiredState | None], EmbeddedSentry]
@@ -81,10 +80,11 @@ async def open_facade(*, sentry_url: str | None, organization: str,
         settings = replace(settings, pace_by_headers=False)
         local = embedded(organization, desired)
         say(local.notice)
-        if local.created:
-            say("seeded the local emulator with " + "; ".join(
-                f"{kind}: {', '.join(map(_label, names))}"
-                for kind, names in local.created.items()))
+        if local.report:
+            say("first use: created what the manifests name in the local emulator "
+                "(`dexter emulator --reset` starts over)")
+            for line in local.report:
+                say(line)
         client = SentryClient(base_url=BASE_URL, token=token or EMBEDDED_TOKEN,
                               transport=local.transport)
     else:
@@ -95,7 +95,7 @@ async def open_facade(*, sentry_url: str | None, organization: str,
             raise DexterError(f"{TOKEN_ENV} is not set: export a Sentry auth token to talk to "
                               f"{url}", code="missing-token")
         client = SentryClient(base_url=url, token=token)
-    facade = SentryFacade(Gateway(client, settings), organization)
+    facade = SentryFacade(Gateway(client, settings, notify=say), organization)
     try:
         yield facade
     finally:
@@ -105,6 +105,3 @@ async def open_facade(*, sentry_url: str | None, organization: str,
         if local is not None:
             local.close()
 
-
-def _label(name: object) -> str:
-    return "/".join(map(str, name)) if isinstance(name, (tuple, list)) else str(name)
