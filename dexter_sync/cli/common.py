@@ -1,4 +1,4 @@
-"""CLI helpers shared by the verbs that talk to Sentry (plan, apply, export, inspect, watch).
+"""CLI helpers shared by the verbs that talk to Sentry (plan, apply, export, inspect).
 
     @click.command()
     @sentry_options
@@ -28,6 +28,7 @@ from ..sentry.connect import URL_ENV, open_facade
 from ..sentry.facade import SentryFacade
 from ..sentry.gateway import GatewaySettings
 from ..sentry.ratelimit import MAX_WAIT
+from .embedded import open_embedded
 from .options import GlobalOptions, current_options
 
 T = TypeVar("T")
@@ -114,7 +115,7 @@ async def connect(*, sentry_url: str | None, organization: str,
                                max_rate_limit_wait=MAX_WAIT if wait is None else wait)
     async with open_facade(sentry_url=sentry_url, organization=organization, desired=desired,
                            concurrency=concurrency, verbose=options.verbose,
-                           settings=settings, notify=notice) as facade:
+                           settings=settings, notify=notice, embedded=open_embedded) as facade:
         yield facade
 
 

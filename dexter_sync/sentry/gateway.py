@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Hashable
 from dataclasses import dataclass, field
+from typing import cast
 
 from ..core.requests import ApiRequest, ApiResponse
 from .answers import require_list
@@ -69,7 +70,7 @@ class Gateway:
     async def request(self, request: ApiRequest) -> ApiResponse:
         """Send one request under every control; raise a SentryError when it fails for good."""
         if request.method == "GET":
-            return await self.flights.do(_flight_key(request), lambda: self._retried(request))
+            return cast("ApiResponse", await self.flights.do(_flight_key(request), lambda: self._retried(request)))
         try:
             return await self._retried(request)
         finally:
