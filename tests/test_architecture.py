@@ -59,6 +59,7 @@ def offenders(subpackage: str, forbidden: tuple[str, ...]) -> list[str]:
     ("render", ("httpx", "tenacity", "dexter_sync.sentry", "dexter_sync.cli",
                 "dexter_sync.apply", "dexter_sync.emulator")),
     ("apply", ("httpx", "dexter_sync.cli", "dexter_sync.emulator")),
+    ("watch", ("dexter_sync.cli", "dexter_sync.emulator")),
     ("emulator", ("dexter_sync.core", "dexter_sync.kinds", "dexter_sync.manifest",
                   "dexter_sync.sentry", "dexter_sync.apply", "dexter_sync.render",
                   "dexter_sync.cli")),

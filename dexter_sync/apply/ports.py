@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..core.requests import ApiRequest
-from ..core.state import LiveObject
+from ..core.state import DesiredState, LiveObject, LiveState
 from ..sentry.errors import SentryError
 from .failures import WriteFailure, classify, from_response
 
@@ -26,6 +26,9 @@ class WriteFacade(Protocol):
 
     async def poll_task(self, project: str, uuid: str, *, kind: str,
                         timeout: float) -> Any: ...
+
+    async def read_state(self, kinds: list[str], *, projects: list[str] | None = None,
+                         desired: DesiredState | None = None) -> LiveState: ...
 
 
 @dataclass

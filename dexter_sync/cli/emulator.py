@@ -7,6 +7,7 @@ and is never printed.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
@@ -20,6 +21,15 @@ from ..emulator import EmulatorConfig, FaultSettings, RateLimitSettings, create_
 from ..emulator.serving import make_server
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name may resolve anywhere
+
+
 def _names(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -31,7 +41,8 @@ def _names(value: str) -> list[str]:
 @click.option("--db", "db_path", default=":memory:", show_default=True,
               help="SQLite file holding the state (':memory:' keeps nothing).")
 @click.option("--token", default=None, help="Accepted Bearer token (default: "
-              "SENTRY_AUTH_TOKEN; when neither is set any token is accepted).")
+              "SENTRY_AUTH_TOKEN; when neither is set any token is accepted, which is "
+              "allowed on a loopback --host only).")
 @click.option("--org", "organization", default="acme", show_default=True,
               help="Organization slug to create.")
 @click.option("--projects", default="", help="Comma-separated project slugs to create.")
@@ -56,6 +67,11 @@ def command(host: str, port: int, db_path: str, token: str | None, organization:
             seed_from: str | None) -> None:
     """Serve a local Sentry API emulator (for sentry-cli, sentry-sdk and dexter itself)."""
     token = token or os.environ.get("SENTRY_AUTH_TOKEN") or None
+    if token is None and not _loopback(host):
+        raise DexterError(
+            f"--host {host} serves the emulator beyond this machine, and without --token (or "
+            "SENTRY_AUTH_TOKEN) it would accept any token, admin routes included: give a "
+            "token, or bind 127.0.0.1", code="emulator-open-bind")
     limits = RateLimitSettings(enabled=bool(rate_limit or concurrency), limit=rate_limit,
                                window=rate_window, concurrency=concurrency)
     config = EmulatorConfig(

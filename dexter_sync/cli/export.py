@@ -80,12 +80,14 @@ async def export_live(*, sentry_url: str | None, organization: str, kinds: list[
 @click.command(name="export")
 @click.option("--out", "out_dir", default="sentry", show_default=True,
               type=click.Path(file_okay=False), help="Directory to write the manifests to.")
+@click.option("--force", is_flag=True, help="Write into a non-empty directory that an "
+              "earlier export did not create (nothing in it is removed).")
 @click.option("--kinds", "kind_names", multiple=True,
               help="Kinds or sections to export (repeatable or comma-separated; default all).")
 @click.option("--projects", "project_names", multiple=True,
               help="Projects to export project-level objects of (default all).")
 @sentry_options
-def command(out_dir: str, kind_names: tuple[str, ...], project_names: tuple[str, ...],
+def command(out_dir: str, force: bool, kind_names: tuple[str, ...], project_names: tuple[str, ...],
             sentry_url: str | None, org: str | None, concurrency: int) -> None:
     """Write manifests describing the live organization to --out (needs no manifests)."""
     organization = resolve_org(org)
@@ -93,7 +95,7 @@ def command(out_dir: str, kind_names: tuple[str, ...], project_names: tuple[str,
     projects = [p.strip() for name in project_names for p in name.split(",") if p.strip()]
     result = run(export_live(sentry_url=sentry_url, organization=organization, kinds=kinds,
                              projects=projects or None, concurrency=concurrency))
-    target = write_tree(result.files, out_dir)
+    target = write_tree(result.files, out_dir, force=force)
     total = sum(result.counts.values())
     by_kind = ", ".join(f"{n} {k}" for k, n in result.counts.items()) or "nothing"
     click.echo(f"Exported {total} objects ({by_kind}) from {organization} to {target}")

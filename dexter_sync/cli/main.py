@@ -32,6 +32,10 @@ VERBS: dict[str, str] = {
     "apply": "Make Sentry match the manifests, or apply a saved plan.",
     "export": "Write manifests of the live organization.",
     "inspect": "Look at live Sentry objects.",
+    "watch": "Stream drift and Sentry events; serve them over HTTP.",
+    "releases": "Compare releases: is B a regression of A?",
+    "query": "Run a Discover query (declared, saved or ad hoc) and print it.",
+    "migrate": "Move legacy alert manifests to alerts and monitors (safe cut-over).",
     "emulator": "Serve the Sentry API emulator on 127.0.0.1.",
 }
 

@@ -64,6 +64,14 @@ class QuirkSettings:
 
 
 @dataclass
+class AlertingSettings:
+    """Where the org stands in Sentry's move to workflows (routes/alert_migration.py)."""
+
+    migrated: bool = False  # legacy rules auto-migrated into workflows/detectors
+    legacy_retired: bool = False  # legacy rule endpoints answer 410
+
+
+@dataclass
 class EmulatorConfig:
     db_path: str = ":memory:"
     token: str | None = None  # None: any non-empty Bearer token is accepted
@@ -76,6 +84,7 @@ class EmulatorConfig:
     rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
     faults: FaultSettings = field(default_factory=FaultSettings)
     quirks: QuirkSettings = field(default_factory=QuirkSettings)
+    alerting: AlertingSettings = field(default_factory=AlertingSettings)
     # Sentry's per-project caps on issue rules with "slow" (frequency) conditions and on
     # the others; 0 turns a cap off
     max_slow_issue_rules: int = 100

@@ -101,6 +101,15 @@ class EmulatorHandle:
         return self._admin("POST", "oob/", json={"kind": kind, "op": op, "id": id,
                                                  "fields": fields or {}, "project": project})
 
+    def open_incident(self, rule: str | int, *, status: int = 20) -> dict:
+        """A metric rule (name or id) fires: its incident, with activities."""
+        return self._admin("POST", "incidents/", json={"action": "open", "rule": rule,
+                                                       "status": status})
+
+    def resolve_incident(self, identifier: str | int) -> dict:
+        return self._admin("POST", "incidents/", json={"action": "resolve",
+                                                       "identifier": str(identifier)})
+
     def ensure_names(self, **names: Any) -> dict:
         return self.store.ensure_names(self.organization, **names)
 

@@ -273,6 +273,10 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
     entry_model = MetricAlertEntry
     scope = "organization"
     title = "Metric alert rule (legacy organization alert rule, /alert-rules/)."
+    replaced_by = ("alert", "metric_monitor")
+    retired_hint = ("Sentry has moved this organization's alert rules to workflows: run "
+                    "`dexter migrate alerts PATH` to move these manifests to `alerts` and "
+                    "`monitors`")
     live_optional_fields = ("event_types",)
     canonical_reuses_payload = True
     task_segment = "alert-rule-task"

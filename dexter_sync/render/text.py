@@ -1,6 +1,8 @@
 """Terminal text of a plan: `+ create`, `~ update` with field diffs, `- delete`, notes, safety.
 
-Colour only when asked (the CLI asks on a terminal without NO_COLOR: `use_colour`).
+Colour only when asked (the CLI asks on a terminal without NO_COLOR: `use_colour`). Every
+value is shown with its control characters escaped (`escaping`), so a name cannot forge a
+line of the plan or drive the terminal.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from typing import IO
 import click
 
 from ..core.changes import Plan
-from .jinja import template
+from .escaping import Shown, printable
+from .jinja import text_template
 from .view import PlanView, build_view
 
 COLOURS = {"create": "green", "update": "yellow", "delete": "red", "no-op": "white"}
@@ -32,12 +35,14 @@ def use_colour(stream: IO[str]) -> bool:
 
 def format_text(view: PlanView, *, colour: bool = False, explain: bool = False,
                 detailed: bool = True) -> str:
-    def c(text: str, style: str) -> str:
+    def c(text: str, style: str) -> Shown:
+        text = printable(text)
         if not colour:
-            return text
-        return click.style(text, bold=True) if style == "bold" else click.style(text, fg=style)
+            return Shown(text)
+        return Shown(click.style(text, bold=True) if style == "bold"
+                     else click.style(text, fg=style))
 
-    return template("plan.txt.j2").render(
+    return text_template("plan.txt.j2").render(
         view=view, c=c, colours=COLOURS, note_text=NOTE_TEXT, explain=explain,
         detailed=detailed,
     )

@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator, Callable, Hashable
 from dataclasses import dataclass, field
 
 from ..core.requests import ApiRequest, ApiResponse
+from .answers import require_list
 from .breaker import CircuitBreaker
 from .cache import TTLCache
 from .client import SentryClient
@@ -81,6 +82,9 @@ class Gateway:
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             response = await self.request(ApiRequest("GET", request.path, params=params))
+            # a page that is not a JSON array is an error, never "no objects" (fail closed)
+            require_list(response.body, f"GET {self.client.base_url}/api/0/{request.path} "
+                                        f"({response.status})")
             yield response
             cursor = next_cursor(response.headers.get("link"))
             if cursor is None:

@@ -19,7 +19,7 @@ from ..core.state import DesiredResource, DesiredState, LiveObject, LiveState
 from ..kinds.base import ListRequest, ReadContext, ResourceKind
 from ..kinds.registry import apply_order, get_kind
 from .channels import read_slack_channels
-from .errors import NotFound, SentryError
+from .errors import Gone, NotFound, SentryError
 from .gateway import Gateway
 from .links import next_cursor
 
@@ -216,6 +216,11 @@ async def read_listing(gateway: Gateway, kind: ResourceKind, listing: ListReques
                        directory: Directory) -> list[LiveObject]:
     try:
         return await _read_listing(gateway, kind, listing, directory)
+    except Gone as error:
+        if kind.retired_hint:  # retired, not "no objects": re-creating would fail too
+            raise SentryError(f"{kind.name}: {error}. {kind.retired_hint}",
+                              code=error.code) from None
+        raise
     except NotFound:
         # A parent that does not exist (an issue named in a link manifest) holds no objects;
         # the reference check reports the missing parent with its file:line.
@@ -234,7 +239,7 @@ async def _read_listing(gateway: Gateway, kind: ResourceKind, listing: ListReque
     by_id: dict[str, LiveObject] = {}
 
     def add(page: ApiResponse) -> int:
-        fresh = 0
+        fresh = kind.learn(page.body, listing, directory)
         for item in kind.items(page.body, listing):
             obj = kind.to_live_object(item, listing, directory=directory)
             fresh += obj.id not in by_id
