@@ -17,9 +17,11 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+import yaml
 from click.core import ParameterSource
 
 from ..core.diagnostics import DexterError
@@ -84,6 +86,20 @@ def resolve_org(option: str | None, settings_org: str | None = None) -> str:
         raise DexterError("no organization: pass --org SLUG, set SENTRY_ORG, or set "
                           "`organization:` in dexter.yaml", code="missing-organization")
     return org
+
+
+def local_settings_org(directory: Path = Path(".")) -> str | None:
+    """`organization:` of `./dexter.yaml`, for verbs that need no manifests (export, inspect).
+    Unreadable or templated settings give None: the verb then asks for --org."""
+    settings = directory / "dexter.yaml"
+    try:
+        if not settings.is_file() or settings.stat().st_size > 1024 * 1024:
+            return None
+        data = yaml.safe_load(settings.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    org = data.get("organization") if isinstance(data, dict) else None
+    return org if isinstance(org, str) and org and "{" not in org else None
 
 
 def notice(message: str) -> None:

@@ -125,7 +125,9 @@ class RateLimitWaitTooLong(SentryError):
 
 
 class SentryConnectionError(SentryError):
-    code = "sentry-unreachable"
+    """No usable answer: the connection was refused, timed out or broke."""
+
+    code = "connection-failed"
 
     def __init__(self, message: str, *, method: str = "", path: str = "",
                  sent: bool = True) -> None:
@@ -140,9 +142,16 @@ class CircuitOpenError(SentryError):
     code = "circuit-open"
 
     def __init__(self, host: str, *, failures: int, retry_in: float,
-                 last_failure: str | None = None) -> None:
+                 last_failure: str | None = None,
+                 last_error: SentryError | None = None) -> None:
         self.host = host
         self.retry_in = retry_in
+        self.last_error = last_error
+        if isinstance(last_error, SentryConnectionError):
+            # Nothing answered: the breaker only stopped us retrying a dead address, so the
+            # user hears what happened and what to check, not how the breaker works.
+            super().__init__(str(last_error), code=last_error.code)
+            return
         cause = f" (last: {last_failure})" if last_failure else ""
         super().__init__(
             f"Sentry at {host} is failing: {failures} consecutive failures{cause} opened the "

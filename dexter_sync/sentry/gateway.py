@@ -83,8 +83,9 @@ class Gateway:
         for _ in range(MAX_PAGES):
             response = await self.request(ApiRequest("GET", request.path, params=params))
             # a page that is not a JSON array is an error, never "no objects" (fail closed)
+            kind = response.headers.get("content-type") or "no content type"
             require_list(response.body, f"GET {self.client.base_url}/api/0/{request.path} "
-                                        f"({response.status})")
+                                        f"({response.status}, {kind})")
             yield response
             cursor = next_cursor(response.headers.get("link"))
             if cursor is None:
@@ -121,6 +122,7 @@ class Gateway:
         headers: dict[str, str] = {}
         verdict: bool | None = None  # True: healthy answer, False: failure, None: unknown
         failure: str | None = None
+        failed_with: SentryError | None = None
         status: int | None = None
         started = 0.0
         try:
@@ -134,18 +136,18 @@ class Gateway:
                     return response
                 except SentryHTTPError as error:
                     status, headers, verdict = error.status, error.headers, error.status < 500
-                    failure = str(error)
+                    failure, failed_with = str(error), error
                     if isinstance(error, RateLimited):
                         self.limiter.rate_limited(endpoint, error.retry_at, headers)
                     raise
                 except SentryError as error:
-                    verdict, failure = False, str(error)
+                    verdict, failure, failed_with = False, str(error), error
                     raise
                 finally:
                     if verdict is True:
                         self.breaker.on_success(probe)
                     elif verdict is False:
-                        self.breaker.on_failure(probe, reason=failure)
+                        self.breaker.on_failure(probe, reason=failure, error=failed_with)
                     else:
                         self.breaker.on_abandoned(probe)
                     if verdict is not None:
