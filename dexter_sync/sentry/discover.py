@@ -48,7 +48,8 @@ async def read_events_table(gateway: Gateway, organization: str, params: dict[st
                          params=params)
     rows: list[dict[str, Any]] = []
     meta: dict[str, Any] = {}
-    async for page in gateway.pages(request, per_page=min(per_page, max(max_rows, 1))):
+    async for page in gateway.pages(request, per_page=min(per_page, max(max_rows, 1)),
+                                    list_body=False):
         body = page.body
         if not (isinstance(body, dict) and isinstance(body.get("data"), list)
                 and isinstance(body.get("meta", {}), dict)
