@@ -76,17 +76,20 @@ class Gateway:
         finally:
             self.cache.clear()  # even a failed write may have changed what reads would see
 
-    async def pages(self, request: ApiRequest, *, per_page: int = PER_PAGE
-                    ) -> AsyncGenerator[ApiResponse, None]:
-        """Every page of a list endpoint, following `Link` cursors until `results="false"`."""
+    async def pages(self, request: ApiRequest, *, per_page: int = PER_PAGE,
+                    list_body: bool = True) -> AsyncGenerator[ApiResponse, None]:
+        """Every page of a list endpoint, following `Link` cursors until `results="false"`.
+
+        Each page must be a JSON array unless `list_body` is False (the events endpoint pages
+        an object, which its caller checks)."""
         params = {"per_page": per_page, **request.params}
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             response = await self.request(ApiRequest("GET", request.path, params=params))
-            # a page that is not a JSON array is an error, never "no objects" (fail closed)
-            kind = response.headers.get("content-type") or "no content type"
-            require_list(response.body, f"GET {self.client.base_url}/api/0/{request.path} "
-                                        f"({response.status}, {kind})")
+            if list_body:  # a page that is not an array is an error, never "no objects"
+                kind = response.headers.get("content-type") or "no content type"
+                require_list(response.body, f"GET {self.client.base_url}/api/0/"
+                                            f"{request.path} ({response.status}, {kind})")
             yield response
             cursor = next_cursor(response.headers.get("link"))
             if cursor is None:
