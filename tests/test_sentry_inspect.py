@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -113,12 +114,29 @@ def test_cli_inspect_issue_json_and_text_never_show_the_token():
 def test_cli_fails_fast_with_a_clear_message_when_sentry_is_down():
     with running_emulator(projects=["web"]) as emu:
         emu.set_faults(error_rate=1.0)
-        result = run_cli("inspect", "issue", "1", "--org", "acme",
+        result = run_cli("inspect", "issue", "1", "--org", "acme", "--verbose",
                          env={"SENTRY_AUTH_TOKEN": emu.token, "SENTRY_URL": emu.url})
-        sent = emu.counters()["total"]
+        served = emu.counters()["total"]
     assert result.returncode == 1
     assert "circuit breaker open" in result.stderr and "Traceback" not in result.stderr
-    assert sent <= 10 + 4  # the breaker threshold plus the calls already in flight
+    # The --verbose log lists every answer in the order the client got it, and the moment
+    # the breaker opened. A 404 (participants) is a healthy answer that resets the count, so
+    # the total depends on timing; what does not: the breaker opened after `threshold`
+    # consecutive failures, and after it opened only the calls already in flight on the
+    # other parts were answered, plus one probe per half-open move.
+    lines = result.stderr.splitlines()
+    answers = [line for line in lines if "HTTP Request:" in line]
+    assert len(answers) == served  # every request the emulator served, the client logged
+    parts = {re.search(r"GET (\S+?)(\?|\s)", line).group(1) for line in answers}
+    assert len(parts) == 4  # the issue, its tags, events and participants, in parallel
+    threshold = GatewaySettings().breaker_threshold
+    opened = [i for i, line in enumerate(lines) if "circuit breaker for" in line
+              and "closed->open" in line]
+    assert len(opened) == 1 and f"after {threshold} consecutive failures" in lines[opened[0]]
+    probes = sum("circuit breaker for" in line and "open->half_open" in line
+                 for line in lines)
+    after_open = [line for line in lines[opened[0]:] if "HTTP Request:" in line]
+    assert len(after_open) <= (len(parts) - 1) + probes
 
 
 def test_token_is_redacted_even_when_the_server_echoes_it(caplog):

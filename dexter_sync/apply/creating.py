@@ -118,6 +118,9 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organizati
         if not idempotent:
             detail += " (not created: checked by natural key)"
         return ChangeOutcome(change, Status.FAILED, detail, None, writes)
+    except BreakerOpen as error:
+        error.writes = writes  # the report counts what this change did send
+        raise
     except _LookupFailed as error:
         return ChangeOutcome(change, Status.FAILED,
                              f"outcome unknown, look-up failed: {error} (the next run adopts "

@@ -100,7 +100,7 @@ async def _run_one(run: _Run, change: ResourceChange) -> None:
         status = Status.FAILED if error.sent else Status.NOT_ATTEMPTED
         detail = ("outcome unknown (a look-up was refused); the next run adopts it if it "
                   "was created" if error.sent else run.stopped)
-        outcome = ChangeOutcome(change, status, detail)
+        outcome = ChangeOutcome(change, status, detail, attempts=error.writes)
     except Exception as error:  # a kind that cannot build its request: fail that change only
         log.debug("change %s raised", change.address, exc_info=True)
         outcome = ChangeOutcome(change, Status.FAILED, f"{type(error).__name__}: {error}")

@@ -148,10 +148,12 @@ class Gateway:
                     verdict, failure, failed_with = False, str(error), error
                     raise
                 finally:
+                    side = "read" if request.method in ("GET", "HEAD") else "write"
                     if verdict is True:
-                        self.breaker.on_success(probe)
+                        self.breaker.on_success(probe, side=side)
                     elif verdict is False:
-                        self.breaker.on_failure(probe, reason=failure, error=failed_with)
+                        self.breaker.on_failure(probe, reason=failure, error=failed_with,
+                                                side=side)
                     else:
                         self.breaker.on_abandoned(probe)
                     if verdict is not None:

@@ -1,6 +1,6 @@
 """Admin endpoints under `/__emulator__/` (same token, no rate limit, no faults): faults,
 rate limits, quirks, counters, bulk seeding, out-of-band changes, names, incidents
-(open/resolve), reset."""
+(open/resolve), route holds, reset."""
 
 from __future__ import annotations
 
@@ -296,8 +296,22 @@ async def names(request: Request) -> Response:
     return json_response(created)
 
 
+async def holds(request: Request) -> Response:
+    """PUT sets a hold (see holds.py), DELETE releases what it holds, GET shows the counts."""
+    route_holds = request.app.state.holds
+    if request.method == "PUT":
+        try:
+            route_holds.set(await read_object(request))
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, {"detail": str(exc)}) from None
+    elif request.method == "DELETE":
+        route_holds.release()
+    return json_response(route_holds.snapshot())
+
+
 async def reset(request: Request) -> Response:
     state = request.app.state
+    state.holds.release()
     config = state.config
     store = store_of(request)
     store.wipe()
@@ -316,6 +330,7 @@ ROUTES = [
     ("/rate-limits/", ["GET", "PUT"], _settings_endpoint("rate_limit")),
     ("/quirks/", ["GET", "PUT"], _settings_endpoint("quirks")),
     ("/counters/", ["GET", "DELETE"], counters),
+    ("/holds/", ["GET", "PUT", "DELETE"], holds),
     ("/seed/", ["POST"], seed),
     ("/oob/", ["POST"], oob),
     ("/names/", ["POST"], names),
