@@ -3,6 +3,8 @@
 1. 100 SSE subscribers connected; signed `POST /webhooks/sentry` at a fixed rate: p50/p95/p99
    of the POST latency (target p95 < 50 ms) and the time from each POST to the event's
    delivery to all 100 subscribers.
+   The subscribers run in a process of their own, so their parsing does not delay the
+   POSTs being timed.
 2. RSS of a daemon after 10 cycles and after 1,000 cycles (interval 1 ms): memory stays flat.
 
     python benchmarks/watch_bench.py [--subscribers 100] [--rate 50] [--seconds 10] [--cycles 1000]
@@ -55,6 +57,12 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (load-independent cost)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -93,30 +101,62 @@ def metric(served: str, name: str) -> float:
     raise RuntimeError(f"no metric {name}")
 
 
-async def fan_out(served: str, subscribers: int, rate: float, seconds: float) -> dict[str, Any]:
+async def _subscribers(served: str, count: int, expect: int) -> None:
+    """The subscriber side, in a process of its own (`--subscriber-side`): `count` raw SSE
+    connections; prints "ready", then, once every connection saw `expect` events (or 60 s
+    passed), one JSON line {key: [arrival wall-clock times]}."""
+    host, port = served.removeprefix("http://").split(":")
     arrivals: dict[str, list[float]] = {}
+    seen = [0] * count
+    connected = 0
+
+    async def one(index: int) -> None:
+        nonlocal connected
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"GET /events?types=issue.new HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        await writer.drain()
+        while (await reader.readline()).strip():  # status line and headers
+            pass
+        connected += 1
+        while seen[index] < expect:
+            line = await reader.readline()
+            if not line:
+                return
+            if line.startswith(b"data: "):
+                arrivals.setdefault(json.loads(line[6:])["key"], []).append(time.time())
+                seen[index] += 1
+        writer.close()
+
+    tasks = [asyncio.ensure_future(one(i)) for i in range(count)]
+    while connected < count:
+        await asyncio.sleep(0.01)
+    print("ready", flush=True)
+    await asyncio.wait(tasks, timeout=60 + expect / 10)
+    print(json.dumps(arrivals), flush=True)
+
+
+def fan_out(served: str, subscribers: int, rate: float, seconds: float) -> dict[str, Any]:
+    total = int(rate * seconds)
+    side = subprocess.Popen([sys.executable, __file__, "--subscriber-side", served,
+                             str(subscribers), str(total)], stdout=subprocess.PIPE, text=True)
+    assert side.stdout is not None
+    assert side.stdout.readline().strip() == "ready"
+    while metric(served, "dexter_watch_stream_subscribers") < subscribers:
+        time.sleep(0.05)
+    sent, latencies = asyncio.run(_post_at_rate(served, rate, total))
+    arrivals: dict[str, list[float]] = json.loads(side.stdout.readline())
+    side.wait(30)
+    complete = [max(arrivals[k]) - sent[k] for k in sent
+                if len(arrivals.get(k, [])) == subscribers]
+    return {"posts": total, "latencies": latencies, "delivered_to_all": len(complete),
+            "fan_out": complete}
+
+
+async def _post_at_rate(served: str, rate: float, total: int
+                        ) -> tuple[dict[str, float], list[float]]:
     sent: dict[str, float] = {}
-    ready = 0
-
-    async def subscribe(client: httpx.AsyncClient) -> None:
-        nonlocal ready
-        async with client.stream("GET", f"{served}/events?types=issue.new") as response:
-            ready += 1
-            async for line in response.aiter_lines():
-                if line.startswith("data: "):
-                    key = json.loads(line[6:])["key"]
-                    arrivals.setdefault(key, []).append(time.perf_counter())
-
-    limits = httpx.Limits(max_connections=subscribers + 10)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30, read=None), limits=limits) as sse, \
-            httpx.AsyncClient(timeout=30) as poster:
-        readers = [asyncio.ensure_future(subscribe(sse)) for _ in range(subscribers)]
-        while ready < subscribers:
-            await asyncio.sleep(0.01)
-        while metric(served, "dexter_watch_stream_subscribers") < subscribers:
-            await asyncio.sleep(0.05)
-        latencies: list[float] = []
-
+    latencies: list[float] = []
+    async with httpx.AsyncClient(timeout=30) as poster:
         async def post(n: int) -> None:
             key = f"BENCH-{n}"
             body = json.dumps({"action": "created", "data": {"issue": {
@@ -124,14 +164,13 @@ async def fan_out(served: str, subscribers: int, rate: float, seconds: float) ->
                 "project": {"slug": "backend"}}}}).encode()
             headers = {"Sentry-Hook-Resource": "issue", "Content-Type": "application/json",
                        "Sentry-Hook-Signature": sign(SECRET, body)}
+            sent[key] = time.time()
             started = time.perf_counter()
-            sent[key] = started
             response = await poster.post(f"{served}/webhooks/sentry", content=body,
                                          headers=headers)
             latencies.append(time.perf_counter() - started)
             assert response.status_code == 200, response.text
 
-        total = int(rate * seconds)
         start = time.perf_counter()
         posts = []
         for n in range(total):  # a fixed rate: request n leaves at start + n / rate
@@ -140,34 +179,27 @@ async def fan_out(served: str, subscribers: int, rate: float, seconds: float) ->
                 await asyncio.sleep(delay)
             posts.append(asyncio.ensure_future(post(n)))
         await asyncio.gather(*posts)
-        deadline = time.perf_counter() + 30
-        while (sum(len(arrivals.get(k, [])) == subscribers for k in sent) < total
-               and time.perf_counter() < deadline):
-            await asyncio.sleep(0.05)
-        for reader in readers:
-            reader.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
-    complete = [max(arrivals[k]) - sent[k] for k in sent
-                if len(arrivals.get(k, [])) == subscribers]
-    return {"posts": total, "latencies": latencies, "delivered_to_all": len(complete),
-            "fan_out": complete, "dropped": None}
+    return sent, latencies
 
 
-def cycles_rss(url: str, manifests: Path, cycles: int) -> tuple[float, float, float]:
+def cycles_rss(url: str, manifests: Path, cycles: int) -> tuple[list[tuple[int, float]], float]:
+    """RSS (MB) at 10 cycles, at a few points on the way, and at `cycles`."""
+    marks = sorted({10, *(cycles * k // 4 for k in (1, 2, 3)), cycles})
     with daemon(url, manifests, "--interval", "1ms") as (proc, served):
-        def wait_cycles(n: int) -> None:
-            while metric(served, "dexter_watch_cycles_total") < n:
-                time.sleep(0.05)
-
         started = time.perf_counter()
-        wait_cycles(10)
-        at_10 = rss_mb(proc.pid)
-        wait_cycles(cycles)
-        at_n = rss_mb(proc.pid)
-        return at_10, at_n, time.perf_counter() - started
+        found: list[tuple[int, float]] = []
+        for mark in marks:
+            while metric(served, "dexter_watch_cycles_total") < mark:
+                time.sleep(0.05)
+            found.append((mark, rss_mb(proc.pid)))
+        return found, time.perf_counter() - started
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--subscriber-side"]:
+        served, count, expect = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+        asyncio.run(_subscribers(served, count, expect))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--rate", type=float, default=50.0, help="webhook POSTs per second")
@@ -182,8 +214,10 @@ def main() -> None:
             (manifests / name).write_text(text)
         with emulator_process(TOKEN, "--org", "acme", "--projects", "backend",
                               "--seed-from", str(manifests)) as (url, _admin):
-            with daemon(url, manifests, "--interval", "60s") as (_proc, served):
-                result = asyncio.run(fan_out(served, args.subscribers, args.rate, args.seconds))
+            with daemon(url, manifests, "--interval", "60s") as (proc, served):
+                cpu_before = cpu_seconds(proc.pid)
+                result = fan_out(served, args.subscribers, args.rate, args.seconds)
+                cpu = cpu_seconds(proc.pid) - cpu_before
                 dropped = metric(served, "dexter_watch_stream_dropped_total")
             lat = [v * 1000 for v in result["latencies"]]
             fan = [v * 1000 for v in result["fan_out"]]
@@ -196,9 +230,14 @@ def main() -> None:
                   f"{percentile(fan, 0.5):.1f}  p95 {percentile(fan, 0.95):.1f}  p99 "
                   f"{percentile(fan, 0.99):.1f}; delivered to all: "
                   f"{result['delivered_to_all']}/{result['posts']}; dropped: {dropped:g}")
-            at_10, at_n, took = cycles_rss(url, manifests, args.cycles)
-            print(f"memory: RSS {at_10:.1f} MB after 10 cycles, {at_n:.1f} MB after "
-                  f"{args.cycles} cycles (ratio {at_n / at_10:.3f}; {took:.0f} s of cycles)")
+            print(f"  daemon CPU: {cpu * 1000 / result['posts']:.2f} ms per webhook event "
+                  f"(POST + delivery to {args.subscribers} subscribers); at {args.rate:g}/s "
+                  f"that is {cpu / args.seconds:.2f} of one core while the run lasted")
+            marks, took = cycles_rss(url, manifests, args.cycles)
+            (_, at_10), (_, at_n) = marks[0], marks[-1]
+            print("memory: RSS " + ", ".join(f"{mb:.1f} MB after {n}" for n, mb in marks)
+                  + f" cycles; {args.cycles} vs 10: ratio {at_n / at_10:.3f} "
+                  f"({took:.0f} s of cycles)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
