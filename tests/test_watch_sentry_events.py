@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -14,20 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers_watch import Emulator, poll, served_emulator, watching, write_manifests
+from tests.helpers_watch import Emulator, applied, manifests, poll, watching
+
+__all__ = ["applied", "manifests"]  # fixtures shared through helpers_watch
 
 
 @pytest.fixture
-def manifests(tmp_path: Path) -> Path:
-    return write_manifests(tmp_path / "sentry")
-
-
-@pytest.fixture
-def emu(tmp_path: Path, manifests: Path) -> Iterator[Emulator]:
-    with served_emulator(tmp_path, manifests) as emulator:
-        result = emulator.dexter("apply", str(manifests), "--auto-approve")
-        assert result.returncode == 0, result.stderr
-        yield emulator
+def emu(applied: Emulator) -> Emulator:
+    return applied
 
 
 class SlackStandIn:

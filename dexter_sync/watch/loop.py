@@ -11,6 +11,7 @@ turns the plan into drift events, polls the feeds the chosen event types need, a
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,9 @@ from .feeds import IncidentWatcher, IssueWatcher, ReleaseWatcher
 from .state import WatchState
 
 log = logging.getLogger(__name__)
+
+FULL_COLLECTION_EVERY = 10
+"""Cycles between explicit full garbage collections (see `run`)."""
 
 Planner = Callable[[SentryFacade, DesiredState], Awaitable[Plan]]
 
@@ -191,6 +195,11 @@ class WatchLoop:
         try:
             while not stop.is_set():
                 await self._cycle_or_stop(stop)
+                if self.state.cycles % FULL_COLLECTION_EVERY == 0:
+                    # The planner freezes the collector while it plans (gc.freeze); what it
+                    # unfreezes lands in the oldest generation without counting toward the
+                    # next full collection, so the cycles' garbage would pile up there.
+                    gc.collect()
                 if once or stop.is_set():
                     return
                 try:
