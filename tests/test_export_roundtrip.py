@@ -246,11 +246,11 @@ def test_export_leaves_out_ambiguous_objects_and_reports_them(org, tmp_path):
     assert load_manifests(tmp_path / "out").of_kind("metric_alert") == []
 
 
-def test_write_tree_is_atomic_and_refuses_foreign_directories(tmp_path):
+def test_write_tree_replaces_its_own_files_and_refuses_foreign_directories(tmp_path):
     target = tmp_path / "out"
     write_tree({"dexter.yaml": "a\n", "x/y.yaml": "b\n"}, target)
-    write_tree({"dexter.yaml": "c\n"}, target)  # an earlier export is replaced whole
-    assert sorted(p.name for p in target.rglob("*")) == ["dexter.yaml"]
+    write_tree({"dexter.yaml": "c\n"}, target)  # files of the earlier export are removed
+    assert sorted(p.name for p in target.rglob("*")) == [".dexter-export.json", "dexter.yaml"]
     assert (target / "dexter.yaml").read_text() == "c\n"
     foreign = tmp_path / "home"
     foreign.mkdir()

@@ -171,12 +171,12 @@ def test_include_glob_matching_nothing(tmp_path: Path) -> None:
     assert (problem.span.line, problem.span.column) == (4, 5)
 
 
-def test_reserved_and_unknown_sections(tmp_path: Path) -> None:
+def test_unknown_sections_next_to_the_alerting_sections(tmp_path: Path) -> None:
     write(tmp_path, {"dexter.yaml": "version: 1\norganization: acme\ninclude: [a.yaml]\n",
-                     "a.yaml": "alerts: []\nmetric_alert: []\n"})
+                     "a.yaml": "alerts: []\nmonitors: []\nmetric_alert: []\n"})
     problems = errors(tmp_path)
-    assert [p.code for p in problems] == ["not-supported-yet", "unknown-section"]
-    assert problems[1].hint == "did you mean 'metric_alerts'?"
+    assert [p.code for p in problems] == ["unknown-section"]
+    assert problems[0].hint == "did you mean 'metric_alerts'?"
 
 
 def test_shared_section_needs_a_known_type(tmp_path: Path) -> None:
@@ -222,6 +222,25 @@ def test_include_globs_stay_inside_the_directory(tmp_path: Path, pattern: str) -
     write(tmp_path, {"dexter.yaml": f"version: 1\norganization: acme\ninclude: ['{pattern}']\n"})
     (problem,) = errors(tmp_path)
     assert problem.code == "invalid-include" and "`..`" in problem.message
+
+
+@pytest.mark.parametrize("link", ["file", "directory"])
+def test_an_include_reaching_a_symlink_out_of_the_root_is_refused(tmp_path: Path,
+                                                                  link: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "stolen.yaml").write_text("metric_alerts:\n" + ALERT.format(name="Stolen"))
+    root = tmp_path / "root"
+    write(root, {"dexter.yaml": "version: 1\norganization: acme\ninclude: ['alerts/*.yaml']\n",
+                 "alerts/mine.yaml": "metric_alerts:\n" + ALERT.format(name="Mine")})
+    if link == "file":
+        (root / "alerts" / "stolen.yaml").symlink_to(outside / "stolen.yaml")
+    else:
+        (root / "alerts").rename(root / "real")
+        (root / "alerts").symlink_to(outside)
+    (problem,) = errors(root)
+    assert problem.code == "invalid-include" and "outside the manifest root" in problem.message
+    assert problem.span.file.endswith("dexter.yaml") and problem.span.line == 3
 
 
 def test_errors_in_rendered_templates_point_at_the_template_line(tmp_path: Path) -> None:

@@ -127,12 +127,18 @@ def test_dexter_and_the_emulator_agree_and_exports_validate(emulator, threshold_
         MetricAlertEntry.model_validate(exported)  # no "live" context: the full checks
 
 
-def test_export_of_a_below_percent_rule_then_validate(emulator, tmp_path):
-    emu, client, team_id, _ = emulator
-    body = rule_body(team_id, threshold_type=1, delta=10080, critical=80, warning=None,
-                     resolve=50)
-    body["name"] = "Traffic drop"
-    assert client.post("organizations/acme/alert-rules/", json=body).status_code == 201
+def test_export_of_a_below_percent_rule_then_validate(tmp_path):
+    with running_emulator(projects=["backend"], teams=["backend-team"]) as emu:
+        client = emu.client()
+        team_id = client.get("organizations/acme/teams/").json()[0]["id"]
+        body = rule_body(team_id, threshold_type=1, delta=10080, critical=80, warning=None,
+                         resolve=50)
+        body["name"] = "Traffic drop"
+        assert client.post("organizations/acme/alert-rules/", json=body).status_code == 201
+        exported_then_validated(emu, tmp_path)
+
+
+def exported_then_validated(emu, tmp_path) -> None:
     env = {"SENTRY_AUTH_TOKEN": emu.token, "PATH": "/usr/bin:/bin"}
     out = tmp_path / "sentry"
     export = subprocess.run([*DEXTER, "export", "--sentry-url", emu.url, "--org", "acme",

@@ -68,7 +68,9 @@ def test_example_files_carry_the_editor_modeline() -> None:
 @pytest.mark.parametrize("document", [
     {"metric_alerts": [{"name": "x", "tme_window": 5}]},
     {"integration_links": [{"type": "nope", "name": "acme/x"}]},
-    {"monitors": []},
+    {"monitors": [{"type": "metric", "name": "x", "project": "backend"}]},
+    {"monitors": [{"type": "heartbeat", "name": "x", "project": "backend"}]},
+    {"alerts": [{"name": "x", "frequncy": "30m"}]},
 ])
 def test_resource_schema_rejects_bad_files(document: dict) -> None:
     with pytest.raises(jsonschema.ValidationError):

@@ -17,6 +17,7 @@ from ..core.changes import Action, Plan, ResourceChange
 from ..kinds.base import ResourceKind
 from ..kinds.registry import get_kind
 from .changing import delete, update
+from .converging import converge
 from .creating import create_safely
 from .failures import BreakerOpen
 from .ports import WriteFacade
@@ -41,6 +42,8 @@ class _Run:
     outcomes: dict[int, ChangeOutcome] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
     """Addresses (`kind/key`) of changes that did not apply, for their children."""
+    concurrent: list[str] = field(default_factory=list)
+    """Keys where a concurrent run created the same object (see converging.py)."""
 
     def record(self, outcome: ChangeOutcome) -> None:
         self.outcomes[id(outcome.change)] = outcome
@@ -62,11 +65,17 @@ async def apply_change(facade: WriteFacade, organization: str, change: ResourceC
                        task_timeout: float = TASK_TIMEOUT) -> ChangeOutcome:
     """One change, whatever its action. Raises BreakerOpen when the breaker refuses it."""
     kind = kind or get_kind(change.kind)
-    if change.action is Action.CREATE:
-        return await create_safely(facade, kind, organization, change,
-                                   task_timeout=task_timeout)
-    if change.action is Action.UPDATE:
-        return await update(facade, kind, organization, change, task_timeout=task_timeout)
+    if change.action in (Action.CREATE, Action.UPDATE):
+        # ids only known once earlier waves applied (kind hook); the outcome reports the
+        # change as planned
+        sent = await kind.resolve_change(change, lambda name, key: facade.find_live(name, key))
+        if change.action is Action.CREATE:
+            outcome = await create_safely(facade, kind, organization, sent,
+                                          task_timeout=task_timeout)
+        else:
+            outcome = await update(facade, kind, organization, sent, task_timeout=task_timeout)
+        outcome.change = change
+        return outcome
     if change.action is Action.DELETE:
         return await delete(facade, kind, organization, change)
     return ChangeOutcome(change, Status.APPLIED, "no change")
@@ -128,6 +137,11 @@ async def execute_plan(plan: Plan, facade: WriteFacade, *,
         log.info("wave %s/%d: %d changes (%s)", wave.phase, wave.depth, len(wave.changes),
                  ", ".join(wave.kinds))
         await _run_wave(run, wave, concurrency)
+        if not run.stopped:  # no new write (removing a twin) once the breaker opened
+            run.concurrent += await converge(
+                run.facade, run.organization, [run.outcomes[id(c)] for c in wave.changes],
+                {c.kind: run.kinds(c.kind) for c in wave.changes})
     run.progress.finish()
     ordered = [run.outcomes[id(c)] for w in waves for c in w.changes]
-    return ApplyReport(plan.organization, ordered, run.stopped, time.monotonic() - started)
+    return ApplyReport(plan.organization, ordered, run.stopped, time.monotonic() - started,
+                       concurrent=run.concurrent)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
+from ..render.escaping import printable
 from .report import ChangeOutcome, Status
 
 
@@ -86,11 +87,11 @@ class LineProgress:
         text = f"[{c.done}/{c.total}] {outcome.status} {change.action} {change.address}"
         if outcome.detail:
             text += f": {outcome.detail}"
-        self.stream.write(text + "\n")
+        self.stream.write(printable(text) + "\n")
         self.stream.flush()
 
     def note(self, message: str) -> None:
-        self.stream.write(message + "\n")
+        self.stream.write(printable(message) + "\n")
         self.stream.flush()
 
     def finish(self) -> None:
@@ -139,7 +140,7 @@ class BarProgress:
 
     def note(self, message: str) -> None:
         # Print above the bar, then redraw it.
-        self.stream.write("\r\x1b[2K" + message + "\n")
+        self.stream.write("\r\x1b[2K" + printable(message) + "\n")
         self._draw(force=True)
 
     def finish(self) -> None:

@@ -23,9 +23,13 @@ class ErrorCode(StrEnum):
     BAD_SENTRY_URL = "bad-sentry-url"
     WRITE_FAILED = "write-failed"
     STALE_SCHEMA = "stale-schema"
-    EXPORT_TARGET = "export-target"
+    EXPORT_TARGET = "export-target"                  # --out holds files export did not write
+    EXPORT_PATH = "export-path"                      # a file name would leave --out
     EXPORT_PARTIAL = "export-partial"                # export left objects out (listed on stderr)
     EMULATOR_DB = "emulator-db"
+    INIT_TARGET = "init-target"                      # `dexter init` would overwrite a file
+    EMULATOR_OPEN_BIND = "emulator-open-bind"        # non-loopback --host without a token
+    INVALID_SETTING = "invalid-setting"              # a DEXTER_* environment setting
 
     # manifests (file:line diagnostics)
     INVALID_MANIFEST = "invalid-manifest"            # the summary of one or more diagnostics
@@ -42,6 +46,7 @@ class ErrorCode(StrEnum):
     UNREADABLE_FILE = "unreadable-file"
     INVALID_FILE = "invalid-file"
     NO_SETTINGS = "no-settings"
+    RESOURCE_FILE = "resource-file"                  # a resource file given as the manifest path
     INVALID_SETTINGS = "invalid-settings"
     INVALID_INCLUDE = "invalid-include"
     INCLUDE_LOOP = "include-loop"
@@ -59,6 +64,7 @@ class ErrorCode(StrEnum):
     TEMPLATE_ERROR = "template-error"
     TEMPLATE_UNSAFE = "template-unsafe"
     TEMPLATE_UNDEFINED = "template-undefined"
+    TEMPLATE_LIMIT = "template-limit"                # output size, integer size, loop work
 
     # plans and the live organization
     UNKNOWN_REFERENCE = "unknown-reference"          # a name the organization does not have
@@ -81,6 +87,9 @@ class ErrorCode(StrEnum):
     MISSING_LIVE_ID = "missing-live-id"
     TASK_FAILED = "task-failed"
     TASK_PENDING = "task-pending"
+    TWO_ALERTING_MODELS = "two-alerting-models"      # one rule in a legacy and a new kind
+    MIGRATION_TARGET = "migration-target"            # migrate would overwrite a file
+    MIGRATION_BLOCKED = "migration-blocked"          # a cut-over step cannot start safely
 
     # talking to Sentry
     SENTRY_ERROR = "sentry-error"
@@ -95,8 +104,10 @@ class ErrorCode(StrEnum):
     SENTRY_RATE_LIMITED = "sentry-rate-limited"
     RATE_LIMITED = "rate-limited"                    # a rate-limit wait longer than the cap
     SENTRY_SERVER_ERROR = "sentry-server-error"
-    SENTRY_UNREACHABLE = "sentry-unreachable"
+    CONNECTION_FAILED = "connection-failed"          # refused, not resolved, timed out, cut
     SENTRY_PAGINATION = "sentry-pagination"
+    SENTRY_UNEXPECTED_ANSWER = "sentry-unexpected-answer"  # HTML, a redirect, wrong JSON type
+    SENTRY_RESPONSE_TOO_LARGE = "sentry-response-too-large"
     CIRCUIT_OPEN = "circuit-open"
 
     # the watch daemon
@@ -104,3 +115,15 @@ class ErrorCode(StrEnum):
     BAD_DURATION = "bad-duration"                    # --interval
     BAD_ADDRESS = "bad-address"                      # --serve
     SERVE_FAILED = "serve-failed"                    # the --serve address could not be bound
+
+    # queries, releases, alert history
+    UNKNOWN_QUERY = "unknown-query"                  # `dexter query NAME`: no such query
+    REJECTED_QUERY = "rejected-query"                # validate --online: Sentry refuses it
+    UNKNOWN_ALERT = "unknown-alert"                  # `dexter inspect alert NAME`
+
+    # the GitHub Action (`dexter action`, action.yml)
+    ACTION_INPUT = "action-input"                    # a workflow input or token missing or invalid
+    ACTION_ENVIRONMENT = "action-environment"        # not run as a step (no GITHUB_OUTPUT, ...)
+    ACTION_REPORT = "action-report"                  # dexter apply ended without its JSON report
+    MISSING_PLAN_FILE = "missing-plan-file"          # apply was given a plan file that is not there
+    GITHUB_API = "github-api"                        # GitHub's REST API refused or answered out of shape

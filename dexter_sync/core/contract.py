@@ -19,7 +19,8 @@ from .directory import Directory
 from .sources import FieldPath
 
 ReferenceKind = Literal[
-    "project", "team", "member", "integration", "environment", "repository", "slack_channel", "issue"
+    "project", "team", "member", "integration", "environment", "repository", "slack_channel",
+    "issue", "monitor"
 ]
 
 
@@ -59,6 +60,8 @@ class KindContract(Protocol):
     def canonical_reuses_payload(self) -> bool: ...
     @property
     def provides_reference(self) -> ReferenceKind | None: ...
+    @property
+    def replaced_by(self) -> tuple[str, ...]: ...
 
     def references(self, entry: Any) -> list[Reference]: ...
     def build_payload(self, entry: Any, *, directory: Directory) -> dict[str, Any]: ...

@@ -26,6 +26,22 @@ class Repository:
     provider: str | None = None
 
 
+@dataclass(frozen=True)
+class Detector:
+    """A Sentry detector ("monitor") other kinds link to by name (alerts)."""
+
+    id: str
+    name: str
+    type: str
+    """`metric_issue`, `uptime_domain_failure`, `monitor_check_in_failure`, or the system
+    types `error` / `issue_stream` every project has."""
+    project: str | None
+    """Project slug."""
+
+
+SYSTEM_DETECTOR_TYPES = ("error", "issue_stream")
+
+
 @dataclass
 class Directory:
     organization: str
@@ -47,6 +63,8 @@ class Directory:
     channel listing), so a channel missing there really does not exist."""
     missing_issues: set[str] = field(default_factory=set)
     """Issues named in manifests that Sentry answered 404 for while reading their links."""
+    detectors: dict[str, Detector] = field(default_factory=dict)
+    """detector id -> Detector, learned while reading alerts (kinds' `learn` hook)"""
 
     # --- lookups by name (None when unknown; reference checks report the miss) ---
 
@@ -84,6 +102,16 @@ class Directory:
         if not key and len(candidates) == 1:
             return candidates[0]
         return None
+
+    def detector_id(self, name: str) -> str | None:
+        """The id of the monitor (user-created detector) with this name."""
+        return next((d.id for d in self.detectors.values()
+                     if d.name == name and d.type not in SYSTEM_DETECTOR_TYPES), None)
+
+    def system_detector_id(self, project: str, kind: str = "error") -> str | None:
+        """The id of a project's system detector (`error` or `issue_stream`)."""
+        return next((d.id for d in self.detectors.values()
+                     if d.project == project and d.type == kind), None)
 
     def repository(self, name_or_id: str | int) -> Repository | None:
         key = str(name_or_id)

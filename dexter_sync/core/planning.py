@@ -17,7 +17,7 @@ from typing import Any
 from .changes import Action, FieldChange, NoteReason, Plan, PlanNote, ResourceChange
 from .contract import KindCatalog, KindContract
 from .cosmetics import CosmeticTally, tally_object
-from .diagnostics import DexterError, did_you_mean
+from .diagnostics import DexterError, Diagnostic, ValidationError, did_you_mean
 from .diffing import diff_fields, restrict
 from .directory import Directory
 from .fingerprints import combine, fingerprint, live_canonical
@@ -100,6 +100,7 @@ def _make_plan(desired: DesiredState, live: LiveState, kinds: KindCatalog,
                cosmetics: bool) -> Plan:
     # dependencies first (releases before deploys): the order readers and apply expect
     order = {name: i for i, name in enumerate(kinds.apply_order())}
+    refuse_two_models(desired, kinds)
     prune_rules = dict(desired.settings.prune if prune is None else prune)
     wanted = list(targets)
     draft = _Draft(cosmetic=CosmeticTally() if cosmetics else None, targets=wanted)
@@ -142,6 +143,30 @@ def _make_plan(desired: DesiredState, live: LiveState, kinds: KindCatalog,
     plan.safety = (threshold_findings(changes, existing, desired.settings)
                    + gate_findings(changes, kinds))
     return plan
+
+
+def refuse_two_models(desired: DesiredState, kinds: KindCatalog) -> None:
+    """One rule declared through a legacy kind and the kind that replaces it (same name)
+    would be two live alerts firing twice: refused, each with its file:line."""
+    named: dict[tuple[str, str], DesiredResource] = {}
+    for resource in desired.resources:
+        name = getattr(resource.entry, "name", None)
+        if isinstance(name, str):
+            named.setdefault((resource.kind, name), resource)
+    problems = []
+    for (kind_name, name), resource in named.items():
+        for newer in kinds.get(kind_name).replaced_by:
+            twin = named.get((newer, name))
+            if twin is None:
+                continue
+            where = f" ({twin.span})" if twin.span else ""
+            problems.append(Diagnostic(
+                "two-alerting-models", f"{kind_name} {name!r} is also declared as {newer} "
+                f"{name!r}{where}: one rule must not be managed through both models",
+                span=resource.span, hint="finish `dexter migrate alerts` and remove the "
+                "legacy entry"))
+    if problems:
+        raise ValidationError(problems)
 
 
 def _plan_kind(kind: KindContract, wanted: list[DesiredResource],

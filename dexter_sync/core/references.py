@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from .contract import KindCatalog
 from .diagnostics import Diagnostic, did_you_mean
-from .directory import Directory
+from .directory import SYSTEM_DETECTOR_TYPES, Directory
 from .state import DesiredState
 
 
@@ -87,6 +87,11 @@ def _check(kind: str, name: str, provider: str | None, scope: str | None,
         if directory.repository(name) is None:
             names = [r.name for r in directory.repositories.values()]
             return f"repository {name!r} is not connected to {org}", names
+    elif kind == "monitor":
+        if directory.detector_id(name) is None:
+            names = [d.name for d in directory.detectors.values()
+                     if d.type not in SYSTEM_DETECTOR_TYPES]
+            return f"monitor {name!r} is neither declared nor in {org}", names
     elif kind == "issue":
         if name in directory.missing_issues:
             return f"issue {name!r} does not exist in {org}", []

@@ -63,5 +63,5 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     app.state.views = RowViews()
     app.state.api_user = API_USER
     app.state.initial_settings = {attr: copy.deepcopy(getattr(config, attr))
-                                  for attr in ("rate_limit", "faults", "quirks")}
+                                  for attr in ("rate_limit", "faults", "quirks", "alerting")}
     return app

@@ -28,6 +28,7 @@ PROVIDERS: dict[str, dict[str, Any]] = {
     "opsgenie": {"name": "Opsgenie", "features": ["alert-rule", "incident-management"]},
     "msteams": {"name": "Microsoft Teams", "features": ["alert-rule", "chat-unfurl"]},
     "discord": {"name": "Discord", "features": ["alert-rule", "chat-unfurl"]},
+    "github_enterprise": {"name": "GitHub Enterprise", "features": ["commits", "issue-basic"]},
 }
 REPO_PROVIDERS = {"github", "gitlab", "bitbucket", "vsts"}
 

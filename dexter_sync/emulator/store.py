@@ -38,7 +38,9 @@ ID_BASES = {
     "metric_rule": 170000, "trigger": 180000, "action": 190000, "issue_rule": 12000,
     "saved_query": 900, "release": 1, "deploy": 600, "code_mapping": 800,
     "external_issue": 40, "issue": 6000000, "event": 1, "project_key": 70,
-    "slack_channel": 1, "task": 1, "file": 1,
+    "slack_channel": 1, "task": 1, "file": 1, "workflow": 2300000, "detector": 3400000,
+    "dcg": 4100000, "data_condition": 5200000, "wf_action": 6300000, "data_source": 7400,
+    "data_source_object": 8500,
 }
 
 
@@ -66,6 +68,8 @@ class Store:
         self._generations: Counter = Counter()
         self._wipes = 0
         self._snapshots: dict[tuple[str, str], tuple[tuple[int, int], list[dict]]] = {}
+        self.extra_tables: set[str] = set()
+        """Tables other modules keep in this database (eventtable.py); wiped with the rest."""
 
     def generation(self, kind: str) -> tuple[int, int]:
         """Changes whenever a record of `kind` is written (or the store is wiped)."""
@@ -112,6 +116,13 @@ class Store:
             cached = (gen, self.query(kind, org))
             self._snapshots[key] = cached
         return cached[1]
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """The raw connection under the store's lock, for modules that keep their own
+        tables in this database (the Discover events table, eventtable.py)."""
+        with self._lock:
+            yield self._db
 
     def close(self) -> None:
         with self._lock:
@@ -281,7 +292,8 @@ class Store:
 
     def wipe(self) -> None:
         with self._lock:
-            self._db.executescript("DELETE FROM objects; DELETE FROM sequences; DELETE FROM audit;")
+            self._db.executescript("DELETE FROM objects; DELETE FROM sequences; DELETE FROM audit;"
+                                   + "".join(f"DELETE FROM {t};" for t in sorted(self.extra_tables)))
             self._wipes += 1
             self._snapshots.clear()
 

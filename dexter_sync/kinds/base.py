@@ -16,7 +16,7 @@ manages (declared fields plus the defaults the payload sends), never server-only
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -52,10 +52,14 @@ class SlackChannel:
 class EntryModel(BaseModel):
     """Base of every manifest entry model: unknown keys are errors, snake_case field names."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False,
+                              defer_build=True)
 
 
 E = TypeVar("E", bound=BaseModel)
+
+Finder = Callable[[str, str], Awaitable[LiveObject | None]]
+"""Looks a live object up by (kind name, natural key) at apply time."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ class ResourceKind(ABC, Generic[E]):
     """Kind whose entries embed this kind's entries (deploys inside releases)."""
     title: ClassVar[str] = ""
     """One line for the docs: what Sentry resource this is."""
+    not_exported: ClassVar[str | None] = None
+    """Why `dexter export` leaves this kind out (said in its summary), or None."""
     live_optional_fields: ClassVar[tuple[str, ...]] = ()
     """Canonical keys Sentry omits from list responses (metric alerts' `event_types`): the
     planner compares them only when the live canonical holds them (not None)."""
@@ -116,6 +122,11 @@ class ResourceKind(ABC, Generic[E]):
     provides_reference: ClassVar[ReferenceKind | None] = None
     """A reference type a declared entry of this kind satisfies (repositories: a code
     mapping may name a repository the same plan connects)."""
+    replaced_by: ClassVar[tuple[str, ...]] = ()
+    """Kinds managing the same Sentry objects through a newer API (legacy alert rules ->
+    `alert`, `metric_monitor`): the planner refuses a rule declared in both (same `name`)."""
+    retired_hint: ClassVar[str | None] = None
+    """Told along with a 410 Gone from this kind's endpoints (Sentry retired the API)."""
     task_segment: ClassVar[str | None] = None
     """Path segment of Sentry's task endpoint when a write may answer 202 `{"uuid"}`
     (`rule-task`, `alert-rule-task`): `projects/{org}/{project}/<segment>/{uuid}/`."""
@@ -187,6 +198,13 @@ class ResourceKind(ABC, Generic[E]):
     def list_requests(self, ctx: ReadContext) -> list[ListRequest]:
         """List endpoints that hold every live object of this kind in scope."""
 
+    def learn(self, body: Any, listing: ListRequest, directory: Directory) -> int:
+        """Each list page read for this kind passes here before `items`: record in the
+        directory the names other kinds resolve (alerts learn monitor and system detector
+        ids). Returns how many new names it learned (a page teaching something is progress
+        for pagination, like a page of new objects). Default: nothing."""
+        return 0
+
     def items(self, body: Any, listing: ListRequest) -> list[dict[str, Any]]:
         """Objects of this kind in one list response body (a JSON array by default)."""
         return list(body) if isinstance(body, list) else []
@@ -212,6 +230,13 @@ class ResourceKind(ABC, Generic[E]):
     @abstractmethod
     def delete_request(self, organization: str, change: ResourceChange) -> ApiRequest:
         """The DELETE of the change's live object."""
+
+    async def resolve_change(self, change: ResourceChange, find: Finder) -> ResourceChange:
+        """Before a create or update is sent: fill in ids only known once earlier waves
+        applied (an alert's monitors created by this apply), looking objects up with
+        `find(kind, key)`. Raise DexterError when one cannot be found. Default: the change
+        as planned."""
+        return change
 
     def existing_id_from_rejection(self, body: Any) -> str | None:
         """The id of an existing live object a rejected create names (Sentry's issue-alert

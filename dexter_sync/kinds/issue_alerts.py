@@ -165,6 +165,10 @@ class IssueAlertKind(ResourceKind[IssueAlertEntry]):
     task_segment = "rule-task"
     id_path_segments = ("rule-task",)
     title = "Issue alert rule (legacy project rule, /projects/{org}/{project}/rules/)."
+    replaced_by = ("alert",)
+    retired_hint = ("Sentry has moved this organization's alert rules to workflows: run "
+                    "`dexter migrate alerts PATH` to move these manifests to `alerts` and "
+                    "`monitors`")
 
     def key(self, entry: IssueAlertEntry) -> str:
         return f"{entry.project}/{entry.name}"

@@ -25,10 +25,14 @@ KIND_MODULES = (
     "dexter_sync.kinds.repositories",
     "dexter_sync.kinds.code_mappings",
     "dexter_sync.kinds.external_issue_links",
+    "dexter_sync.kinds.monitors.metric",
+    "dexter_sync.kinds.monitors.uptime",
+    "dexter_sync.kinds.monitors.cron",
+    "dexter_sync.kinds.alerts.kind",
 )
 
-# Sections reserved for Sentry's new alerting model (workflows, detectors): a later issue.
-RESERVED_SECTIONS = ("alerts", "monitors")
+# Sections no kind serves yet but a later version will (refused with "not supported yet").
+RESERVED_SECTIONS: tuple[str, ...] = ()
 
 
 def register(kind: ResourceKind) -> ResourceKind:

@@ -3,9 +3,10 @@
 Each live object becomes `kind.export(data)` (friendly forms; Sentry's own form only where
 none exists), filed per section, and per project for project-scoped kinds
 (`metric_alerts.yaml`, `issue_alerts/<project>.yaml`). Child kinds (deploys) are nested in
-their parent's entry. A `dexter.yaml` lists exactly the files written, and `schemas/` holds
-the JSON Schemas the files' yaml-language-server modelines name. The tree is written to a
-temporary directory and renamed into place, so a failed export never leaves half a tree.
+their parent's entry; file names are safe slugs of server values. A `dexter.yaml` lists
+exactly the files written, and `schemas/` holds the JSON Schemas the files'
+yaml-language-server modelines name. `exporttree.write_tree` writes them without touching
+anything the export did not write.
 Ambiguous objects (two live objects with one natural key) are left out and reported: a
 manifest cannot declare both, and the plan lists them as ambiguous.
 """
@@ -13,19 +14,17 @@ manifest cannot declare both, and the plan lists them as ambiguous.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..core.diagnostics import DexterError
 from ..core.state import LiveObject, LiveState
 from ..kinds.registry import all_kinds, get_kind
+from .exporttree import safe_slug, write_tree
+
+__all__ = ["ExportResult", "build_export", "dump_yaml", "write_tree"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,8 @@ class ExportResult:
     """Kind name -> objects exported."""
     skipped: list[str] = field(default_factory=list)
     """`kind/key: why` for live objects left out."""
+    left_out: list[str] = field(default_factory=list)
+    """`section: why` for kinds export leaves out by design (external-issue links)."""
 
 
 class _Dumper(yaml.SafeDumper):
@@ -65,7 +66,7 @@ def dump_yaml(data: Any) -> str:
 
 def _file_for(kind: Any, obj: LiveObject) -> str:
     if kind.scope == "project" and obj.project:
-        return f"{kind.section}/{obj.project}.yaml"
+        return f"{kind.section}/{safe_slug(obj.project)}.yaml"
     return f"{kind.section}.yaml"
 
 
@@ -96,6 +97,8 @@ def build_export(live: LiveState, *, organization: str,
     """file -> section -> entries"""
     parents: dict[tuple[str, str], dict[str, Any]] = {}
     """(kind, key) -> exported mapping, for nesting children"""
+    result.left_out = [f"{kind.name.replace('_', ' ')}s ({kind.not_exported})"
+                       for kind in wanted if kind.not_exported]
     for kind in [k for k in wanted if k.child_of is None] + [k for k in wanted if k.child_of]:
         groups: dict[str, list[LiveObject]] = {}
         for obj in live.of_kind(kind.name):
@@ -126,7 +129,7 @@ def build_export(live: LiveState, *, organization: str,
         MODELINE.format(path=f"{SCHEMA_DIR}/dexter.schema.json")
         + dump_yaml({"version": 1, "organization": organization,
                      "include": _includes(sorted(sections))}))
-    result.files.update(_schemas())
+    result.files.update(schema_files())
     return result
 
 
@@ -154,7 +157,8 @@ def _includes(files: list[str]) -> list[str]:
     return globs
 
 
-def _schemas() -> dict[str, str]:
+def schema_files() -> dict[str, str]:
+    """The JSON Schemas a manifest tree's modelines name, by relative path."""
     from .schemas import (
         RESOURCES_SCHEMA_FILE,
         SETTINGS_SCHEMA_FILE,
@@ -167,39 +171,3 @@ def _schemas() -> dict[str, str]:
         f"{SCHEMA_DIR}/{SETTINGS_SCHEMA_FILE}": schema_text(settings_schema()),
         f"{SCHEMA_DIR}/{RESOURCES_SCHEMA_FILE}": schema_text(resources_schema()),
     }
-
-
-def write_tree(files: dict[str, str], out_dir: str | os.PathLike[str]) -> Path:
-    """Write `files` under `out_dir` atomically: a sibling temp dir, then a rename.
-
-    An existing `out_dir` is replaced only when it holds a dexter.yaml (an earlier export)
-    or nothing; anything else is refused rather than overwritten.
-    """
-    target = Path(out_dir).resolve()
-    if target.exists():
-        if not target.is_dir():
-            raise DexterError(f"{out_dir} exists and is not a directory", code="export-target")
-        if any(target.iterdir()) and not (target / "dexter.yaml").is_file():
-            raise DexterError(
-                f"{out_dir} is not empty and holds no dexter.yaml: refusing to replace it",
-                code="export-target")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; an export is an ordinary directory
-    try:
-        for name, text in files.items():
-            path = staging / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-            os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,12 @@ from .linemapping import TemplateLines
 from .positions import YamlDocument
 from .reading import read_manifest_text
 from .settings import SETTINGS_FILE, SettingsFile
-from .templating import TemplateContext, TemplateRenderer
+from .templating import TemplateContext, TemplateRenderer, template_env
 from .validating import field_names, validate_mapping
 from .yamlparsing import parse_yaml
 
 INCLUDE_KEY = "include"
+ENV_ALLOW_KEY = "env_allow"
 
 
 @dataclass
@@ -56,6 +58,34 @@ def display_name(path: Path) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
+_PEEK_BYTES = 64 * 1024
+
+
+def _refuse_resource_file(path: Path) -> None:
+    """A file other than dexter.yaml is taken as settings only if it is not plainly a resource
+    file (top-level resource sections and no `version:`): pointing at `alerts.yaml` then
+    says what to do instead of listing four unknown fields."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_PEEK_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return  # the settings reader reports unreadable files with their position
+    top_level = {line.split(":", 1)[0].strip() for line in head.splitlines()
+                 if line[:1].isalpha() and ":" in line}
+    found = sorted(top_level & (set(sections()) | set(RESERVED_SECTIONS)))
+    if not found or "version" in top_level:
+        return
+    holder = next((parent for parent in path.resolve().parents
+                   if (parent / SETTINGS_FILE).is_file()), None)
+    hint = (f"point at the directory that holds {SETTINGS_FILE} (or pass the {SETTINGS_FILE} "
+            "itself)")
+    if holder is not None:
+        hint += f": {display_name(holder)}"
+    raise ValidationError([Diagnostic(
+        "resource-file", f"{display_name(path)} is a resource file ({', '.join(found)}), "
+        f"not {SETTINGS_FILE}", hint=hint)])
+
+
 class _Loader:
     def __init__(self) -> None:
         self.problems = Diagnostics()
@@ -71,6 +101,8 @@ class _Loader:
             raise ValidationError([Diagnostic(
                 "no-settings", f"no {SETTINGS_FILE} found at {display_name(settings_path)}",
                 hint=f"point dexter at a directory holding {SETTINGS_FILE}")])
+        if settings_path.name != SETTINGS_FILE:
+            _refuse_resource_file(settings_path)
         self.settings_path = settings_path.resolve()
         settings, include, document = self._load_settings(settings_path)
         if document is not None and isinstance(include, list):  # else the model reported it
@@ -99,30 +131,36 @@ class _Loader:
             self.problems.add(Diagnostic("invalid-settings", f"{SETTINGS_FILE} must be a mapping",
                                          span=SourceSpan(display, 1, 1)))
             return None, [], None
-        data = self._render_settings(document)
+        raw_allow = document.data.get(ENV_ALLOW_KEY)  # read before any template renders
+        env = template_env([str(name) for name in raw_allow]
+                           if isinstance(raw_allow, list) else [])
+        data = self._render_settings(document, env)
         model, problems = validate_mapping(SettingsFile, data, document, ())
         self.problems.extend(problems)
         vars_ = data.get("vars") if isinstance(data.get("vars"), dict) else {}
         organization = data.get("organization")
         self.renderer = TemplateRenderer(TemplateContext(
-            vars=vars_, organization=organization if isinstance(organization, str) else ""))
+            vars=vars_, organization=organization if isinstance(organization, str) else "",
+            env=env))
         self._check_sections(data, document)
         self.collector.defaults = self._defaults(data.get("defaults"), document)
         include = data.get(INCLUDE_KEY)
         settings = model.to_settings(str(path.parent)) if model is not None else None
         return settings, include, document
 
-    def _render_settings(self, document: YamlDocument) -> dict[str, Any]:
-        """`{{ env.X }}` in dexter.yaml values: vars see only env; the rest see vars too."""
+    def _render_settings(self, document: YamlDocument,
+                         env: Mapping[str, str]) -> dict[str, Any]:
+        """`{{ env.X }}` in dexter.yaml values: vars see only env; the rest see vars too
+        (`env_allow` itself is never rendered: it decides what `env` holds)."""
         data = document.data
-        env_only = TemplateRenderer(TemplateContext())
+        env_only = TemplateRenderer(TemplateContext(env=env))
         raw_vars = data.get("vars")
         if isinstance(raw_vars, dict):
             data["vars"] = _render_tree(raw_vars, ("vars",), document, env_only, self.problems)
         vars_ = data.get("vars") if isinstance(data.get("vars"), dict) else {}
-        with_vars = TemplateRenderer(TemplateContext(vars=vars_))
+        with_vars = TemplateRenderer(TemplateContext(vars=vars_, env=env))
         for key in list(data):
-            if key != "vars":
+            if key not in ("vars", ENV_ALLOW_KEY):
                 data[key] = _render_tree(data[key], (key,), document, with_vars, self.problems)
         return data
 
@@ -198,7 +236,14 @@ class _Loader:
                          if os.path.isfile(m))
         explicit = not glob.has_magic(pattern)
         found: list[Path] = []
+        root = self.settings_path.parent if self.settings_path else base
         for match in matches:
+            if not match.is_relative_to(root):  # a symlink leading out, as `..` would
+                self.problems.add(Diagnostic(
+                    "invalid-include", f"include glob {pattern!r} reaches {match}, outside the "
+                    f"manifest root {display_name(root) or '.'} (through a symlink); refused "
+                    "as `..` is", span=where))
+                continue
             if match in stack:
                 if explicit or match != self.settings_path:
                     chain = " -> ".join(display_name(p) for p in (*stack, match))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +38,12 @@ class SettingsFile(BaseModel):
         description="Sentry organization slug (`SENTRY_ORG` / `--org` override it).")
     vars: dict[str, Any] = Field(
         default_factory=dict, description="Values templates read as `vars.<name>`.")
+    env_allow: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_*?\[\]!]+$")]] = Field(
+        default_factory=list,
+        description="Environment variables templates may read as `env.<NAME>`: names or "
+                    "globs (`CI_*`). Variables starting `DEXTER_` are always readable; any "
+                    "other is an undefined-variable error, and SENTRY_AUTH_TOKEN never "
+                    "reaches a template.")
     defaults: dict[str, Any] = Field(
         default_factory=dict,
         description="Field values given to every entry whose kind has that field and that does "

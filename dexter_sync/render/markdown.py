@@ -6,10 +6,10 @@ the rest is summarized by action, so a plan of any size gives one valid comment.
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 
 from ..core.changes import Plan
+from .escaping import markdown_inline, printable
 from .jinja import environment
 from .view import ChangeView, PlanView, build_view
 
@@ -20,22 +20,23 @@ MAX_NOTES = 200
 
 
 def _html(text: str) -> str:
-    return html.escape(str(text), quote=False)
+    """A value in a markdown line or an HTML tag: one line, markdown and HTML neutralized."""
+    return markdown_inline(text)
 
 
 def _code(text: str) -> str:
-    # a value must not close the fenced block it sits in
-    return str(text).replace("```", "`\u200b``").replace("\n", " ")
+    # inside a fenced block markdown is inert; a value must only not close the block
+    return printable(text).replace("```", "`\u200b``")
 
 
 def _block(text: str, symbol: str) -> str:
     """A multi-line value inside a ```diff block: every line keeps the change's symbol."""
-    lines = str(text).replace("```", "`\u200b``").split("\n")
+    lines = printable(text, keep_newlines=True).replace("```", "`\u200b``").split("\n")
     return f"\n{symbol}   ".join(lines)
 
 
 def _cell(text: str) -> str:
-    return _html(text).replace("|", "\\|")
+    return markdown_inline(text)
 
 
 def _env():

@@ -1,6 +1,8 @@
 """Terminal text of a plan: `+ create`, `~ update` with field diffs, `- delete`, notes, safety.
 
-Colour only when asked (the CLI asks on a terminal without NO_COLOR: `use_colour`).
+Colour only when asked (the CLI asks on a terminal without NO_COLOR: `use_colour`). Every
+value is shown with its control characters escaped (`escaping`), so a name cannot forge a
+line of the plan or drive the terminal.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from typing import IO
 import click
 
 from ..core.changes import Plan
-from .jinja import template
+from .escaping import Shown, printable
+from .jinja import text_template
 from .view import PlanView, build_view
 
 COLOURS = {"create": "green", "update": "yellow", "delete": "red", "no-op": "white"}
@@ -30,18 +33,32 @@ def use_colour(stream: IO[str]) -> bool:
     return bool(isatty and isatty())
 
 
-def format_text(view: PlanView, *, colour: bool = False, explain: bool = False,
-                detailed: bool = True) -> str:
-    def c(text: str, style: str) -> str:
-        if not colour:
-            return text
-        return click.style(text, bold=True) if style == "bold" else click.style(text, fg=style)
+def cosmetic_line(view: PlanView) -> str:
+    """`256 cosmetic differences suppressed: order 3, type 30` (for -v and --explain)."""
+    total = view.cosmetic_total
+    classes = ", ".join(f"{cls} {n}" for cls, n in view.cosmetic.items())
+    return (f"{total} cosmetic difference{'s' if total != 1 else ''} suppressed"
+            + (f": {classes}" if classes else ""))
 
-    return template("plan.txt.j2").render(
+
+def format_text(view: PlanView, *, colour: bool = False, explain: bool = False,
+                detailed: bool = True, verbose: bool = False) -> str:
+    """The plan as text. One summary line; the cosmetic tally only with `verbose` or
+    `explain` (on a quiet plan it would read like a warning)."""
+    def c(text: str, style: str) -> Shown:
+        text = printable(text)
+        if not colour:
+            return Shown(text)
+        return Shown(click.style(text, bold=True) if style == "bold"
+                     else click.style(text, fg=style))
+
+    return text_template("plan.txt.j2").render(
         view=view, c=c, colours=COLOURS, note_text=NOTE_TEXT, explain=explain,
-        detailed=detailed,
+        detailed=detailed, show_cosmetic=(verbose or explain) and view.cosmetic_total > 0,
+        cosmetic_line=cosmetic_line(view),
     )
 
 
-def render_text(plan: Plan, *, colour: bool = False, explain: bool = False) -> str:
-    return format_text(build_view(plan), colour=colour, explain=explain)
+def render_text(plan: Plan, *, colour: bool = False, explain: bool = False,
+                verbose: bool = False) -> str:
+    return format_text(build_view(plan), colour=colour, explain=explain, verbose=verbose)

@@ -1,19 +1,23 @@
 """One HTTP call to Sentry: auth, keep-alive, JSON, error mapping (no retries, no limits).
 
 The gateway wraps every call in its controls; nothing here sleeps or loops except the
-transport itself. Library errors are wrapped at this edge (httpx -> SentryConnectionError),
+transport itself. Each answer is bounded and checked by `answers` (deadline, size, shape). Library errors are wrapped at this edge (httpx -> SentryConnectionError),
 like httpx's own `map_httpcore_exceptions`.
 """
 
 from __future__ import annotations
 
-import json as jsonlib
+import asyncio
+import errno
 import logging
+import socket
+import ssl
 from typing import Any
 
 import httpx
 
 from ..core.requests import ApiResponse
+from .answers import AnswerLimits, parse_error, parse_success, read_body
 from .errors import SentryConnectionError, error_for, trim
 from .redaction import register_secret
 
@@ -22,6 +26,38 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/0/"
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Failures before the request was written: even a POST may be sent again after these."""
+
+
+def connection_failure(exc: httpx.TransportError, base_url: str, method: str,
+                       path: str) -> str:
+    """What went wrong, in plain words, and what to check."""
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return f"cannot connect to Sentry at {base_url} ({_connect_reason(exc)}); check SENTRY_URL"
+    if isinstance(exc, httpx.TimeoutException):
+        what = "did not answer in time"
+    elif isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        what = "closed the connection without an answer"
+    else:
+        what = f"failed ({type(exc).__name__}: {trim(str(exc), 200) or 'no detail'})"
+    return (f"Sentry at {base_url} {what} to {method} {path}; check SENTRY_URL and the "
+            "network between here and Sentry")
+
+
+def _connect_reason(exc: BaseException) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "no connection within the timeout"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host name not found"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failed: {trim(str(cause), 120)}"
+        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "network unreachable"
+        cause = cause.__cause__ or cause.__context__
+    return trim(str(exc), 200) or "connection failed"
 
 
 def _http2_available() -> bool:
@@ -41,8 +77,10 @@ class SentryClient:
 
     def __init__(self, *, base_url: str, token: str,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 timeout: float = 30.0, max_connections: int = 50) -> None:
+                 timeout: float = 30.0, max_connections: int = 50,
+                 limits: AnswerLimits | None = None) -> None:
         register_secret(token)
+        self.limits = limits or AnswerLimits.from_env()
         self.base_url = base_url.rstrip("/")
         self.host = httpx.URL(self.base_url).host or "sentry"
         self._http = httpx.AsyncClient(
@@ -63,51 +101,60 @@ class SentryClient:
 
     async def send(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                    json: Any = None) -> ApiResponse:
-        """Perform one request; return the response or raise a SentryError subclass."""
+        """Perform one request; return the response or raise a SentryError subclass.
+
+        The whole exchange, last byte included, must finish within `limits.deadline`
+        (httpx's timeouts are per read: a server trickling a byte every few seconds would
+        never trip them)."""
         shown = API_PREFIX + path.lstrip("/")
         try:
-            response = await self._http.request(
-                method, path.lstrip("/"), params=_params(params),
-                json=json if json is not None or method in ("POST", "PUT") else None)
-        except httpx.TransportError as exc:
-            sent = not isinstance(exc, _NOT_SENT)
+            async with asyncio.timeout(self.limits.deadline):
+                return await self._exchange(method, path, params, json, shown)
+        except TimeoutError:
             raise SentryConnectionError(
-                f"no answer from Sentry at {self.host} to {method} {shown}: "
-                f"{type(exc).__name__}: {trim(str(exc), 200) or 'connection failed'}",
-                method=method, path=shown, sent=sent) from exc
+                f"Sentry at {self.base_url} did not finish answering {method} {shown} within "
+                f"{self.limits.deadline:g}s (the overall request deadline, "
+                "DEXTER_REQUEST_DEADLINE); check SENTRY_URL and the network between here and "
+                "Sentry", method=method, path=shown, sent=True) from None
+
+    async def _exchange(self, method: str, path: str, params: dict[str, Any] | None,
+                        json: Any, shown: str) -> ApiResponse:
+        where = f"{method} {self.base_url}{shown}"
+        try:
+            async with self._http.stream(
+                    method, path.lstrip("/"), params=_params(params),
+                    json=json if json is not None or method in ("POST", "PUT") else None
+            ) as response:
+                content = await read_body(response, limit=self.limits.max_bytes, where=where)
+        except httpx.TransportError as exc:
+            raise SentryConnectionError(
+                connection_failure(exc, self.base_url, method, shown),
+                method=method, path=shown, sent=not isinstance(exc, _NOT_SENT)) from exc
         headers = {k.lower(): v for k, v in response.headers.items()}
-        body = _json_body(response)
         if response.status_code >= 400:
+            body = parse_error(content)
+            text = content[:4096].decode("utf-8", "replace") if body is None else ""
             raise error_for(status=response.status_code, method=method, path=shown,
-                            body=body, text=response.text if body is None else "",
-                            headers=headers)
+                            body=body, text=text, headers=headers)
+        body = parse_success(response, content, where)
         return ApiResponse(status=response.status_code, body=body, headers=headers)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
 
-def _params(params: dict[str, Any] | None) -> list[tuple[str, str]] | None:
+def _params(params: dict[str, Any] | None) -> httpx.QueryParams | None:
     """Query parameters; list values repeat the key (`project=1&project=2`), None is dropped."""
     if not params:
         return None
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str | int | float | bool | None]] = []
     for key, value in params.items():
         values = value if isinstance(value, (list, tuple)) else [value]
         out += [(key, _text(v)) for v in values if v is not None]
-    return out
+    return httpx.QueryParams(out)
 
 
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
-
-
-def _json_body(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return jsonlib.loads(response.content)
-    except ValueError:
-        return None

@@ -5,6 +5,7 @@ rate limits, quirks, counters, bulk seeding, out-of-band changes, names, inciden
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import fields
 from typing import Any
 
@@ -141,7 +142,9 @@ async def oob(request: Request) -> Response:
     if kind not in OOB_KINDS or op not in ("create", "update", "delete"):
         raise ApiError(400, {"detail": f"kind must be one of {sorted(OOB_KINDS)}, op one of "
                                        "create/update/delete"})
-    fields: dict[str, Any] = body.get("fields") or {}
+    fields = body.get("fields") or {}
+    if not isinstance(fields, dict):
+        raise ApiError(400, {"fields": ["must be an object"]})
     if op == "create":
         return json_response(_oob_create(request, store, org, kind, fields, body), 201)
     record = store.get(kind, body.get("id"), org=org["id"])
@@ -153,6 +156,7 @@ async def oob(request: Request) -> Response:
             store.audit(org["id"], actor=UI_USER, event=f"{kind}.remove", target=record["id"],
                         data={"name": record.get("name")})
         return json_response({"deleted": record["id"]})
+    _check_update(record, fields)
     with store.transaction():
         record.update(fields)
         if "dateModified" in record:
@@ -181,13 +185,85 @@ def _oob_create(request: Request, store: Store, org: dict, kind: str, fields: di
         for lookup in lookups:
             resolve_slack(store, org, lookup)
         return issue_alerts.save_rule(store, org, project, rule, None, UI_USER)
-    with store.transaction():
-        record = store.insert(kind, org["id"], dict(fields))
-        store.audit(org["id"], actor=UI_USER, event=f"{kind}.add", target=record["id"],
-                    data={"name": record.get("name")})
+    if kind == "saved_query":
+        from .discover import KIND, validate
+        rec = validate(store, org, fields)
+        rec.update(dateCreated=now_iso(), createdBy=None)
+        rec["dateUpdated"] = rec["dateCreated"]
+        with store.transaction():
+            record = store.insert(KIND, org["id"], rec)
+            store.audit(org["id"], actor=UI_USER, event="discoversavedquery.add",
+                        target=record["id"], data={"name": record["name"]})
+        return record
+    if kind in _NAMED_CREATES:
+        return _create_named(store, org, kind, fields)
+    raise ApiError(400, {"detail": f"the admin route cannot create a {kind}: create it through "
+                                   "the API as Sentry's UI would"})
+
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_NAMED_CREATES = {"project", "team", "integration", "repo"}
+_PROTECTED = {"id", "dateCreated", "organizationId"}
+"""Server-owned fields an out-of-band update may not set."""
+
+
+def _text(fields: dict[str, Any], name: str, *, pattern: re.Pattern[str] | None = None
+          ) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, {name: ["This field is required."]})
+    if pattern is not None and not pattern.match(value):
+        raise ApiError(400, {name: [f"Enter a valid slug matching {pattern.pattern}."]})
+    return value
+
+
+def _create_named(store: Store, org: dict[str, Any], kind: str,
+                   fields: dict[str, Any]) -> dict[str, Any]:
+    """Projects, teams, integrations and repositories, made as Sentry makes them (every
+    server field filled), from validated fields."""
+    if kind in ("project", "team"):
+        slug = _text(fields, "slug", pattern=_SLUG)
+        names: dict[str, Any] = {f"{kind}s": [slug]}
+        ref, key = slug, "slug"
+    elif kind == "integration":
+        provider, name = _text(fields, "provider"), _text(fields, "name")
+        names, ref, key = {"integrations": [(provider, name)]}, name, "name"
+    else:
+        name = _text(fields, "name")
+        integration = fields.get("integration")
+        if integration is not None and not isinstance(integration, str):
+            raise ApiError(400, {"integration": ["must be an integration name"]})
+        names, ref, key = {"repositories": [(name, integration)]}, name, "name"
+    try:
+        store.ensure_names(org["slug"], **names)
+    except (TypeError, ValueError) as exc:
+        raise ApiError(400, {"detail": str(exc)}) from None
+    record = find_by(store, kind, org, ref, key)
+    assert record is not None  # ensure_names just made it
     return record
 
 
+def _check_update(record: dict[str, Any], fields: dict[str, Any]) -> None:
+    """An out-of-band edit keeps the object readable: no server-owned field, and no field
+    changed to another JSON type (a number stays a number, a list a list)."""
+    errors: dict[str, list[str]] = {}
+    for name, value in fields.items():
+        old = record.get(name)
+        if name in _PROTECTED:
+            errors[name] = ["This field is set by the server."]
+        elif old is not None and not _same_type(old, value):
+            errors[name] = [f"Expected {type(old).__name__}, got {type(value).__name__}."]
+    if errors:
+        raise ApiError(400, errors)
+
+
+def _same_type(old: Any, new: Any) -> bool:
+    numbers = (int, float)
+    if isinstance(old, bool) or isinstance(new, bool):
+        return isinstance(old, bool) and isinstance(new, bool)
+    if isinstance(old, numbers):
+        return isinstance(new, numbers)
+    return new is None or isinstance(new, type(old))
 async def incident_switch(request: Request) -> Response:
     """A metric alert fires or ends, as Sentry's subscription processor would decide:
     `{"action": "open", "rule": name|id, "status": 20|10}` opens an incident (the open one

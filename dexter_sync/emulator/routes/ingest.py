@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..api import ApiError, json_response, read_body, store_of
+from ..eventtable import insert_rows, row_from_event
 from ..grouping import (
     EnvelopeError,
     culprit_of,
@@ -25,6 +26,7 @@ from ..grouping import (
     title_of,
     user_key,
 )
+from ..rulefiring import fire_rules
 from ..seeding import ensure_environment
 from ..store import Store
 
@@ -84,13 +86,16 @@ async def envelope(request: Request) -> Response:
     org, project = _project_for(request, _auth_key(request, header))
     event_id = header.get("event_id")
     for item_header, payload in items:
-        if item_header.get("type") not in EVENT_ITEMS:
-            continue  # sessions, transactions, attachments... accepted and dropped
+        if item_header.get("type") not in EVENT_ITEMS | {"transaction"}:
+            continue  # sessions, attachments... accepted and dropped
         try:
             event = event_as_dict(json.loads(payload))
         except (ValueError, EnvelopeError) as exc:
             raise ApiError(400, {"detail": f"invalid event: {exc}"}) from None
-        event_id = record_event(store_of(request), org, project, event)
+        if item_header.get("type") == "transaction":
+            event_id = record_transaction(store_of(request), org, project, event)
+        else:
+            event_id = record_event(store_of(request), org, project, event)
     return json_response({"id": event_id} if event_id else {})
 
 
@@ -117,12 +122,14 @@ def record_event(store: Store, org: dict, project: dict, event: dict) -> str:
         if event.get("environment"):
             ensure_environment(store, org, str(event["environment"]))
         found = store.find("issue", org["id"], scope=str(project["id"]), hash=digest)
+        regressed = False
         if found:
             issue = found[0]
             issue["count"] += 1
             issue["lastSeen"], issue["lastSeenMs"] = stamp, ms
             if issue["status"] == "resolved":
                 issue["status"], issue["substatus"] = "unresolved", "regressed"
+                regressed = True
         else:
             number = store.next_id(f"short_id:{project['id']}")
             issue = store.insert("issue", org["id"], {
@@ -155,6 +162,24 @@ def record_event(store: Store, org: dict, project: dict, event: dict) -> str:
             "level": level, "fingerprint": event.get("fingerprint"),
             "exception": event.get("exception"), "time": time.time()},
             scope=str(project["id"]))
+        insert_rows(store, [row_from_event(
+            event, org=str(org["id"]), project_id=project["id"], event_id=event_id,
+            received_ms=ms, kind=issue["type"], group_id=issue["id"], title=title,
+            message=message_of(event), tags=tags_of(event))])
+        fire_rules(store, org, project, issue, event_id, new=not found, regressed=regressed,
+                   environment=str(env) if env else None)
+    return event_id
+
+
+def record_transaction(store: Store, org: dict, project: dict, event: dict) -> str:
+    """A transaction feeds only the Discover events table (no issue)."""
+    event_id = str(event.get("event_id") or uuidlib.uuid4().hex).replace("-", "")[:32]
+    ms = int(time.time() * 1000)
+    name = str(event.get("transaction") or "<unlabeled transaction>")
+    insert_rows(store, [row_from_event(
+        event, org=str(org["id"]), project_id=project["id"], event_id=event_id,
+        received_ms=ms, kind="transaction", group_id=None, title=name, message=name,
+        tags=tags_of(event))])
     return event_id
 
 
