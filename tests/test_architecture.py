@@ -59,6 +59,12 @@ def offenders(subpackage: str, forbidden: tuple[str, ...]) -> list[str]:
     ("render", ("httpx", "tenacity", "dexter_sync.sentry", "dexter_sync.cli",
                 "dexter_sync.apply", "dexter_sync.emulator")),
     ("apply", ("httpx", "dexter_sync.cli", "dexter_sync.emulator")),
+    # the GitHub Action's steps: httpx for GitHub's REST API only; Sentry through the CLI
+    ("action", ("dexter_sync.cli", "dexter_sync.emulator", "dexter_sync.apply",
+                "dexter_sync.sentry.client", "dexter_sync.sentry.facade",
+                "dexter_sync.sentry.gateway")),
+    ("selftest", ("httpx", "click", "starlette", "uvicorn", "dexter_sync.cli",
+                  "dexter_sync.emulator")),
     ("watch", ("dexter_sync.cli", "dexter_sync.emulator")),
     ("emulator", ("dexter_sync.core", "dexter_sync.kinds", "dexter_sync.manifest",
                   "dexter_sync.sentry", "dexter_sync.apply", "dexter_sync.render",

@@ -59,6 +59,11 @@ class QuirkSettings:
     slack_task_delay: float = 0.2  # seconds before a polled task completes
     slack_task_polls: int = 2  # ...or complete on this poll, whichever comes first
     whitespace: bool = True  # strip surrounding whitespace of string node values
+    translate_thresholds: bool = True  # off: percent-change thresholds are answered as
+    # stored (100 ± x), as a server that forgot `translate_threshold` would (a broken shape
+    # for contract tests; REFERENCE.md §1.3)
+    discover_list_as_object: bool = False  # on: the saved-query list is answered
+    # `{"results": [...]}` instead of an array (a broken shape for contract tests)
     channel_listing: bool = True  # off: integrations/{id}/channels/ answers 404, as a Sentry
     # that predates the listing does (clients then meet the 202 Slack lookup path)
 

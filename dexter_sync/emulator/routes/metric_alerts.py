@@ -33,12 +33,13 @@ def display_aggregate(aggregate: str) -> str:
     return aggregate.replace("tags[sentry:user]", "user")
 
 
-def serialize(store: Store, org: dict, rule: dict, *, detail: bool = False) -> dict:
+def serialize(store: Store, org: dict, rule: dict, *, detail: bool = False,
+              translate: bool = True) -> dict:
     delta = rule.get("comparisonDelta")
     above = rule["thresholdType"] != 1
 
     def back(value):  # percent rules store 100 ± x (REFERENCE.md §1.3)
-        if value is None or not delta:
+        if value is None or not delta or not translate:
             return None if value is None else float(value)
         return float(value) - 100 if above else 100 - float(value)
 
@@ -170,7 +171,8 @@ async def _write(request: Request, org: dict, old: dict | None, project: dict | 
     for lookup in lookups:
         resolve_slack(store, org, lookup)
     saved = save_rule(store, org, rule, old, actor_of(request))
-    return json_response(serialize(store, org, saved), 201 if old is None else 200)
+    return json_response(serialize(store, org, saved, translate=quirks.translate_thresholds),
+                         201 if old is None else 200)
 
 
 def complete_task(store: Store, org: dict, task: dict) -> dict:
@@ -205,8 +207,10 @@ async def rule_list(request: Request, project: dict | None = None) -> Response:
     page.headers["X-Sentry-Alert-Rule-Hits"] = str(len(ids))
     page.headers["X-Sentry-Rule-Limit"] = "1000"
     views = request.app.state.views
+    translate = request.app.state.config.quirks.translate_thresholds
     return list_response(views.page(store, KIND, page.items, context_of(request, "project", "org"),
-                                    lambda r: serialize(store, org, r)), page.headers)
+                                    lambda r: serialize(store, org, r, translate=translate)),
+                         page.headers)
 
 
 async def rule_index(request: Request) -> Response:
@@ -229,7 +233,8 @@ async def rule_detail(request: Request) -> Response:
         project_of(request, org)
     rule, store = _rule_of(request, org), store_of(request)
     if request.method == "GET":
-        return json_response(serialize(store, org, rule, detail=True))
+        return json_response(serialize(store, org, rule, detail=True,
+                                       translate=request.app.state.config.quirks.translate_thresholds))
     if request.method == "PUT":
         return await _write(request, org, rule, None)
     with store.transaction():
@@ -248,7 +253,10 @@ async def rule_task(request: Request) -> Response:
         raise not_found()
     rule = store.get(KIND, task["ruleId"]) if task["ruleId"] else None
     return json_response({"status": task["status"],
-                          "alertRule": serialize(store, org, rule) if rule else None,
+                          "alertRule": serialize(
+                              store, org, rule,
+                              translate=request.app.state.config.quirks.translate_thresholds)
+                          if rule else None,
                           "error": task["error"]})
 
 
