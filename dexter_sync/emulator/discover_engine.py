@@ -94,35 +94,21 @@ def _execute(store: Store, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
 
 def _percentiles(store: Store, scope: Scope, query: Compiled, keys: list[str],
                  functions: list[Function]) -> dict[tuple[Any, ...], dict[str, float]]:
-    """Per group key: the value of each percentile function.
-
-    SQLite ranks the values of each group (window functions) and returns only the two
-    closest ranks of the quantile, so a million durations never travel into Python."""
+    """Per group key: the value of each percentile function. (Ranking in SQLite with window
+    functions measured four times slower than sorting each group's values here.)"""
     out: dict[tuple[Any, ...], dict[str, float]] = defaultdict(dict)
     where, args = scope.where(query)
-    aliases = [f"k{i}" for i in range(len(keys))]
-    partition = f"PARTITION BY {', '.join(keys)} " if keys else ""
     for fn in functions:
         assert fn.column is not None and fn.quantile is not None
-        value = fn.column.sql
-        inner = ", ".join([*(f"{k} AS {a}" for k, a in zip(keys, aliases, strict=True)),
-                           f"{value} AS v",
-                           f"ROW_NUMBER() OVER ({partition}ORDER BY {value}) AS rn",
-                           f"COUNT(*) OVER ({partition.strip()}) AS n"])
-        sql = (f"SELECT {', '.join([*aliases, 'v', 'rn', 'n'])} FROM (SELECT {inner} FROM "
-               f"{TABLE}{where} AND {value} IS NOT NULL) WHERE rn - 1 BETWEEN "
-               "CAST(? * (n - 1) AS INTEGER) AND CAST(? * (n - 1) AS INTEGER) + 1")
-        ranks: dict[tuple[Any, ...], tuple[int, dict[int, float]]] = {}
-        for row in _execute(store, sql, [*args, fn.quantile, fn.quantile]):
-            key = tuple(row[:len(keys)])
-            count, found = ranks.setdefault(key, (int(row[-1]), {}))
-            found[int(row[-2]) - 1] = float(row[-3])
-        for key, (count, found) in ranks.items():
-            position = fn.quantile * (count - 1)
-            low = math.floor(position)
-            below = found[low]
-            above = found.get(low + 1, below)
-            out[key][fn.alias] = below + (above - below) * (position - low)
+        select = ", ".join([*keys, fn.column.sql]) if keys else fn.column.sql
+        rows = _execute(store, f"SELECT {select} FROM {TABLE}{where} AND {fn.column.sql} "
+                               f"IS NOT NULL", args)
+        groups: dict[tuple[Any, ...], list[float]] = defaultdict(list)
+        for row in rows:
+            groups[tuple(row[:-1])].append(float(row[-1]))
+        for key, values in groups.items():
+            values.sort()
+            out[key][fn.alias] = quantile(values, fn.quantile)
     return out
 
 
