@@ -125,6 +125,22 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.05)
 
 
+@contextmanager
+def selftest_under_way(served: Served) -> Iterator[subprocess.Popen[str]]:
+    """A selftest subprocess, yielded once its lifecycle samples exist (a state, not a
+    sleep); killed afterwards if the test left it running."""
+    proc = subprocess.Popen(served.command(), env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: any(name.endswith("-repo/app") for name in served.prefixed()),
+                   "the selftest's lifecycle samples to exist")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+
+
 def test_selftest_passes_end_to_end_against_a_served_emulator(served: Served) -> None:
     done = served.selftest("--format", "json")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -246,17 +262,9 @@ def test_killed_mid_run_the_next_run_leaves_no_prefixed_object(served: Served) -
     served.api.post("organizations/acme/releases/", json={
         "version": "keep@1.0", "projects": ["backend"]}).raise_for_status()
     before = served.names()
-    proc = subprocess.Popen(served.command(), env=env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: any(name.endswith("-repo/app") for name in served.prefixed()),
-                   "the selftest's lifecycle samples to exist")
+    with selftest_under_way(served) as proc:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
     left = served.prefixed()
     assert left != []  # the kill left sandbox objects behind
     again = served.selftest("--format", "json")
@@ -270,17 +278,9 @@ def test_killed_mid_run_the_next_run_leaves_no_prefixed_object(served: Served) -
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupted_mid_run_it_cleans_up_before_exiting(served: Served, stop: int) -> None:
-    proc = subprocess.Popen(served.command(), env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        wait_until(lambda: any(name.endswith("-repo/app") for name in served.prefixed()),
-                   "the selftest's lifecycle samples to exist")
+    with selftest_under_way(served) as proc:
         proc.send_signal(stop)
         _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert served.prefixed() == []
@@ -289,21 +289,13 @@ def test_interrupted_mid_run_it_cleans_up_before_exiting(served: Served, stop: i
 @pytest.mark.slow
 def test_a_second_sigterm_during_the_final_sweep_does_not_stop_it(served: Served) -> None:
     served.admin.put("faults/", json={"latency_ms": 300, "methods": "DELETE"}).raise_for_status()
-    proc = subprocess.Popen(served.command(), env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        wait_until(lambda: any(name.endswith("-repo/app") for name in served.prefixed()),
-                   "the selftest's lifecycle samples to exist")
+    with selftest_under_way(served) as proc:
         proc.send_signal(signal.SIGTERM)
         made = set(served.prefixed())
         wait_until(lambda: set(served.prefixed()) < made, "the final sweep to start deleting")
         assert served.prefixed() != []  # the sweep is still under way ...
         proc.send_signal(signal.SIGTERM)  # ... when the second signal arrives
         _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
     assert proc.returncode == 130, err
     served.admin.put("faults/", json={"reset": True}).raise_for_status()
     assert served.prefixed() == []
