@@ -54,7 +54,7 @@ def test_rejected_change_fails_alone_with_sentrys_text_and_file_line(emu, tmp_pa
     result = dexter(emu, "apply", str(manifests), "--auto-approve", "--format", "json")
     assert result.exit_code == 3, result.stderr
     report = json.loads(result.stdout)
-    assert report["summary"] == {"applied": 4, "failed": 1, "not-attempted": 0}
+    assert report["summary"] == {"applied": 4, "failed": 1, "not_attempted": 0}
     [failed] = [c for c in report["changes"] if c["status"] == "failed"]
     assert failed["key"].endswith("bogus-node")
     assert "NoSuchCondition" in failed["detail"] and "400" in failed["detail"]

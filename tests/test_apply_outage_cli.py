@@ -35,10 +35,10 @@ def test_write_outage_opens_the_breaker_and_a_later_run_completes(emu, tmp_path)
     report = json.loads(down.stdout)
     assert "circuit breaker open" in report["stopped"]
     summary = report["summary"]
-    assert summary["applied"] == 0 and summary["failed"] + summary["not-attempted"] == 40
-    skipped = [c for c in report["changes"] if c["status"] == "not-attempted"]
+    assert summary["applied"] == 0 and summary["failed"] + summary["not_attempted"] == 40
+    skipped = [c for c in report["changes"] if c["status"] == "not_attempted"]
     # only the writes in flight when the breaker opened were tried; the rest never started
-    assert summary["not-attempted"] == len(skipped) >= 10, summary
+    assert summary["not_attempted"] == len(skipped) >= 10, summary
     assert all("circuit breaker open" in c["detail"] for c in skipped)
     assert {c["key"] for c in skipped} <= {f"q-{i:04d}" for i in range(30)} | {
         f"m-{i:04d}" for i in range(10)}
@@ -48,7 +48,7 @@ def test_write_outage_opens_the_breaker_and_a_later_run_completes(emu, tmp_path)
     later = dexter(emu, "apply", str(manifests), "--auto-approve", "--format", "json")
     assert later.returncode == 0, later.stderr
     assert json.loads(later.stdout)["summary"] == {
-        "applied": 40, "failed": 0, "not-attempted": 0}
+        "applied": 40, "failed": 0, "not_attempted": 0}
     names = live_names(emu)
     assert duplicates(names) == {} and len(names) == 40
     quiet = dexter(emu, "plan", str(manifests), "--detailed-exitcode")

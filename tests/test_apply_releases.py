@@ -115,7 +115,7 @@ def test_deploys_of_a_release_that_failed_are_not_attempted(emu, tmp_path):
     report = asyncio.run(plan_then_fail())
     emu.clear_faults()
     statuses = sorted((o.change.kind, o.status.value) for o in report.outcomes)
-    assert statuses == [("deploy", "not-attempted"), ("deploy", "not-attempted"),
+    assert statuses == [("deploy", "not_attempted"), ("deploy", "not_attempted"),
                         ("release", "failed")]
     assert all(o.detail == "release/backend@3.0.0 was not applied"
                for o in report.outcomes if o.change.kind == "deploy")

@@ -29,7 +29,7 @@ def test_429_storm_finishes_without_surfacing_a_429(emu, tmp_path):
                                       "json", "--sentry-url", emu.url], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["summary"] == {"applied": 30, "failed": 0, "not-attempted": 0}
+    assert report["summary"] == {"applied": 30, "failed": 0, "not_attempted": 0}
     assert all(c["detail"] is None for c in report["changes"])
     assert "too frequently" not in result.stderr and "answered 429" not in result.stderr
     names = live_names(emu)

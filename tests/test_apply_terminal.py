@@ -38,7 +38,7 @@ def run_on_terminal(emu, manifests: Path, answer: str) -> tuple[int, str]:
                 if not chunk:
                     break
                 seen += chunk
-            if not answered and b"Apply these" in seen:
+            if not answered and b"? [y/N]" in seen:
                 os.write(main, answer.encode() + b"\n")
                 answered = True
         return proc.wait(timeout=10), seen.decode(errors="replace")
@@ -60,8 +60,9 @@ def test_terminal_apply_asks_then_shows_a_progress_bar(emu, tmp_path):
 
 
 def test_terminal_apply_answered_no_changes_nothing(emu, tmp_path):
-    manifests = write_manifests(tmp_path / "m", queries=2)
+    manifests = write_manifests(tmp_path / "m", queries=1)
     code, screen = run_on_terminal(emu, manifests, "n")
+    assert "Apply this 1 change to acme? [y/N]" in screen
     assert code == 1, screen
     assert "apply cancelled" in screen
     assert sum(live_names(emu).values()) == 0

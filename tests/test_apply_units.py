@@ -136,7 +136,7 @@ def test_report_text_names_file_line_and_sentrys_text():
 def test_report_json_and_exit_codes():
     report = _report()
     data = json.loads(render_json(report))
-    assert data["summary"] == {"applied": 1, "failed": 1, "not-attempted": 1}
+    assert data["summary"] == {"applied": 1, "failed": 1, "not_attempted": 1}
     assert data["changes"][1]["source"] == "alerts/web.yaml:12"
     assert data["stopped"] == "circuit breaker open"
     assert report.exit_code == 3
@@ -184,4 +184,4 @@ def test_report_text_is_capped_but_json_lists_everything():
     text = render_text(report)
     assert text.count("create discover_query/") == TEXT_LIST_LIMIT
     assert f"... and {250 - TEXT_LIST_LIMIT} more" in text
-    assert render_json(report).count('"not-attempted"') == 251  # 250 changes + summary key
+    assert render_json(report).count('"not_attempted"') == 251  # 250 changes + summary key

@@ -268,3 +268,90 @@ monitors:
                for c in changed["conditionGroup"]["conditions"]}
         assert new == {75: (old[75], 100), 50: (old[50], 60), 0: (old[0], 100)}
         assert not asyncio.run(plan_only(emu, root)).has_changes
+
+
+SENTRY_FORM = """\
+monitors:
+  - type: metric
+    name: errors static
+    project: backend
+    data_sources: [{aggregate: count(), dataset: events, query: 'level:error', timeWindow: 300,
+                    environment: production}]
+    config: {detectionType: static}
+    condition_group:
+      logicType: any
+      conditions:
+        - {type: gt, comparison: 100, conditionResult: 75}
+        - {type: gt, comparison: 50, conditionResult: 50}
+        - {type: lte, comparison: 40, conditionResult: 0}
+  - type: uptime
+    name: api up
+    project: backend
+    data_sources: [{url: 'https://api.example.com/health', intervalSeconds: 300,
+                    timeoutMs: 10000, method: POST, headers: [[X-Token, abc], [Accept, text/plain]],
+                    body: '{}', traceSampling: true, assertion: {root: {op: and, children: []}}}]
+    config: {mode: 1, environment: production, downtimeThreshold: 5, recoveryThreshold: 2}
+  - type: cron
+    name: nightly job
+    project: backend
+    data_sources: [{name: nightly job, config: {schedule_type: crontab, schedule: '0 3 * * *',
+                    checkin_margin: 5, max_runtime: 60, timezone: Europe/Berlin,
+                    failure_issue_threshold: 2, recovery_threshold: 3}}]
+"""
+
+
+def test_sentry_form_monitors_send_what_the_friendly_forms_send(tmp_path):
+    from dexter_sync.core.directory import Directory
+    from dexter_sync.kinds.registry import get_kind
+
+    friendly = load_manifests(write(tmp_path / "f", EVERYTHING))
+    sentry = load_manifests(write(tmp_path / "s", SENTRY_FORM))
+    directory = Directory("acme", projects={"backend": "1"})
+    wanted = {r.key: r for r in friendly.resources}
+    assert len(sentry.resources) == 3
+    for resource in sentry.resources:
+        kind = get_kind(resource.kind)
+        friendly_payload = kind.build_payload(wanted[resource.key].entry, directory=directory)
+        sentry_payload = kind.build_payload(resource.entry, directory=directory)
+        for key in ("dataSources", "config", "conditionGroup"):
+            assert sentry_payload.get(key) == friendly_payload.get(key), (resource.key, key)
+
+
+def test_a_field_given_in_both_forms_is_refused_with_its_place(tmp_path):
+    from tests.helpers_kinds import manifest_errors
+
+    error = manifest_errors(tmp_path, "m.yaml", """\
+monitors:
+  - type: uptime
+    name: twice
+    project: backend
+    url: 'https://a.example.com/'
+    data_sources: [{url: 'https://b.example.com/', intervalSeconds: 60, timeoutMs: 5000}]
+""")
+    assert "url given twice" in str(error)
+    assert "m.yaml:2" in str(error)
+
+
+def test_sentry_group_forms_of_an_alert_send_what_the_friendly_form_sends(tmp_path):
+    from dexter_sync.core.directory import Directory
+    from dexter_sync.kinds.registry import get_kind
+
+    friendly = load_manifests(write(tmp_path / "f", """\
+alerts:
+  - {name: a, triggers: [first_seen_event], trigger_match: all, filter_match: any,
+     filters: [latest_release], actions: [{plugin: {}}]}
+"""))
+    sentry = load_manifests(write(tmp_path / "s", """\
+alerts:
+  - name: a
+    triggers: {logic_type: all, conditions: [{type: first_seen_event, comparison: true}]}
+    action_filters:
+      - {logicType: any, conditions: [{type: latest_release, comparison: true}],
+         actions: [{type: plugin, config: {}, data: {}}]}
+"""))
+    kind, directory = get_kind("alert"), Directory("acme")
+    payloads = [kind.build_payload(d.resources[0].entry, directory=directory)
+                for d in (friendly, sentry)]
+    assert payloads[0] == payloads[1]
+    assert payloads[0]["triggers"]["logicType"] == "all"
+    assert payloads[0]["actionFilters"][0]["logicType"] == "any"

@@ -141,3 +141,18 @@ def test_cli_writes_the_converted_manifests_and_shows_each_rules_next_wave(
         assert refused.exit_code == 1
         assert "[migration-target]" in refused.output
         assert (legacy / "mine.yaml").read_text() == "# my notes\n"
+
+
+def test_auto_migrated_twins_export_and_plan_quiet(monkeypatch, tmp_path):
+    """What Sentry's migration made (frequency 0, empty triggers, legacy-style actions,
+    `alertRuleId` detectors) reads back as manifests that plan to zero changes."""
+    from tests.test_kind_workflows import export_to
+
+    legacy = write(tmp_path / "legacy", {"rules.yaml": LEGACY})
+    with prepared_emulator(monkeypatch) as emu:
+        apply_sync(emu, legacy)
+        emu.admin.put("alerting/", json={"migrated": True})
+        export_to(emu, tmp_path / "exported")
+        plan = asyncio.run(plan_only(emu, tmp_path / "exported"))
+        assert not plan.has_changes, render_json(plan)
+        assert plan.unchanged == 3

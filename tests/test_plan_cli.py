@@ -119,7 +119,9 @@ def test_export_then_plan_shows_no_changes(target, tmp_path):
     summary = json.loads(plan.stdout)["summary"]
     assert summary["unchanged"] >= 14 and summary["create"] == summary["update"] == 0
     quiet = dexter("plan", str(out))
-    assert "cosmetic difference" in quiet.stdout and "--explain lists them" in quiet.stdout
+    assert quiet.stdout == (f"No changes. acme matches the manifests "
+                            f"({summary['unchanged']} unchanged).\n")
+    assert "cosmetic differences suppressed: " in dexter("-v", "plan", str(out)).stdout
     explained = dexter("plan", str(out), "--explain").stdout
     assert "server-field (sent null, Sentry has" in explained
     assert len(explained.splitlines()) > len(quiet.stdout.splitlines()) + 10

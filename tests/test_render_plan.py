@@ -55,7 +55,11 @@ def test_text_shows_symbols_diffs_positions_and_summary():
     assert "unmanaged metric_alert/Stray" in text
     assert "needs --force" in text and "[no-action]" in text
     assert "Plan: 1 to create, 1 to update, 1 to delete, 4 unchanged, 1 unmanaged." in text
-    assert "3 cosmetic differences (order: 2, type: 1)" in text
+    assert "cosmetic" not in text  # the tally only with -v or --explain
+    assert text.count("Plan:") == 1
+    assert ("Plan: 1 to create, 1 to update, 1 to delete, 4 unchanged, 1 unmanaged "
+            "(3 cosmetic differences suppressed: order 2, type 1).") in render_text(
+                sample_plan(), verbose=True)
     assert "\x1b[" not in text
     assert "metric_alert/Errors projects: order" not in text
     assert "metric_alert/Errors projects: order" in render_text(sample_plan(), explain=True)
@@ -126,7 +130,43 @@ def test_long_nested_values_of_a_create_read_as_yaml_blocks():
     plan = Plan(organization="acme", changes=[ResourceChange(
         Action.CREATE, "metric_alert", "New", after={"name": "New", "triggers": triggers})])
     text = render_text(plan)
-    assert ('    + name: "New"\n    + triggers:\n        critical:\n'
+    assert ('    + name: New\n    + triggers:\n        critical:\n'
             '          threshold: 100\n') in text
     markdown = render_markdown(plan)
     assert "+ triggers:\n+   critical:\n+     threshold: 100\n" in markdown
+
+
+def test_a_quiet_plan_is_one_line_and_the_cosmetic_tally_needs_asking():
+    plan = Plan(organization="acme", unchanged=32, cosmetic={"order": 3, "type": 30})
+    assert render_text(plan) == "No changes. acme matches the manifests (32 unchanged).\n"
+    assert render_text(plan, verbose=True) == (
+        "No changes. acme matches the manifests (32 unchanged; 33 cosmetic differences "
+        "suppressed: order 3, type 30).\n")
+
+
+def test_values_read_as_the_manifests_write_them():
+    plan = Plan(organization="acme", changes=[
+        ResourceChange(Action.UPDATE, "issue_alert", "backend/Errors",
+                       before={"actions": [{"email": {"team": "backend"}}], "owner": "80"},
+                       after={"actions": [{"slack": {"channel": "#sre"}}], "owner": 80},
+                       diff=(FieldChange(("actions",), [{"email": {"team": "backend"}}],
+                                         [{"slack": {"channel": "#sre"}}]),
+                             FieldChange(("owner",), "80", 80))),
+        ResourceChange(Action.CREATE, "metric_alert", "New",
+                       after={"name": "New", "projects": ["backend"], "query": ""})])
+    text = render_text(plan)
+    assert "~ actions: [{email: {team: backend}}] -> [{slack: {channel: '#sre'}}]" in text
+    assert "~ owner: '80' -> 80" in text  # a string and a number still read differently
+    assert "    + name: New\n    + projects: [backend]\n    + query: ''\n" in text
+
+
+def test_control_characters_in_values_cannot_spoof_the_plan():
+    name = "x\n\nPlan: 0 to create, 0 to update, 0 to delete.\x1b[2K\x07\u202egnp"
+    plan = Plan(organization="acme", changes=[
+        ResourceChange(Action.CREATE, "metric_alert", "New", after={"name": name})])
+    text = render_text(plan)
+    assert ('    + name: "x\\n\\nPlan: 0 to create, 0 to update, 0 to delete.\\e[2K\\a'
+            '\\u202egnp"') in text
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert [line for line in text.splitlines() if line.startswith("Plan:")] == [
+        "Plan: 1 to create, 0 to update, 0 to delete, 0 unchanged."]

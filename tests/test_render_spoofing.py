@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 
+from click.testing import CliRunner
+
+from dexter_sync.cli.main import cli
 from dexter_sync.core.changes import Action, NoteReason, Plan, PlanNote, ResourceChange
 from dexter_sync.render.escaping import markdown_inline, printable
 from dexter_sync.render.jsonplan import render_json
@@ -70,3 +73,13 @@ def test_the_escapes_themselves():
     assert printable("a\nb\tc\x1b\u200b\u2028") == "a\\nb\\tc\\x1b\\u200b\\u2028"
     assert printable("a\nb\x07", keep_newlines=True) == "a\nb\\x07"
     assert markdown_inline("# *x* | `y` @z") == "&#35; &#42;x&#42; &#124; &#96;y&#96; &#64;z"
+
+
+def test_error_messages_show_control_characters_escaped(tmp_path):
+    (tmp_path / "dexter.yaml").write_text("version: 1\norganization: acme\ninclude: [q.yaml]\n")
+    (tmp_path / "q.yaml").write_text(
+        'discover_queries:\n  - name: q\n    "evil\\e[2K\\a\\u202e": 1\n')
+    result = CliRunner().invoke(cli, ["validate", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "evil\\x1b[2K\\x07\\u202e" in result.stderr
+    assert not any(char in result.stderr for char in CONTROLS)

@@ -42,7 +42,8 @@ def manifests(tmp_path):
     (hostile_http.html_page, "answered 200 (text/html; charset=utf-8), not Sentry's JSON"),
     (hostile_http.redirect,
      "answered 301 (no content type): a redirect to https://sentry.example/api/0/"),
-    (hostile_http.json_object, "answered JSON dict where Sentry documents a list"),
+    (hostile_http.json_object,
+     "(200, application/json) answered JSON dict where Sentry documents a list"),
 ])
 def test_a_list_answered_outside_the_documented_shape_stops_the_plan(
         manifests, monkeypatch, behaviour, shown):

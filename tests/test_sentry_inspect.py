@@ -18,7 +18,7 @@ from dexter_sync.core.state import DesiredResource, DesiredState, ManifestSettin
 from dexter_sync.emulator.testing import running_emulator
 from dexter_sync.kinds.issue_alert_model import IssueAlertEntry
 from dexter_sync.sentry.client import SentryClient
-from dexter_sync.sentry.connect import EMBEDDED_NOTICE, open_facade
+from dexter_sync.sentry.connect import embedded_notice, open_facade
 from dexter_sync.sentry.errors import BadRequest, ServerError
 from dexter_sync.sentry.facade import SentryFacade
 from dexter_sync.sentry.gateway import Gateway, GatewaySettings
@@ -179,8 +179,9 @@ def test_embedded_emulator_is_announced_and_seeded_from_the_manifests(tmp_path, 
             return await facade.read_state(["issue_alert"], projects=["payments"])
 
     live = asyncio.run(main())
-    assert notices[0] == EMBEDDED_NOTICE
-    assert "seeded the local emulator" in notices[1] and "payments" in notices[1]
+    assert notices[0] == embedded_notice()
+    assert notices[1].startswith("first use: created what the manifests name")
+    assert "  projects: payments" in notices
     assert notices[-1].startswith("sentry requests:")
     assert (tmp_path / ".dexter" / "local-sentry.sqlite").exists()
     directory = live.directory
@@ -191,7 +192,7 @@ def test_embedded_emulator_is_announced_and_seeded_from_the_manifests(tmp_path, 
 
     notices.clear()
     asyncio.run(main())  # a second run: announced again, nothing new to seed
-    assert notices[0] == EMBEDDED_NOTICE and not any("seeded" in n for n in notices)
+    assert notices[0] == embedded_notice() and not any("first use" in n for n in notices)
 
 
 def test_real_url_without_a_token_is_a_clear_error(monkeypatch):

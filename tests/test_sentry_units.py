@@ -145,15 +145,22 @@ def _headers(limit, remaining, reset, concurrent=None):
     return h
 
 
-def test_budget_spreads_remaining_requests_over_the_window():
+def test_budget_sends_the_window_budget_counting_requests_in_flight():
+    """Sentry's windows are fixed: the budget may go at once (spreading it only loses
+    time), but never beyond it: requests in flight count against it."""
     budget = EndpointBudget()
     assert budget.delay(1000.0) == 0  # nothing known: no waiting
     seq = budget.on_send(1000.0)
     budget.on_done(_headers(40, 39, 1001), seq, 1000.0)
-    # 39 requests left for 1 s: one every 25 ms, the last before the reset
-    assert budget.delay(1000.0) == pytest.approx(1 / 40)
-    seq = budget.on_send(1000.0 + 1 / 40)
-    assert budget.remaining == 38
+    for _ in range(39):
+        assert budget.delay(1000.0) == 0 and budget.has_slot()
+        budget.on_send(1000.0)  # all 39 in flight, none answered yet
+    assert budget.remaining == 39 and budget.in_flight == 39 and budget.headroom() == 0
+    assert not budget.has_slot()  # the 41st waits: every request in flight may count
+    # Sentry had counted one of them already: its answer says so, and frees no headroom
+    budget.on_done(_headers(40, 0, 1001), 2, 1000.1)
+    assert budget.remaining == 0 and budget.delay(1000.1) == pytest.approx(0.9)
+    assert budget.delay(1001.0) == 0 and budget.headroom() == 40 - 38  # the next window
 
 
 def test_budget_waits_for_reset_when_spent_then_starts_fresh():
@@ -175,16 +182,22 @@ def test_budget_learns_the_window_and_keeps_pacing_across_windows():
     budget.on_done(_headers(10, 9, 1002), seq, 1001.2)
     assert budget.window == 1
     budget.delay(1002.05)
-    assert budget.reset == 1003 and budget.remaining == 9  # limit less the one in flight
+    assert budget.reset == 1003 and budget.remaining == 10
+    assert budget.headroom() == 9  # the limit less the one in flight
 
 
-def test_budget_discounts_requests_sent_after_the_reply():
+def test_budget_counts_every_request_in_flight_against_the_window():
+    """Requests may reach Sentry in another order than they were sent: one answered first
+    says nothing of those still in flight, so all of them are deducted."""
     budget = EndpointBudget()
     first = budget.on_send(1000.0)
-    for _ in range(5):
+    budget.on_done(_headers(10, 9, 1001), first, 1000.0)
+    for _ in range(6):
         budget.on_send(1000.0)
-    budget.on_done(_headers(10, 9, 1001), first, 1000.1)
-    assert budget.remaining == 4  # 9 left minus the 5 sent since that request
+    budget.on_done(_headers(10, 8, 1001), 3, 1000.1)  # answered out of order
+    assert budget.remaining == 8 and budget.headroom() == 8 - 5
+    budget.on_done(_headers(10, 9, 1001), 2, 1000.1)  # an older count never raises it
+    assert budget.remaining == 8 and budget.headroom() == 8 - 4
 
 
 def test_budget_caps_concurrency_and_blocks_after_429():
@@ -198,26 +211,25 @@ def test_budget_caps_concurrency_and_blocks_after_429():
     assert budget.delay(1000.5) == pytest.approx(2.5)
 
 
-def test_limiter_paces_a_burst_on_a_fake_clock():
+def test_limiter_fills_each_window_and_starts_the_next_at_its_reset():
     clock = FakeClock(1000.0)
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
 
     async def burst() -> list[float]:
         sent = []
-        ticket = await limiter.acquire("GET x/")
-        limiter.release("GET x/", ticket, _headers(10, 9, 1001))
-        for _ in range(9):
+        for n in range(25):
             ticket = await limiter.acquire("GET x/")
             sent.append(clock.now)
-            limiter.release("GET x/", ticket, {})
-        ticket = await limiter.acquire("GET x/")  # the 11th waits for the next window
-        sent.append(clock.now)
+            window_end = int(clock.now) + 1
+            used = sum(1 for t in sent if int(t) == int(clock.now))
+            limiter.release("GET x/", ticket, _headers(10, 10 - used, window_end))
         return sent
 
     sent = asyncio.run(burst())
-    assert sent[8] < 1001.0 <= sent[9]
-    gaps = [b - a for a, b in zip(sent, sent[1:9])]
-    assert min(gaps) > 0.08  # spread, not bursted
+    per_window = [sum(1 for t in sent if int(t) == w) for w in (1000, 1001, 1002)]
+    assert per_window == [10, 10, 5]  # each window's budget, none beyond it
+    assert sent[10] == 1001.0 and sent[20] == 1002.0  # the next window starts at its reset
+    assert sent[:10] == [1000.0] * 10  # no spreading inside a window
 
 
 def test_breaker_opens_fails_fast_and_closes_after_a_probe():

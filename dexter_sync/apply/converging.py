@@ -11,6 +11,7 @@ first line of defence; this is the second.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from typing import Any
@@ -54,11 +55,15 @@ async def converge(facade: WriteFacade, organization: str, outcomes: list[Change
         kind = kinds[outcome.change.kind]
         if created_here(outcome) and not kind.create_is_idempotent():
             by_kind.setdefault(kind.name, []).append(outcome)
-    for name, created in by_kind.items():
-        try:
-            live = await _relist(facade, organization, name, [o.change for o in created])
-        except SentryError as error:
-            notes.append(f"{name}: could not re-read to check for a concurrent run: {error}")
+    # one listing per kind, all kinds at once (the gateway bounds the concurrency)
+    listings = await asyncio.gather(*(
+        _relist(facade, organization, name, [o.change for o in created])
+        for name, created in by_kind.items()), return_exceptions=True)
+    for (name, created), live in zip(by_kind.items(), listings, strict=True):
+        if isinstance(live, BaseException):
+            if not isinstance(live, SentryError):
+                raise live
+            notes.append(f"{name}: could not re-read to check for a concurrent run: {live}")
             continue
         for outcome in created:
             twins = [o for o in live if o.key == outcome.change.key]

@@ -2,7 +2,8 @@
 
 - rejected:     Sentry answered 4xx (not 429): nothing was written, the text is Sentry's.
 - ambiguous:    5xx, dropped connection, timeout: the write may or may not have landed.
-- rate-limited: 429 that the gateway gave up on: nothing was written, safe to send again.
+- rate-limited: 429 that the gateway gave up on, or a rate-limit wait over the cap: nothing
+                was written, safe to send again (a later run).
 - breaker:      the circuit breaker is open: the request was never sent.
 """
 
@@ -12,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..sentry.errors import CircuitOpenError, SentryHTTPError
+from ..sentry.errors import CircuitOpenError, RateLimitWaitTooLong, SentryHTTPError
 
 Category = Literal["rejected", "ambiguous", "rate-limited", "breaker"]
 
@@ -30,6 +31,8 @@ def classify(error: BaseException) -> WriteFailure:
     message = str(error) or type(error).__name__
     if isinstance(error, CircuitOpenError):
         return WriteFailure("breaker", message)
+    if isinstance(error, RateLimitWaitTooLong):
+        return WriteFailure("rate-limited", message)  # refused before sending
     status = error.status if isinstance(error, SentryHTTPError) else None
     body = error.body if isinstance(error, SentryHTTPError) else None
     if status is None:

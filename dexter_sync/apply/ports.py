@@ -4,7 +4,6 @@ and one helper that turns a write into either a response or a WriteFailure.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -12,9 +11,6 @@ from ..core.requests import ApiRequest
 from ..core.state import DesiredState, LiveObject, LiveState
 from ..sentry.errors import SentryError
 from .failures import WriteFailure, classify, from_response
-
-RATE_LIMIT_RESENDS = 5
-"""A 429 the gateway surfaced means nothing was written: resend up to this many times."""
 
 
 class ResponseLike(Protocol):
@@ -42,25 +38,21 @@ class Sent:
     response: ResponseLike | None = None
     failure: WriteFailure | None = None
     requests: int = 0
-    """Write requests handed to the facade (429 resends included)."""
+    """Write requests handed to the facade (the gateway's own retries not counted)."""
 
 
-async def send_write(facade: WriteFacade, request: ApiRequest, *,
-                     backoff: float = 0.5) -> Sent:
-    sent = Sent()
-    for attempt in range(RATE_LIMIT_RESENDS + 1):
-        sent.requests += 1
-        try:
-            response = await facade.send(request)
-        except SentryError as error:  # the gateway's whole error tree
-            failure = classify(error)
-        else:
-            if response.status < 400:
-                sent.response, sent.failure = response, None
-                return sent
-            failure = from_response(response.status, response.body)
-        sent.failure = failure
-        if failure.category != "rate-limited" or attempt == RATE_LIMIT_RESENDS:
-            return sent
-        await asyncio.sleep(min(backoff * 2**attempt, 5.0))
+async def send_write(facade: WriteFacade, request: ApiRequest) -> Sent:
+    """One write through the facade. Retries are the gateway's alone (its RetryPolicy: at
+    most `attempts` sends of one request, 429s included); apply never resends on top, so a
+    rate-limited write goes out at most that many times."""
+    sent = Sent(requests=1)
+    try:
+        response = await facade.send(request)
+    except SentryError as error:  # the gateway's whole error tree
+        sent.failure = classify(error)
+        return sent
+    if response.status < 400:
+        sent.response = response
+    else:
+        sent.failure = from_response(response.status, response.body)
     return sent

@@ -22,7 +22,7 @@ TEXT_LIST_LIMIT = 100
 class Status(str, Enum):
     APPLIED = "applied"
     FAILED = "failed"
-    NOT_ATTEMPTED = "not-attempted"
+    NOT_ATTEMPTED = "not_attempted"
 
     def __str__(self) -> str:
         return self.value
@@ -86,6 +86,16 @@ def _section(title: str, outcomes: list[ChangeOutcome]) -> list[str]:
     return lines
 
 
+def format_seconds(seconds: float) -> str:
+    """`0.04s`, `2.3s`, `1m05s`: precise enough that a fast apply does not read `0.0s`."""
+    if seconds < 1:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
 def render_text(report: ApplyReport) -> str:
     """Human report: failures first with file:line and Sentry's text, then what was not tried."""
     counts = report.summary
@@ -100,7 +110,7 @@ def render_text(report: ApplyReport) -> str:
     lines.append(
         f"Apply {'complete' if report.exit_code == 0 else 'incomplete'}: "
         f"{counts['applied']} applied, {counts['failed']} failed, "
-        f"{counts['not-attempted']} not attempted ({report.seconds:.1f}s)."
+        f"{counts['not_attempted']} not attempted ({format_seconds(report.seconds)})."
     )
     return "\n".join(lines)
 

@@ -30,6 +30,7 @@ from ..render.planfile import read_plan, stale_objects
 from ..render.text import use_colour
 from .common import connect, run, sentry_options
 from .plan import load_desired, plan_live, render
+from .progress import reading_progress
 
 
 def is_plan_file(path: str) -> bool:
@@ -42,8 +43,7 @@ def refuse_without_confirmation(auto_approve: bool, interactive: bool) -> None:
     if not auto_approve and not interactive:
         raise DexterError(
             "refusing to apply: there is no terminal to confirm on; review the plan with "
-            "`dexter plan` and pass --auto-approve (or apply a saved plan file) "
-            "[confirmation-required]",
+            "`dexter plan` and pass --auto-approve (or apply a saved plan file)",
             code="confirmation-required")
 
 
@@ -102,15 +102,17 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
                        concurrency=concurrency) as facade:
         if plan_file:
             plan = saved
-            live = await facade.read_state(plan.kinds_read, projects=plan.projects_read,
-                                           desired=desired)
+            async with reading_progress(facade, organization):
+                live = await facade.read_state(plan.kinds_read, projects=plan.projects_read,
+                                               desired=desired)
             refuse_stale(path, stale_objects(plan, live, catalog()))
             count = sum(1 for c in plan.changes if str(c.action) != "no-op")
             click.echo(f"applying the saved plan {path}: {count} change"
                        f"{'s' if count != 1 else ''} to {organization}", err=True)
         else:
             assert desired is not None
-            plan = await plan_live(facade, desired, targets=targets)
+            async with reading_progress(facade, organization):
+                plan = await plan_live(facade, desired, targets=targets)
             click.echo(render(plan, "text", colour=use_colour(shown)), file=shown, nl=False)
         refuse_unsafe(plan, force)
         if not plan.has_changes:
@@ -118,9 +120,10 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
             return ApplyReport(organization)
         if not plan_file and not auto_approve:
             count = sum(1 for c in plan.changes if str(c.action) != "no-op")
-            if not click.confirm(f"Apply these {count} changes to {organization}?",
+            these = "this 1 change" if count == 1 else f"these {count} changes"
+            if not click.confirm(f"Apply {these} to {organization}?",
                                  default=False, err=True):
-                raise DexterError("apply cancelled; nothing was changed [cancelled]",
+                raise DexterError("apply cancelled; nothing was changed",
                                   code="cancelled")
         progress = progress_for(sys.stderr, interactive=sys.stderr.isatty())
         return await execute_plan(plan, facade, concurrency=concurrency, progress=progress)

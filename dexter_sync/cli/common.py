@@ -15,19 +15,24 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import yaml
 from click.core import ParameterSource
 
 from ..core.diagnostics import DexterError
 from ..core.state import DesiredState
 from ..sentry.connect import URL_ENV, open_facade
 from ..sentry.facade import SentryFacade
+from ..sentry.gateway import GatewaySettings
+from ..sentry.ratelimit import MAX_WAIT
 from .options import GlobalOptions, current_options
 
 T = TypeVar("T")
 ORG_ENV = "SENTRY_ORG"
+WAIT_ENV = "DEXTER_MAX_RATE_LIMIT_WAIT"
 DEFAULT_CONCURRENCY = 16
 
 
@@ -40,9 +45,21 @@ def _or_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return before if before is not None else value
 
 
+def _keep_wait_cap(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
+    if value is not None:
+        ctx.ensure_object(GlobalOptions).max_rate_limit_wait = value
+
+
 def sentry_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Adds `--sentry-url` (SENTRY_URL), `--org` (SENTRY_ORG) and `--concurrency`; the first
-    two are global options too (`cli/options.py`)."""
+    """Adds `--sentry-url` (SENTRY_URL), `--org` (SENTRY_ORG), `--concurrency` and
+    `--max-rate-limit-wait` (DEXTER_MAX_RATE_LIMIT_WAIT); the first two are global options
+    too (`cli/options.py`), the last is kept in the run's GlobalOptions for `connect`."""
+    func = click.option("--max-rate-limit-wait", type=click.FloatRange(0, 86400),
+                        envvar=WAIT_ENV, default=None, expose_value=False,
+                        callback=_keep_wait_cap, metavar="SECONDS",
+                        help=f"Longest single wait for Sentry's rate limit (env {WAIT_ENV}; "
+                             f"default {MAX_WAIT:g}); a longer one fails with `rate-limited`."
+                        )(func)
     func = click.option("--concurrency", type=click.IntRange(1, 256),
                         default=DEFAULT_CONCURRENCY, show_default=True,
                         help="Most requests in flight at once.")(func)
@@ -68,6 +85,20 @@ def resolve_org(option: str | None, settings_org: str | None = None) -> str:
     return org
 
 
+def local_settings_org(directory: Path = Path(".")) -> str | None:
+    """`organization:` of `./dexter.yaml`, for verbs that need no manifests (export, inspect).
+    Unreadable or templated settings give None: the verb then asks for --org."""
+    settings = directory / "dexter.yaml"
+    try:
+        if not settings.is_file() or settings.stat().st_size > 1024 * 1024:
+            return None
+        data = yaml.safe_load(settings.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    org = data.get("organization") if isinstance(data, dict) else None
+    return org if isinstance(org, str) and org and "{" not in org else None
+
+
 def notice(message: str) -> None:
     click.echo(message, err=True)
 
@@ -77,9 +108,13 @@ async def connect(*, sentry_url: str | None, organization: str,
                   desired: DesiredState | None = None,
                   concurrency: int = DEFAULT_CONCURRENCY) -> AsyncIterator[SentryFacade]:
     """`open_facade` with the CLI's notices and the global `--verbose` flag."""
+    options = global_options()
+    wait = options.max_rate_limit_wait
+    settings = GatewaySettings(concurrency=concurrency,
+                               max_rate_limit_wait=MAX_WAIT if wait is None else wait)
     async with open_facade(sentry_url=sentry_url, organization=organization, desired=desired,
-                           concurrency=concurrency, verbose=global_options().verbose,
-                           notify=notice) as facade:
+                           concurrency=concurrency, verbose=options.verbose,
+                           settings=settings, notify=notice) as facade:
         yield facade
 
 

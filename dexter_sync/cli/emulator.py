@@ -13,6 +13,8 @@ import os
 import signal
 import sqlite3
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -58,14 +60,21 @@ def _names(value: str) -> list[str]:
 @click.option("--jitter-ms", default=0, type=click.IntRange(0), help="Added random latency.")
 @click.option("--error-rate", default=0.0, type=click.FloatRange(0, 1),
               help="Share of requests answered 500/502/503.")
+@click.option("--reset", is_flag=True,
+              help="Delete the emulator's state (--db, else the embedded emulator's: "
+                   "DEXTER_EMBEDDED_DB or .dexter/local-sentry.sqlite) and exit; the next "
+                   "run starts over.")
 @click.option("--seed-from", "seed_from", default=None, type=click.Path(exists=True),
               help="Also create every project, team, member, integration, repository, "
                    "environment and Slack channel the manifests at this path name.")
 def command(host: str, port: int, db_path: str, token: str | None, organization: str,
             projects: str, teams: str, environments: str, rate_limit: int, rate_window: int,
             concurrency: int, latency_ms: int, jitter_ms: int, error_rate: float,
-            seed_from: str | None) -> None:
+            seed_from: str | None, reset: bool) -> None:
     """Serve a local Sentry API emulator (for sentry-cli, sentry-sdk and dexter itself)."""
+    if reset:
+        _reset(db_path)
+        return
     token = token or os.environ.get("SENTRY_AUTH_TOKEN") or None
     if token is None and not _loopback(host):
         raise DexterError(
@@ -92,7 +101,7 @@ def command(host: str, port: int, db_path: str, token: str | None, organization:
         url = f"http://{host}:{bound}"
         config.public_url = url
         click.echo(json.dumps({"url": url, "organization": organization,
-                               "projects": config.projects, "db": db_path}))
+                               "projects": _project_slugs(app, organization), "db": db_path}))
         sys.stdout.flush()
         click.echo(f"dexter emulator: serving {url} (org {organization})", err=True)
 
@@ -108,14 +117,56 @@ def command(host: str, port: int, db_path: str, token: str | None, organization:
     click.echo("dexter emulator: stopped", err=True)
 
 
-def _seed_from_manifests(app, organization: str, path: str) -> None:
+def _seed_from_manifests(app: Any, organization: str, path: str) -> None:
     """The names the manifests use, created as the embedded emulator creates them."""
     from ..emulator.seeding import PROVIDERS
     from ..manifest import load_manifests
-    from ..sentry.embedded import names_in
+    from ..sentry.embedded import names_in, seed_report
 
     names = names_in(load_manifests(path), set(PROVIDERS))
     created = app.state.store.ensure_names(organization, **names.as_kwargs())
-    made = "; ".join(f"{kind}: {', '.join(map(str, items))}"
-                     for kind, items in created.items() if items)
-    click.echo(f"dexter emulator: seeded from {path}: {made or 'nothing new'}", err=True)
+    report = seed_report({k: v for k, v in created.items() if v}, names.uses)
+    click.echo(f"dexter emulator: seeded from {path}:" if report
+               else f"dexter emulator: seeded from {path}: nothing new", err=True)
+    for line in report:
+        click.echo(line, err=True)
+
+def _project_slugs(app: Any, organization: str) -> list[str]:
+    """Every project the emulator serves for the organization (seeded ones included)."""
+    from ..emulator.seeding import find_org
+
+    org = find_org(app.state.store, organization)
+    if org is None:
+        return []
+    return sorted(project["slug"] for project in app.state.store.snapshot("project", org["id"]))
+
+
+def _reset(db_path: str) -> None:
+    """Delete an emulator database, only if it is one (never a file dexter did not write)."""
+    from ..sentry.embedded import embedded_db_path
+
+    path = Path(db_path) if db_path != ":memory:" else embedded_db_path()
+    if not path.exists():
+        click.echo(f"dexter emulator: nothing to reset at {path}", err=True)
+        return
+    if not _is_emulator_db(path):
+        raise DexterError(f"{path} is not an emulator database; not deleting it",
+                          code="emulator-db")
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    click.echo(f"dexter emulator: deleted {path}; the next run starts over", err=True)
+
+
+def _is_emulator_db(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            if handle.read(16) != b"SQLite format 3\x00":
+                return False
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        finally:
+            db.close()
+    except (OSError, sqlite3.Error):
+        return False
+    return {"objects", "sequences", "audit"} <= tables

@@ -15,7 +15,15 @@ from ..core.diagnostics import DexterError, did_you_mean
 from ..core.state import DesiredResource, DesiredState, LiveState, ManifestSettings
 from ..kinds.registry import all_kinds, get_kind
 from ..manifest.exporting import ExportResult, build_export, write_tree
-from .common import DEFAULT_CONCURRENCY, connect, resolve_org, run, sentry_options
+from .common import (
+    DEFAULT_CONCURRENCY,
+    connect,
+    local_settings_org,
+    resolve_org,
+    run,
+    sentry_options,
+)
+from .progress import reading_progress
 
 
 def resolve_kinds(names: tuple[str, ...]) -> list[str]:
@@ -55,7 +63,7 @@ async def read_for_export(facade: Any, organization: str, kinds: list[str],
         raise DexterError(f"--projects: no project {unknown[0]!r} in {organization}"
                           + (f"; {hint}" if hint else ""), code="unknown-project")
     parents = [k for k in kinds if get_kind(k).child_of is None]
-    live = await facade.read_state(parents, projects=scope)
+    live = await facade.read_state(parents, projects=scope, all_details=True)
     children = [k for k in kinds if get_kind(k).child_of is not None]
     if children:
         # kinds read children per declared parent; "declare" every live parent
@@ -71,8 +79,9 @@ async def read_for_export(facade: Any, organization: str, kinds: list[str],
 async def export_live(*, sentry_url: str | None, organization: str, kinds: list[str],
                       projects: list[str] | None,
                       concurrency: int = DEFAULT_CONCURRENCY) -> ExportResult:
-    async with connect(sentry_url=sentry_url, organization=organization,
-                       concurrency=concurrency) as facade:
+    async with (connect(sentry_url=sentry_url, organization=organization,
+                        concurrency=concurrency) as facade,
+                reading_progress(facade, organization)):
         live = await read_for_export(facade, organization, kinds, projects)
     return build_export(live, organization=organization, kinds=kinds)
 
@@ -81,7 +90,8 @@ async def export_live(*, sentry_url: str | None, organization: str, kinds: list[
 @click.option("--out", "out_dir", default="sentry", show_default=True,
               type=click.Path(file_okay=False), help="Directory to write the manifests to.")
 @click.option("--force", is_flag=True, help="Write into a non-empty directory that an "
-              "earlier export did not create (nothing in it is removed).")
+              "earlier export did not create (files of the same names are replaced; "
+              "nothing is removed).")
 @click.option("--kinds", "kind_names", multiple=True,
               help="Kinds or sections to export (repeatable or comma-separated; default all).")
 @click.option("--projects", "project_names", multiple=True,
@@ -90,7 +100,7 @@ async def export_live(*, sentry_url: str | None, organization: str, kinds: list[
 def command(out_dir: str, force: bool, kind_names: tuple[str, ...], project_names: tuple[str, ...],
             sentry_url: str | None, org: str | None, concurrency: int) -> None:
     """Write manifests describing the live organization to --out (needs no manifests)."""
-    organization = resolve_org(org)
+    organization = resolve_org(org, local_settings_org())
     kinds = resolve_kinds(kind_names)
     projects = [p.strip() for name in project_names for p in name.split(",") if p.strip()]
     result = run(export_live(sentry_url=sentry_url, organization=organization, kinds=kinds,
@@ -98,7 +108,10 @@ def command(out_dir: str, force: bool, kind_names: tuple[str, ...], project_name
     target = write_tree(result.files, out_dir, force=force)
     total = sum(result.counts.values())
     by_kind = ", ".join(f"{n} {k}" for k, n in result.counts.items()) or "nothing"
-    click.echo(f"Exported {total} objects ({by_kind}) from {organization} to {target}")
+    click.echo(f"Exported {total} object{'s' if total != 1 else ''} ({by_kind}) from "
+               f"{organization} to {target}")
+    for line in result.left_out:
+        click.echo(f"Left out by design: {line}.")
     for line in result.skipped:
         click.echo(f"skipped {line}", err=True)
     if result.skipped:

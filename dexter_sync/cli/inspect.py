@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from .common import connect, resolve_org, run, sentry_options
+from .common import connect, local_settings_org, resolve_org, run, sentry_options
+from .inspect_alert import alert_command
 
 TOP_TAG_VALUES = 3
 
@@ -27,7 +28,7 @@ def issue_command(issue: str, fmt: str, sentry_url: str | None, org: str | None,
                   concurrency: int) -> None:
     """Show ISSUE (numeric id or short id such as WEB-1A): latest events, stats, tags and
     participants."""
-    organization = resolve_org(org)
+    organization = resolve_org(org, local_settings_org())
 
     async def fetch() -> dict[str, Any]:
         async with connect(sentry_url=sentry_url, organization=organization,
@@ -76,3 +77,6 @@ def render_issue(context: dict[str, Any]) -> str:
     if context.get("missing"):
         lines.append(f"(not served by this Sentry: {', '.join(context['missing'])})")
     return "\n".join(lines)
+
+
+command.add_command(alert_command)  # `inspect alert`: its own module, the alert-history view

@@ -23,9 +23,11 @@ import click
 from .. import __version__
 from ..core.codes import ErrorCode
 from ..core.diagnostics import DexterError
+from ..render.escaping import printable
 from .options import GlobalOptions, attach_global_flags, configure_logging, current_options
 
 VERBS: dict[str, str] = {
+    "init": "Start a manifest tree (commented starter, or exported from Sentry).",
     "validate": "Check the manifests offline; every problem is listed.",
     "schema": "Generate the JSON Schemas and the manifest reference.",
     "plan": "Show what apply would change in Sentry.",
@@ -37,6 +39,7 @@ VERBS: dict[str, str] = {
     "query": "Run a Discover query (declared, saved or ad hoc) and print it.",
     "migrate": "Move legacy alert manifests to alerts and monitors (safe cut-over).",
     "emulator": "Serve the Sentry API emulator on 127.0.0.1.",
+    "action": "The GitHub Action's step (action.yml); reads GitHub's environment.",
     "selftest": "Check the Sentry API contract against a live server, in a sandbox.",
 }
 
@@ -45,8 +48,10 @@ EXIT_INTERRUPTED = 130
 
 
 def error_line(message: str, code: str) -> str:
-    """`error: <first line> [code]` followed by any further lines of the message."""
-    first, _, rest = message.partition("\n")
+    """`error: <first line> [code]` followed by any further lines of the message (control
+    characters from names or Sentry's texts shown as escapes: they cannot drive the
+    terminal)."""
+    first, _, rest = printable(message, keep_newlines=True).partition("\n")
     return f"error: {first} [{code}]" + (f"\n{rest}" if rest else "")
 
 

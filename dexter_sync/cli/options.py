@@ -24,6 +24,8 @@ class GlobalOptions:
     debug: bool = False
     sentry_url: str | None = None
     org: str | None = None
+    max_rate_limit_wait: float | None = None
+    """`--max-rate-limit-wait` (None: the gateway's default, 60 s)."""
 
 
 def current_options() -> GlobalOptions:

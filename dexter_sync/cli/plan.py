@@ -25,7 +25,8 @@ from ..render.jsonplan import render_json
 from ..render.markdown import render_markdown
 from ..render.planfile import write_plan
 from ..render.text import render_text, use_colour
-from .common import connect, resolve_org, run, sentry_options
+from .common import connect, global_options, resolve_org, run, sentry_options
+from .progress import reading_progress
 
 
 def read_scope(desired: DesiredState, targets: Iterable[Target] = (),
@@ -79,17 +80,20 @@ def load_desired(path: str, organization: str | None) -> DesiredState:
 
 async def _plan(desired: DesiredState, *, sentry_url: str | None, concurrency: int,
                 targets: list[Target]) -> Plan:
-    async with connect(sentry_url=sentry_url, organization=desired.settings.organization,
-                       desired=desired, concurrency=concurrency) as facade:
+    organization = desired.settings.organization
+    async with (connect(sentry_url=sentry_url, organization=organization, desired=desired,
+                        concurrency=concurrency) as facade,
+                reading_progress(facade, organization)):
         return await plan_live(facade, desired, targets=targets)
 
 
-def render(plan: Plan, fmt: str, *, explain: bool = False, colour: bool = False) -> str:
+def render(plan: Plan, fmt: str, *, explain: bool = False, colour: bool = False,
+           verbose: bool = False) -> str:
     if fmt == "json":
         return render_json(plan)
     if fmt == "markdown":
         return render_markdown(plan)
-    return render_text(plan, colour=colour, explain=explain)
+    return render_text(plan, colour=colour, explain=explain, verbose=verbose)
 
 
 @click.command(name="plan")
@@ -115,7 +119,8 @@ def command(ctx: click.Context, path: str, fmt: str, out: str | None,
     plan = run(_plan(desired, sentry_url=sentry_url, concurrency=concurrency, targets=targets))
     if out:
         write_plan(plan, out)
-    click.echo(render(plan, fmt, explain=explain, colour=use_colour(sys.stdout)), nl=False)
+    click.echo(render(plan, fmt, explain=explain, colour=use_colour(sys.stdout),
+                      verbose=global_options().verbose), nl=False)
     if out:
         click.echo(f"Saved the plan to {out}; apply it with `dexter apply {out}`.", err=True)
     if detailed_exitcode and plan.has_changes:

@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     EXPORT_PATH = "export-path"                      # a file name would leave --out
     EXPORT_PARTIAL = "export-partial"                # export left objects out (listed on stderr)
     EMULATOR_DB = "emulator-db"
+    INIT_TARGET = "init-target"                      # `dexter init` would overwrite a file
     EMULATOR_OPEN_BIND = "emulator-open-bind"        # non-loopback --host without a token
     INVALID_SETTING = "invalid-setting"              # a DEXTER_* environment setting
 
@@ -45,6 +46,7 @@ class ErrorCode(StrEnum):
     UNREADABLE_FILE = "unreadable-file"
     INVALID_FILE = "invalid-file"
     NO_SETTINGS = "no-settings"
+    RESOURCE_FILE = "resource-file"                  # a resource file given as the manifest path
     INVALID_SETTINGS = "invalid-settings"
     INVALID_INCLUDE = "invalid-include"
     INCLUDE_LOOP = "include-loop"
@@ -102,7 +104,7 @@ class ErrorCode(StrEnum):
     SENTRY_RATE_LIMITED = "sentry-rate-limited"
     RATE_LIMITED = "rate-limited"                    # a rate-limit wait longer than the cap
     SENTRY_SERVER_ERROR = "sentry-server-error"
-    SENTRY_UNREACHABLE = "sentry-unreachable"
+    CONNECTION_FAILED = "connection-failed"          # refused, not resolved, timed out, cut
     SENTRY_PAGINATION = "sentry-pagination"
     SENTRY_UNEXPECTED_ANSWER = "sentry-unexpected-answer"  # HTML, a redirect, wrong JSON type
     SENTRY_RESPONSE_TOO_LARGE = "sentry-response-too-large"
@@ -118,3 +120,10 @@ class ErrorCode(StrEnum):
     UNKNOWN_QUERY = "unknown-query"                  # `dexter query NAME`: no such query
     REJECTED_QUERY = "rejected-query"                # validate --online: Sentry refuses it
     UNKNOWN_ALERT = "unknown-alert"                  # `dexter inspect alert NAME`
+
+    # the GitHub Action (`dexter action`, action.yml)
+    ACTION_INPUT = "action-input"                    # a workflow input or token missing or invalid
+    ACTION_ENVIRONMENT = "action-environment"        # not run as a step (no GITHUB_OUTPUT, ...)
+    ACTION_REPORT = "action-report"                  # dexter apply ended without its JSON report
+    MISSING_PLAN_FILE = "missing-plan-file"          # apply was given a plan file that is not there
+    GITHUB_API = "github-api"                        # GitHub's REST API refused or answered out of shape

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,8 @@ def parse_error(query: str, at: int) -> InvalidQuery:
 class Compiled:
     sql: str
     args: list[Any]
+    columns: frozenset[str] = frozenset()
+    """The SQL expressions of the columns the condition reads (rollup eligibility)."""
 
 
 class _Parser:
@@ -44,6 +46,7 @@ class _Parser:
         self.pos = 0
         self.resolve_project = project
         self.resolve_issue = issue
+        self.used: set[str] = set()
 
     # -- grammar: or := and (OR and)* ; and := term (AND? term)* ; term := ( or ) | filter --
     def parse(self) -> Compiled:
@@ -57,7 +60,7 @@ class _Parser:
         self._skip()
         if self.pos < len(self.text):
             raise parse_error(self.text, self.pos)
-        return result
+        return replace(result, columns=frozenset(self.used))
 
     def _or(self) -> Compiled:
         parts = [self._and()]
@@ -98,11 +101,13 @@ class _Parser:
         if negated:
             self.pos += 1
         if self.text.startswith('"', self.pos):
+            self.used.update(("message", "title"))
             return _free_text(self._quoted(start), negated=negated)
         key_match = re.compile(r"(tags\[[^\]]*\]|[a-zA-Z0-9_.\-@\[\]]+(?:\([^()]*\))?):").match(
             self.text, self.pos)
         if key_match is None:
             word = self._bare()
+            self.used.update(("message", "title"))
             return _free_text(word, negated=negated)
         key = key_match.group(1)
         self.pos = key_match.end()
@@ -165,9 +170,11 @@ class _Parser:
     def _condition(self, key: str, value: str | list[str], *, negated: bool) -> Compiled:
         if key == "has":
             col = column(str(value))
+            self.used.add(col.sql)
             sql = f"({col.sql} IS NOT NULL AND {col.sql} != '')"
             return Compiled(f"NOT {sql}" if negated else sql, [])
         col = column(key)
+        self.used.add(col.sql)
         if col.special == "project":
             return _equals(col, self._ids(value, self.resolve_project), negated=negated)
         if col.special == "issue":

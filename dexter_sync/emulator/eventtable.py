@@ -10,26 +10,36 @@ grouped count over a period reads one index and never the table.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from . import eventrollup
 from .store import Store
 
 TABLE = "discover_events"
-SCHEMA = f"""
+TABLE_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
     id INTEGER PRIMARY KEY, org TEXT NOT NULL, project_id INTEGER NOT NULL,
     event_id TEXT NOT NULL, group_id INTEGER, ts INTEGER NOT NULL, type TEXT NOT NULL,
     environment TEXT, release TEXT, level TEXT, platform TEXT, title TEXT, message TEXT,
     txn TEXT, user TEXT, user_id TEXT, user_email TEXT, duration REAL,
-    tags TEXT NOT NULL DEFAULT '{{}}', measurements TEXT);
-CREATE INDEX IF NOT EXISTS {TABLE}_by_time ON {TABLE} (org, ts, project_id, type);
-CREATE INDEX IF NOT EXISTS {TABLE}_by_release ON {TABLE} (org, release, ts, type, group_id);
-CREATE INDEX IF NOT EXISTS {TABLE}_by_project ON {TABLE} (org, project_id, ts, type);
-CREATE INDEX IF NOT EXISTS {TABLE}_by_env ON {TABLE} (org, environment, ts, type);
-"""
+    tags TEXT NOT NULL DEFAULT '{{}}', measurements TEXT)"""
+# Covering indexes: counts over a time range (the partial hours beside the hourly rollup,
+# eventrollup.py) read the time index and never the table; a release's numbers (its
+# issues) read the release index in group order; issue-alert frequency checks read the
+# group index.
+TIME_INDEX = f"{TABLE}_by_time"
+INDEXES = {
+    TIME_INDEX: "(org, ts, project_id, type, release, environment, level)",
+    f"{TABLE}_by_release": "(org, release, ts, project_id, type, group_id)",
+    f"{TABLE}_by_group": "(group_id, ts)",
+}
+CACHE_KIB = 65536
+"""SQLite page cache for the store's connection once events are kept (the default 2 MiB
+makes every index insert and grouped scan of a large table go to the file)."""
 COLUMNS = ("org", "project_id", "event_id", "group_id", "ts", "type", "environment",
            "release", "level", "platform", "title", "message", "txn", "user", "user_id",
            "user_email", "duration", "tags", "measurements")
@@ -72,11 +82,23 @@ class EventRow:
 def ensure_table(store: Store) -> None:
     if TABLE in store.extra_tables:
         return
-    with store.connection() as db:
-        for statement in SCHEMA.split(";"):
-            if statement.strip():  # not executescript: it would commit an open transaction
-                db.execute(statement)
-    store.extra_tables.add(TABLE)
+    with store.connection() as db:  # execute, not executescript: that commits a transaction
+        db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        db.execute("PRAGMA temp_store = MEMORY")  # GROUP BY sorts in memory, not a file
+        db.execute(TABLE_SCHEMA)
+        create_indexes(db)
+        eventrollup.create(db)
+    store.extra_tables.update((TABLE, eventrollup.ROLLUP))
+
+
+def create_indexes(db: sqlite3.Connection) -> None:
+    for name, columns in INDEXES.items():
+        db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {TABLE} {columns}")
+
+
+def drop_indexes(db: sqlite3.Connection) -> None:
+    for name in INDEXES:
+        db.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 def insert_rows(store: Store, rows: Iterable[EventRow] | Iterable[Sequence[Any]]) -> int:
@@ -85,6 +107,7 @@ def insert_rows(store: Store, rows: Iterable[EventRow] | Iterable[Sequence[Any]]
     values = [r.values() if isinstance(r, EventRow) else tuple(r) for r in rows]
     with store.transaction(), store.connection() as db:
         db.executemany(INSERT, values)
+        eventrollup.add(db, values)
     return len(values)
 
 

@@ -52,7 +52,8 @@ class SlackChannel:
 class EntryModel(BaseModel):
     """Base of every manifest entry model: unknown keys are errors, snake_case field names."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False,
+                              defer_build=True)
 
 
 E = TypeVar("E", bound=BaseModel)
@@ -109,6 +110,8 @@ class ResourceKind(ABC, Generic[E]):
     """Kind whose entries embed this kind's entries (deploys inside releases)."""
     title: ClassVar[str] = ""
     """One line for the docs: what Sentry resource this is."""
+    not_exported: ClassVar[str | None] = None
+    """Why `dexter export` leaves this kind out (said in its summary), or None."""
     live_optional_fields: ClassVar[tuple[str, ...]] = ()
     """Canonical keys Sentry omits from list responses (metric alerts' `event_types`): the
     planner compares them only when the live canonical holds them (not None)."""

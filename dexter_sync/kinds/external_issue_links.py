@@ -71,6 +71,8 @@ def _integration_name(directory: Directory, data: dict[str, Any]) -> str:
 class ExternalIssueLinkKind(ResourceKind[ExternalIssueLinkEntry]):
     name = "external_issue_link"
     section = "integration_links"
+    not_exported = ("Sentry lists them per issue, so exporting them would read every issue; "
+                    "declare the links you manage by hand")
     type_tag = "external_issue"
     entry_model = ExternalIssueLinkEntry
     id_path_segments = ("issues",)  # versions and issue ids can look like words

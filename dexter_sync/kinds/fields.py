@@ -377,3 +377,31 @@ def exactly_one(model: Any, names: Iterable[str], *, what: str) -> str:
             raise ValueError(f"{what} needs exactly one of: {listed}")
         raise ValueError(f"{what} takes exactly one of {listed}; got {', '.join(chosen)}")
     return chosen[0]
+
+
+# ---- key spelling (Sentry stores snake_case and answers camelCase) -------------------------
+
+def camel_key(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def snake_key(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def camelize(value: Any) -> Any:
+    """Keys to camelCase, recursively (what Sentry answers for stored snake_case keys)."""
+    if isinstance(value, dict):
+        return {camel_key(str(k)): camelize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camelize(v) for v in value]
+    return value
+
+
+def snakify(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {snake_key(str(k)): snakify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snakify(v) for v in value]
+    return value

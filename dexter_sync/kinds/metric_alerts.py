@@ -20,6 +20,7 @@ from ..core.changes import ResourceChange, SafetyFinding
 from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
+from ..core.state import LiveObject
 from .alert_gates import metric_alert_gates
 from .base import Fallback, ListRequest, ReadContext, Reference, ResourceKind, SlackChannel
 from .fields import (
@@ -256,6 +257,11 @@ def _without_default_priority(action: dict[str, Any], label: str) -> dict[str, A
     return action
 
 
+DEFAULT_EVENT_TYPES: dict[str, list[str]] = {
+    "events": ["error"], "transactions": ["transaction"], "metrics": []}
+"""What Sentry stores when a rule is created without eventTypes (REFERENCE §1.3a)."""
+
+
 def _id_order(action: dict[str, Any]) -> tuple[int, str]:
     ident = str(action.get("id", ""))
     return (int(ident), "") if ident.isdigit() else (0, ident)
@@ -278,6 +284,30 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
 
     def key(self, entry: MetricAlertEntry) -> str:
         return entry.name
+
+    # ---- fields only the detail response carries (REFERENCE §1.5: `eventTypes`) -----------
+
+    def detail_request(self, organization: str, obj: LiveObject) -> ApiRequest:
+        """The detail of one rule: read when a manifest declares `event_types`, which list
+        responses omit, so that drift in it is seen."""
+        return ApiRequest("GET", f"organizations/{path_segment(organization)}/alert-rules/"
+                                 f"{path_segment(obj.id)}/")
+
+    def with_detail(self, data: dict[str, Any], detail: Any) -> dict[str, Any]:
+        """The listed rule with the detail's `eventTypes` (the list item is otherwise the
+        same object)."""
+        if isinstance(detail, dict) and isinstance(detail.get("eventTypes"), list):
+            return {**data, "eventTypes": detail["eventTypes"]}
+        return data
+
+    def export(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
+        """`event_types` is written only where it differs from the dataset's default."""
+        exported = super().export(data, directory=directory)
+        dataset = exported.get("dataset") or "events"
+        if "event_types" in exported \
+                and exported["event_types"] == DEFAULT_EVENT_TYPES.get(dataset):
+            del exported["event_types"]
+        return exported
 
     def live_key(self, data: dict[str, Any], *, directory: Directory, project: str | None,
                  parent: str | None) -> str:

@@ -40,6 +40,8 @@ class ExportResult:
     """Kind name -> objects exported."""
     skipped: list[str] = field(default_factory=list)
     """`kind/key: why` for live objects left out."""
+    left_out: list[str] = field(default_factory=list)
+    """`section: why` for kinds export leaves out by design (external-issue links)."""
 
 
 class _Dumper(yaml.SafeDumper):
@@ -95,6 +97,8 @@ def build_export(live: LiveState, *, organization: str,
     """file -> section -> entries"""
     parents: dict[tuple[str, str], dict[str, Any]] = {}
     """(kind, key) -> exported mapping, for nesting children"""
+    result.left_out = [f"{kind.name.replace('_', ' ')}s ({kind.not_exported})"
+                       for kind in wanted if kind.not_exported]
     for kind in [k for k in wanted if k.child_of is None] + [k for k in wanted if k.child_of]:
         groups: dict[str, list[LiveObject]] = {}
         for obj in live.of_kind(kind.name):
@@ -125,7 +129,7 @@ def build_export(live: LiveState, *, organization: str,
         MODELINE.format(path=f"{SCHEMA_DIR}/dexter.schema.json")
         + dump_yaml({"version": 1, "organization": organization,
                      "include": _includes(sorted(sections))}))
-    result.files.update(_schemas())
+    result.files.update(schema_files())
     return result
 
 
@@ -153,7 +157,8 @@ def _includes(files: list[str]) -> list[str]:
     return globs
 
 
-def _schemas() -> dict[str, str]:
+def schema_files() -> dict[str, str]:
+    """The JSON Schemas a manifest tree's modelines name, by relative path."""
     from .schemas import (
         RESOURCES_SCHEMA_FILE,
         SETTINGS_SCHEMA_FILE,

@@ -58,6 +58,34 @@ def display_name(path: Path) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
+_PEEK_BYTES = 64 * 1024
+
+
+def _refuse_resource_file(path: Path) -> None:
+    """A file other than dexter.yaml is taken as settings only if it is not plainly a resource
+    file (top-level resource sections and no `version:`): pointing at `alerts.yaml` then
+    says what to do instead of listing four unknown fields."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_PEEK_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return  # the settings reader reports unreadable files with their position
+    top_level = {line.split(":", 1)[0].strip() for line in head.splitlines()
+                 if line[:1].isalpha() and ":" in line}
+    found = sorted(top_level & (set(sections()) | set(RESERVED_SECTIONS)))
+    if not found or "version" in top_level:
+        return
+    holder = next((parent for parent in path.resolve().parents
+                   if (parent / SETTINGS_FILE).is_file()), None)
+    hint = (f"point at the directory that holds {SETTINGS_FILE} (or pass the {SETTINGS_FILE} "
+            "itself)")
+    if holder is not None:
+        hint += f": {display_name(holder)}"
+    raise ValidationError([Diagnostic(
+        "resource-file", f"{display_name(path)} is a resource file ({', '.join(found)}), "
+        f"not {SETTINGS_FILE}", hint=hint)])
+
+
 class _Loader:
     def __init__(self) -> None:
         self.problems = Diagnostics()
@@ -73,6 +101,8 @@ class _Loader:
             raise ValidationError([Diagnostic(
                 "no-settings", f"no {SETTINGS_FILE} found at {display_name(settings_path)}",
                 hint=f"point dexter at a directory holding {SETTINGS_FILE}")])
+        if settings_path.name != SETTINGS_FILE:
+            _refuse_resource_file(settings_path)
         self.settings_path = settings_path.resolve()
         settings, include, document = self._load_settings(settings_path)
         if document is not None and isinstance(include, list):  # else the model reported it

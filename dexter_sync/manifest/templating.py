@@ -252,7 +252,8 @@ class TemplateRenderer:
                 hint="templates may read vars, env and organization, not Python internals")
         except jinja2.UndefinedError as error:
             return _diagnostic(
-                "template-undefined", f"template error: {error.message}", span,
+                "template-undefined", f"template error: {plain_undefined(str(error.message))}",
+                span,
                 _template_line(error), whole_file, hint=self._undefined_hint(str(error.message)))
         except RecursionError:
             return _diagnostic("template-error", "template recursion is too deep", span, None,
@@ -273,6 +274,24 @@ class TemplateRenderer:
                         f"`env_allow:` in dexter.yaml, or name it {ENV_PREFIX}{name}")
         return ("templates can read `vars.<name>` (from dexter.yaml), `env.<NAME>` (the "
                 f"variables `env_allow:` lists and {ENV_PREFIX}*) and `organization`")
+
+
+_NO_ATTRIBUTE = re.compile(r"^'(?P<owner>.+?) object' has no attribute '(?P<name>.+)'$")
+_OWNER_WORDS = {"dict": "the mapping", "str": "a text value", "int": "a number",
+                "float": "a number", "list": "a list", "tuple": "a list"}
+
+
+def plain_undefined(message: str) -> str:
+    """jinja2's undefined message without internal class names: `env.HOME is not defined`
+    rather than `'dexter_sync.manifest.templating.TemplateEnv object' has no attribute`."""
+    match = _NO_ATTRIBUTE.match(message)
+    if match is None:
+        return message
+    owner, name = match["owner"], match["name"]
+    if owner.endswith("TemplateEnv"):
+        return f"env.{name} is not defined"
+    where = _OWNER_WORDS.get(owner, f"a {owner.rsplit('.', 1)[-1]} value")
+    return f"{name!r} is not defined in {where}"
 
 
 def _template_line(error: BaseException) -> int | None:

@@ -4,13 +4,12 @@ person wrote."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from ..core.diagnostics import DexterError
+from ..render.planfile import write_text_atomic
 from .convert import Converted
 
 MARKER = "# Written by `dexter migrate alerts`"
@@ -34,12 +33,4 @@ def write(path: Path, text: str) -> None:
         if not first.startswith(MARKER):
             raise DexterError(f"{path} exists and was not written by dexter migrate; choose "
                               "another --out", code="migration-target")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".migrate-", suffix=".yaml")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)

@@ -73,8 +73,12 @@ def saved_document(plan: Plan) -> dict[str, Any]:
 
 def write_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     """Write a saved plan atomically (a temporary file renamed over the target)."""
-    target = Path(path)
     text = json.dumps(saved_document(plan), indent=2, ensure_ascii=False, default=str) + "\n"
+    write_text_atomic(Path(path), text)
+
+
+def write_text_atomic(target: Path, text: str) -> None:
+    """A temporary file renamed over `target`: readers see the old or the new text."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:

@@ -33,8 +33,18 @@ def use_colour(stream: IO[str]) -> bool:
     return bool(isatty and isatty())
 
 
+def cosmetic_line(view: PlanView) -> str:
+    """`256 cosmetic differences suppressed: order 3, type 30` (for -v and --explain)."""
+    total = view.cosmetic_total
+    classes = ", ".join(f"{cls} {n}" for cls, n in view.cosmetic.items())
+    return (f"{total} cosmetic difference{'s' if total != 1 else ''} suppressed"
+            + (f": {classes}" if classes else ""))
+
+
 def format_text(view: PlanView, *, colour: bool = False, explain: bool = False,
-                detailed: bool = True) -> str:
+                detailed: bool = True, verbose: bool = False) -> str:
+    """The plan as text. One summary line; the cosmetic tally only with `verbose` or
+    `explain` (on a quiet plan it would read like a warning)."""
     def c(text: str, style: str) -> Shown:
         text = printable(text)
         if not colour:
@@ -44,9 +54,11 @@ def format_text(view: PlanView, *, colour: bool = False, explain: bool = False,
 
     return text_template("plan.txt.j2").render(
         view=view, c=c, colours=COLOURS, note_text=NOTE_TEXT, explain=explain,
-        detailed=detailed,
+        detailed=detailed, show_cosmetic=(verbose or explain) and view.cosmetic_total > 0,
+        cosmetic_line=cosmetic_line(view),
     )
 
 
-def render_text(plan: Plan, *, colour: bool = False, explain: bool = False) -> str:
-    return format_text(build_view(plan), colour=colour, explain=explain)
+def render_text(plan: Plan, *, colour: bool = False, explain: bool = False,
+                verbose: bool = False) -> str:
+    return format_text(build_view(plan), colour=colour, explain=explain, verbose=verbose)

@@ -7,7 +7,6 @@ keys (`token`, `secret`, `password`, ...) are masked here, so no formatter can l
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,19 +32,48 @@ def redact(value: Any) -> Any:
     return value
 
 
+class _ManifestDumper(yaml.SafeDumper):
+    """YAML as a user writes manifests. A string with a control, format or line-break
+    character is double-quoted and that character escaped (`_escape_unprintable`), so a
+    value can never start a new line, move the cursor or reorder text in a plan."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # a plan shows values, never `&id001` anchors
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = None if text.isprintable() else '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_ManifestDumper.add_representer(str, _represent_str)
+
+
+def _escape_unprintable(text: str) -> str:
+    """PyYAML lets some format characters (RTL overrides) through unescaped; they can only
+    stand inside double-quoted scalars here, where `\\uXXXX` is a valid escape."""
+    return "".join(c if c.isprintable() or c == "\n" else f"\\u{ord(c):04x}" for c in text)
+
+
+def _dump(value: Any, *, flow: bool) -> str:
+    text = yaml.dump(value, Dumper=_ManifestDumper, default_flow_style=True if flow else None,
+                     sort_keys=False, allow_unicode=True, width=10**9 if flow else 100)
+    return _escape_unprintable(text.removesuffix("\n").removesuffix("\n...").rstrip("\n"))
+
+
 def show(value: Any) -> str:
-    """One value on one line, as JSON (strings quoted, so "80" and 80 read differently)."""
-    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    """One value on one line in the manifests' own YAML flow style (`{channel: '#sre'}`,
+    `[backend]`); strings that would read as another type stay quoted (`'80'` vs `80`)."""
+    return _dump(value, flow=True)
 
 
 def show_block(value: Any, width: int = 72) -> str:
-    """A value for a create or delete listing, after its `name:`: ` <JSON>` when short, else
-    a YAML block on the following lines (a nested trigger or node list stays readable)."""
+    """A value for a create or delete listing, after its `name:`: on the same line when
+    short, else a YAML block on the following lines (a nested trigger stays readable)."""
     text = show(value)
     if len(text) <= width or not isinstance(value, (dict, list)):
         return " " + text
-    return "\n" + yaml.safe_dump(value, sort_keys=False, default_flow_style=None,
-                                 allow_unicode=True, width=100).rstrip()
+    return "\n" + _dump(value, flow=False)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from .errors import CircuitOpenError
+from .errors import CircuitOpenError, SentryError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ class CircuitBreaker:
     probing: bool = False
     last_failure: str | None = None
     """What the last failure was (already redacted), so the open-breaker error says why."""
+    last_error: SentryError | None = None
+    """The last failure itself: a connection error is what the user needs to hear."""
     transitions: dict[str, int] = field(default_factory=dict)
     """`closed->open` etc. -> count."""
     on_change: Callable[[BreakerState, BreakerState], None] | None = None
@@ -67,10 +69,12 @@ class CircuitBreaker:
         if self.state is not BreakerState.CLOSED:
             self._move(BreakerState.CLOSED)
 
-    def on_failure(self, probe: bool = False, *, reason: str | None = None) -> None:
+    def on_failure(self, probe: bool = False, *, reason: str | None = None,
+                   error: SentryError | None = None) -> None:
         self.failures += 1
         if reason:
             self.last_failure = reason
+        self.last_error = error
         if probe:
             self.probing = False
         probe_failed = self.state is BreakerState.HALF_OPEN and probe
@@ -91,14 +95,15 @@ class CircuitBreaker:
     def _open_error(self) -> CircuitOpenError:
         left = max(0.0, self.cooldown - (self.clock() - self.opened_at))
         return CircuitOpenError(self.host, failures=self.opened_after, retry_in=left,
-                                last_failure=self.last_failure)
+                                last_failure=self.last_failure, last_error=self.last_error)
 
     def _move(self, new: BreakerState) -> None:
         old, self.state = self.state, new
         name = f"{old.value}->{new.value}"
         self.transitions[name] = self.transitions.get(name, 0) + 1
-        level = logging.WARNING if new is BreakerState.OPEN else logging.INFO
-        log.log(level, "circuit breaker for %s: %s (after %d consecutive failures)",
-                self.host, name, self.failures)
+        # INFO, not WARNING: the error or the apply report says so when the breaker stopped
+        # work; a log line on every failing run would only repeat it (-v shows it).
+        log.info("circuit breaker for %s: %s (after %d consecutive failures)",
+                 self.host, name, self.failures)
         if self.on_change is not None:
             self.on_change(old, new)

@@ -8,7 +8,10 @@ like httpx's own `map_httpcore_exceptions`.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
+import ssl
 from typing import Any
 
 import httpx
@@ -23,6 +26,38 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/0/"
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Failures before the request was written: even a POST may be sent again after these."""
+
+
+def connection_failure(exc: httpx.TransportError, base_url: str, method: str,
+                       path: str) -> str:
+    """What went wrong, in plain words, and what to check."""
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return f"cannot connect to Sentry at {base_url} ({_connect_reason(exc)}); check SENTRY_URL"
+    if isinstance(exc, httpx.TimeoutException):
+        what = "did not answer in time"
+    elif isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        what = "closed the connection without an answer"
+    else:
+        what = f"failed ({type(exc).__name__}: {trim(str(exc), 200) or 'no detail'})"
+    return (f"Sentry at {base_url} {what} to {method} {path}; check SENTRY_URL and the "
+            "network between here and Sentry")
+
+
+def _connect_reason(exc: BaseException) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "no connection within the timeout"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host name not found"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failed: {trim(str(cause), 120)}"
+        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "network unreachable"
+        cause = cause.__cause__ or cause.__context__
+    return trim(str(exc), 200) or "connection failed"
 
 
 def _http2_available() -> bool:
@@ -77,9 +112,10 @@ class SentryClient:
                 return await self._exchange(method, path, params, json, shown)
         except TimeoutError:
             raise SentryConnectionError(
-                f"Sentry at {self.host} did not finish answering {method} {shown} within "
+                f"Sentry at {self.base_url} did not finish answering {method} {shown} within "
                 f"{self.limits.deadline:g}s (the overall request deadline, "
-                "DEXTER_REQUEST_DEADLINE)", method=method, path=shown, sent=True) from None
+                "DEXTER_REQUEST_DEADLINE); check SENTRY_URL and the network between here and "
+                "Sentry", method=method, path=shown, sent=True) from None
 
     async def _exchange(self, method: str, path: str, params: dict[str, Any] | None,
                         json: Any, shown: str) -> ApiResponse:
@@ -91,11 +127,9 @@ class SentryClient:
             ) as response:
                 content = await read_body(response, limit=self.limits.max_bytes, where=where)
         except httpx.TransportError as exc:
-            sent = not isinstance(exc, _NOT_SENT)
             raise SentryConnectionError(
-                f"no answer from Sentry at {self.host} to {method} {shown}: "
-                f"{type(exc).__name__}: {trim(str(exc), 200) or 'connection failed'}",
-                method=method, path=shown, sent=sent) from exc
+                connection_failure(exc, self.base_url, method, shown),
+                method=method, path=shown, sent=not isinstance(exc, _NOT_SENT)) from exc
         headers = {k.lower(): v for k, v in response.headers.items()}
         if response.status_code >= 400:
             body = parse_error(content)

@@ -20,7 +20,7 @@ from dataclasses import replace
 from ..core.diagnostics import DexterError
 from ..core.state import DesiredState
 from .client import SentryClient
-from .embedded import BASE_URL, DB_PATH, open_embedded
+from .embedded import BASE_URL, embedded_db_path, open_embedded
 from .facade import SentryFacade
 from .gateway import Gateway, GatewaySettings
 from .redaction import install_log_redaction, register_secret
@@ -30,7 +30,12 @@ log = logging.getLogger(__name__)
 TOKEN_ENV = "SENTRY_AUTH_TOKEN"
 URL_ENV = "SENTRY_URL"
 EMBEDDED_TOKEN = "local-emulator-token"
-EMBEDDED_NOTICE = f"using the local Sentry emulator at {DB_PATH.as_posix()} ({URL_ENV} is not set)"
+
+
+def embedded_notice() -> str:
+    """Said on every run that talks to the embedded emulator."""
+    return (f"using the local Sentry emulator at {embedded_db_path().as_posix()} "
+            f"({URL_ENV} is not set)")
 
 
 def _stderr(message: str) -> None:
@@ -55,11 +60,13 @@ async def open_facade(*, sentry_url: str | None, organization: str,
     if url is None:
         # In process, no limits enforced: pacing by the announced defaults only slows it.
         settings = replace(settings, pace_by_headers=False)
-        say(EMBEDDED_NOTICE)
-        transport, app, created = open_embedded(organization, desired)
-        if created:
-            say("seeded the local emulator with " + "; ".join(
-                f"{kind}: {', '.join(map(_label, names))}" for kind, names in created.items()))
+        say(embedded_notice())
+        transport, app, report = open_embedded(organization, desired)
+        if report:
+            say("first use: created what the manifests name in the local emulator "
+                "(`dexter emulator --reset` starts over)")
+            for line in report:
+                say(line)
         client = SentryClient(base_url=BASE_URL, token=token or EMBEDDED_TOKEN,
                               transport=transport)
     else:
@@ -70,7 +77,7 @@ async def open_facade(*, sentry_url: str | None, organization: str,
             raise DexterError(f"{TOKEN_ENV} is not set: export a Sentry auth token to talk to "
                               f"{url}", code="missing-token")
         client = SentryClient(base_url=url, token=token)
-    facade = SentryFacade(Gateway(client, settings), organization)
+    facade = SentryFacade(Gateway(client, settings, notify=say), organization)
     try:
         yield facade
     finally:
@@ -80,6 +87,3 @@ async def open_facade(*, sentry_url: str | None, organization: str,
         if app is not None:
             app.state.store.close()
 
-
-def _label(name: object) -> str:
-    return "/".join(map(str, name)) if isinstance(name, (tuple, list)) else str(name)

@@ -13,8 +13,10 @@ from typing import Any
 
 from ..core.discover_query import DiscoverQuery
 from ..core.requests import ApiRequest, path_segment
+from .answers import UnexpectedAnswer
 from .errors import BadRequest, SentryError
 from .gateway import Gateway
+from .links import next_cursor
 
 MAX_ROWS = 10_000
 """Rows a table read follows cursors for, at most (Discover is not an export)."""
@@ -36,20 +38,23 @@ class TimeSeries:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _bad(what: str, body: Any) -> SentryError:
-    return SentryError(f"Sentry answered the {what} with {type(body).__name__}, not the "
-                       "documented object", code="sentry-unexpected-answer")
+def _bad(what: str, body: Any) -> UnexpectedAnswer:
+    return UnexpectedAnswer(f"Sentry answered the {what} with {type(body).__name__}, not the "
+                       "documented object")
 
 
 async def read_events_table(gateway: Gateway, organization: str, params: dict[str, Any], *,
                             max_rows: int = MAX_ROWS, per_page: int = 100) -> EventsTable:
-    """Rows of an events-table query, following `Link` cursors up to `max_rows`."""
-    request = ApiRequest("GET", f"organizations/{path_segment(organization)}/events/",
-                         params=params)
+    """Rows of an events-table query, following `Link` cursors up to `max_rows` (the table
+    is an object, not a list, so this walks the cursors itself rather than `pages`)."""
+    path = f"organizations/{path_segment(organization)}/events/"
+    page_params = {**params, "per_page": min(per_page, max(max_rows, 1))}
     rows: list[dict[str, Any]] = []
     meta: dict[str, Any] = {}
-    async for page in gateway.pages(request, per_page=min(per_page, max(max_rows, 1))):
-        body = page.body
+    seen: set[str] = set()
+    while True:
+        response = await gateway.request(ApiRequest("GET", path, params=page_params))
+        body = response.body
         if not (isinstance(body, dict) and isinstance(body.get("data"), list)
                 and isinstance(body.get("meta", {}), dict)
                 and all(isinstance(r, dict) for r in body["data"])):
@@ -57,8 +62,16 @@ async def read_events_table(gateway: Gateway, organization: str, params: dict[st
         meta = meta or body.get("meta") or {}
         rows += body["data"]
         if len(rows) >= max_rows:
-            return EventsTable(rows[:max_rows], meta, truncated=True)
-    return EventsTable(rows, meta)
+            return EventsTable(rows[:max_rows], meta, truncated=len(rows) > max_rows or
+                               next_cursor(response.headers.get("link")) is not None)
+        cursor = next_cursor(response.headers.get("link"))
+        if cursor is None:
+            return EventsTable(rows, meta)
+        if cursor in seen:
+            raise SentryError(f"Sentry repeated the cursor {cursor!r} for GET /api/0/{path}; "
+                              "stopping pagination", code="sentry-pagination")
+        seen.add(cursor)
+        page_params = {**page_params, "cursor": cursor}
 
 
 async def read_timeseries(gateway: Gateway, organization: str, params: dict[str, Any]

@@ -1,6 +1,7 @@
 """The embedded Sentry emulator: dexter's target when no SENTRY_URL is set.
 
-State lives in `.dexter/local-sentry.sqlite` under the current directory. On first use (no
+State lives in `.dexter/local-sentry.sqlite` under the current directory, or wherever
+DEXTER_EMBEDDED_DB says (`dexter emulator --reset` deletes it). On first use (no
 database yet) it is seeded with the organization and every project, team, member,
 integration, repository, environment and Slack channel the manifests name, collected through
 each kind's `references()` hook, so examples plan and apply on a fresh machine.
@@ -8,6 +9,8 @@ each kind's `references()` hook, so examples plan and apply on a fresh machine.
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from ..core.state import DesiredState
 from ..kinds.registry import get_kind
 
 DB_PATH = Path(".dexter") / "local-sentry.sqlite"
+DB_ENV = "DEXTER_EMBEDDED_DB"
 BASE_URL = "http://local-sentry.invalid"
 """Never resolved: requests go through the ASGI transport, in process."""
 
@@ -33,9 +37,56 @@ class SeedNames:
     slack_channels: set[tuple[str, str]] = field(default_factory=set)
     issues: set[str] = field(default_factory=set)
     """Short ids (`BACKEND-12`) named by external issue links."""
+    uses: Counter[str] = field(default_factory=Counter)
+    """How often the manifests name each project/team/channel...: of two names one edit
+    apart, the rarer one is the likely typo."""
 
     def as_kwargs(self) -> dict[str, Any]:
-        return {name: sorted(value, key=str) for name, value in vars(self).items()}
+        return {name: sorted(value, key=str) for name, value in vars(self).items()
+                if name != "uses"}
+
+
+def embedded_db_path() -> Path:
+    """Where the embedded emulator keeps its state: DEXTER_EMBEDDED_DB, else `.dexter/`."""
+    return Path(os.environ.get(DB_ENV) or DB_PATH)
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """True when `b` is `a` with one character inserted, deleted or replaced."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + (len(a) == len(b)):] == b[i + 1:]
+
+
+def seed_report(created: dict[str, list[Any]], uses: Counter[str]) -> list[str]:
+    """What the first run created, one kind per line, then a warning for each name one edit
+    away from another name of its kind that the manifests use at least as often."""
+    lines = []
+    warnings = []
+    for kind, names in created.items():
+        labels = [_label(name) for name in names]
+        lines.append(f"  {kind.replace('_', ' ')}: {', '.join(labels)}")
+        for label in labels:
+            twins = [other for other in labels
+                     if one_edit_apart(label, other) and uses[other] >= uses[label]]
+            if twins:
+                warnings.append(f"  warning: created {_singular(kind)} {label!r} "
+                                f"(did you mean {twins[0]!r}?)")
+    return lines + warnings
+
+
+def _label(name: object) -> str:
+    return "/".join(map(str, name)) if isinstance(name, (tuple, list)) else str(name)
+
+
+def _singular(kind: str) -> str:
+    return {"repositories": "repository", "slack_channels": "Slack channel",
+            "issues": "issue"}.get(kind, kind.removesuffix("s").replace("_", " "))
 
 
 def names_in(desired: DesiredState, providers: set[str]) -> SeedNames:
@@ -47,6 +98,8 @@ def names_in(desired: DesiredState, providers: set[str]) -> SeedNames:
     named integration of that provider is seeded, or the reference would be ambiguous."""
     for resource in desired.resources:
         for ref in get_kind(resource.kind).references(resource.entry):
+            names.uses[ref.name.removeprefix("#").lower() if ref.kind == "member"
+                       else ref.name] += 1
             if ref.kind == "project":
                 names.projects.add(ref.name)
             elif ref.kind == "team":
@@ -79,17 +132,21 @@ def names_in(desired: DesiredState, providers: set[str]) -> SeedNames:
 
 
 def open_embedded(organization: str, desired: DesiredState | None, *,
-                  db_path: Path = DB_PATH) -> tuple[httpx.AsyncBaseTransport, Any, dict[str, list]]:
-    """(transport, app, what was seeded) for the embedded emulator."""
+                  db_path: Path | None = None,
+                  ) -> tuple[httpx.AsyncBaseTransport, Any, list[str]]:
+    """(transport, app, report lines of what the first use created) for the embedded
+    emulator; the report is empty on later runs."""
     from ..emulator import EmulatorConfig, create_app  # late: only embedded runs need it
     from ..emulator.seeding import PROVIDERS
 
+    db_path = db_path or embedded_db_path()
     first_use = not db_path.exists()
     db_path.parent.mkdir(parents=True, exist_ok=True)
     app = create_app(EmulatorConfig(db_path=str(db_path), organization=organization))
-    created: dict[str, list] = {}
+    report: list[str] = []
     if first_use and desired is not None:
         names = names_in(desired, set(PROVIDERS))
         created = app.state.store.ensure_names(organization, **names.as_kwargs())
+        report = seed_report({k: v for k, v in created.items() if v}, names.uses)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return transport, app, {k: v for k, v in created.items() if v}
+    return transport, app, report

@@ -14,6 +14,7 @@
     │   ├── RateLimited       429     `retry_at` (epoch seconds) from Retry-After or the
     │   │                             X-Sentry-Rate-Limit-Reset header
     │   └── ServerError       5xx
+    ├── RateLimitWaitTooLong          Sentry asks for a wait longer than the cap: not sent
     ├── SentryConnectionError         no HTTP answer: refused, dropped, timed out
     └── CircuitOpenError              the breaker for the host is open: failing fast
 
@@ -107,8 +108,26 @@ class ServerError(SentryHTTPError):
     code = "sentry-server-error"
 
 
+class RateLimitWaitTooLong(SentryError):
+    """Sentry's rate limit asks for a wait longer than `--max-rate-limit-wait`: the request
+    is not sent (a CI job should fail fast, not hang for an hour)."""
+
+    code = "rate-limited"
+
+    def __init__(self, endpoint: str, wait: float, cap: float) -> None:
+        self.endpoint = endpoint
+        self.wait = wait
+        self.cap = cap
+        super().__init__(
+            f"Sentry's rate limit on {endpoint} asks for a wait of {wait:.0f}s, longer than "
+            f"the {cap:g}s dexter waits at most (--max-rate-limit-wait or "
+            "DEXTER_MAX_RATE_LIMIT_WAIT); nothing was sent, run again later")
+
+
 class SentryConnectionError(SentryError):
-    code = "sentry-unreachable"
+    """No usable answer: the connection was refused, timed out or broke."""
+
+    code = "connection-failed"
 
     def __init__(self, message: str, *, method: str = "", path: str = "",
                  sent: bool = True) -> None:
@@ -123,9 +142,16 @@ class CircuitOpenError(SentryError):
     code = "circuit-open"
 
     def __init__(self, host: str, *, failures: int, retry_in: float,
-                 last_failure: str | None = None) -> None:
+                 last_failure: str | None = None,
+                 last_error: SentryError | None = None) -> None:
         self.host = host
         self.retry_in = retry_in
+        self.last_error = last_error
+        if isinstance(last_error, SentryConnectionError):
+            # Nothing answered: the breaker only stopped us retrying a dead address, so the
+            # user hears what happened and what to check, not how the breaker works.
+            super().__init__(str(last_error), code=last_error.code)
+            return
         cause = f" (last: {last_failure})" if last_failure else ""
         super().__init__(
             f"Sentry at {host} is failing: {failures} consecutive failures{cause} opened the "

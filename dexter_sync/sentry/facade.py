@@ -51,14 +51,16 @@ class SentryFacade:
             key, lambda: reading.read_directory(self.gateway, self.organization))
 
     async def read_state(self, kinds: list[str], *, projects: list[str] | None = None,
-                         desired: DesiredState | None = None) -> LiveState:
+                         desired: DesiredState | None = None,
+                         all_details: bool = False) -> LiveState:
         """Live objects of every requested kind, read concurrently through list endpoints.
 
-        `projects` limits project-scoped kinds to those slugs (None: every project).
+        `projects` limits project-scoped kinds to those slugs (None: every project);
+        `all_details` also reads every object's detail-only fields (export).
         """
         directory = await self.read_directory()
         return await reading.read_state(self.gateway, directory, kinds, projects=projects,
-                                        desired=desired)
+                                        desired=desired, all_details=all_details)
 
     async def find_live(self, kind: str, key: str, *, project: str | None = None,
                         parent: str | None = None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Hashable
+from collections.abc import AsyncGenerator, Callable, Hashable
 from dataclasses import dataclass, field
 
 from ..core.requests import ApiRequest, ApiResponse
@@ -24,7 +24,7 @@ from .client import SentryClient
 from .errors import RateLimited, SentryError, SentryHTTPError
 from .links import next_cursor
 from .metrics import GatewayMetrics, summary_text
-from .ratelimit import RateLimiter
+from .ratelimit import MAX_WAIT, RateLimiter
 from .retrying import RetryPolicy, retrying
 from .routes import endpoint_key
 from .singleflight import SingleFlight
@@ -46,13 +46,17 @@ class GatewaySettings:
     cache_ttl: float = 5.0
     pace_by_headers: bool = True
     """Spread requests over the budget Sentry announces (off for the embedded emulator)."""
+    max_rate_limit_wait: float = MAX_WAIT
+    """The longest single rate-limit wait; a longer one fails with `rate-limited`."""
 
 
 class Gateway:
-    def __init__(self, client: SentryClient, settings: GatewaySettings | None = None) -> None:
+    def __init__(self, client: SentryClient, settings: GatewaySettings | None = None, *,
+                 notify: Callable[[str], None] | None = None) -> None:
         self.client = client
         self.settings = settings or GatewaySettings()
-        self.limiter = RateLimiter(pacing=self.settings.pace_by_headers)
+        self.limiter = RateLimiter(pacing=self.settings.pace_by_headers,
+                                   max_wait=self.settings.max_rate_limit_wait, announce=notify)
         self.breaker = CircuitBreaker(client.host,
                                       failure_threshold=self.settings.breaker_threshold,
                                       cooldown=self.settings.breaker_cooldown)
@@ -79,8 +83,9 @@ class Gateway:
         for _ in range(MAX_PAGES):
             response = await self.request(ApiRequest("GET", request.path, params=params))
             # a page that is not a JSON array is an error, never "no objects" (fail closed)
+            kind = response.headers.get("content-type") or "no content type"
             require_list(response.body, f"GET {self.client.base_url}/api/0/{request.path} "
-                                        f"({response.status})")
+                                        f"({response.status}, {kind})")
             yield response
             cursor = next_cursor(response.headers.get("link"))
             if cursor is None:
@@ -117,6 +122,7 @@ class Gateway:
         headers: dict[str, str] = {}
         verdict: bool | None = None  # True: healthy answer, False: failure, None: unknown
         failure: str | None = None
+        failed_with: SentryError | None = None
         status: int | None = None
         started = 0.0
         try:
@@ -130,18 +136,18 @@ class Gateway:
                     return response
                 except SentryHTTPError as error:
                     status, headers, verdict = error.status, error.headers, error.status < 500
-                    failure = str(error)
+                    failure, failed_with = str(error), error
                     if isinstance(error, RateLimited):
                         self.limiter.rate_limited(endpoint, error.retry_at, headers)
                     raise
                 except SentryError as error:
-                    verdict, failure = False, str(error)
+                    verdict, failure, failed_with = False, str(error), error
                     raise
                 finally:
                     if verdict is True:
                         self.breaker.on_success(probe)
                     elif verdict is False:
-                        self.breaker.on_failure(probe, reason=failure)
+                        self.breaker.on_failure(probe, reason=failure, error=failed_with)
                     else:
                         self.breaker.on_abandoned(probe)
                     if verdict is not None:

@@ -15,7 +15,7 @@ from typing import Any
 from ..core.diagnostics import DexterError
 from ..core.directory import Directory, Integration, Repository
 from ..core.requests import ApiRequest, ApiResponse, path_segment
-from ..core.state import DesiredState, LiveObject, LiveState
+from ..core.state import DesiredResource, DesiredState, LiveObject, LiveState
 from ..kinds.base import ListRequest, ReadContext, ResourceKind
 from ..kinds.registry import apply_order, get_kind
 from .channels import read_slack_channels
@@ -126,8 +126,12 @@ def read_order(kinds: list[str]) -> list[str]:
 
 async def read_state(gateway: Gateway, directory: Directory, kinds: list[str], *,
                      projects: list[str] | None = None,
-                     desired: DesiredState | None = None) -> LiveState:
-    """Live objects of every requested kind (and of the kinds they depend on)."""
+                     desired: DesiredState | None = None,
+                     all_details: bool = False) -> LiveState:
+    """Live objects of every requested kind (and of the kinds they depend on).
+
+    Fields only detail responses carry (`live_optional_fields`) are read for the objects
+    whose manifest entry declares one, or for every object with `all_details` (export)."""
     scope = project_scope(directory, projects)
     live = LiveState(directory=directory, objects={name: [] for name in kinds})
     order = read_order(kinds)
@@ -143,6 +147,8 @@ async def read_state(gateway: Gateway, directory: Directory, kinds: list[str], *
                           projects=scope, desired=desired.of_kind(kind.name) if desired else [],
                           live=live)
         await read_kind(gateway, kind, ctx, into=live.objects[kind.name])
+        await read_details(gateway, kind, directory.organization, live.objects[kind.name],
+                           ctx.desired, every=all_details)
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -153,6 +159,34 @@ async def read_state(gateway: Gateway, directory: Directory, kinds: list[str], *
     learn_slack_channels(live)
     await read_slack_channels(gateway, directory, desired)
     return live
+
+
+async def read_details(gateway: Gateway, kind: ResourceKind, organization: str,
+                       objects: list[LiveObject], desired: list[DesiredResource], *,
+                       every: bool = False) -> None:
+    """Complete `objects` with what only their detail responses carry, one GET each,
+    concurrently under the gateway's limits: only for objects whose declared entry sets a
+    detail-only field (so a list read stays N/100 requests otherwise)."""
+    detail_request = getattr(kind, "detail_request", None)
+    fields = set(getattr(kind, "live_optional_fields", ()))
+    if detail_request is None or not fields or not objects:
+        return
+    declared = {r.key for r in desired
+                if fields & set(getattr(r.entry, "model_fields_set", ()))}
+    wanted = [o for o in objects if every or o.key in declared]
+    if not wanted:
+        return
+
+    async def complete(obj: LiveObject) -> None:
+        response = await gateway.request(detail_request(organization, obj))
+        obj.data = kind.with_detail(obj.data, response.body)  # type: ignore[attr-defined]
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for obj in wanted:
+                group.create_task(complete(obj))
+    except BaseExceptionGroup as group:
+        raise first_error(group) from None
 
 
 async def read_kind(gateway: Gateway, kind: ResourceKind, ctx: ReadContext, *,

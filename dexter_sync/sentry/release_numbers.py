@@ -15,8 +15,8 @@ import asyncio
 from typing import Any
 
 from ..core.release_compare import CompareSettings, ReleaseComparison, ReleaseNumbers, compare
+from .answers import UnexpectedAnswer
 from .discover import read_events_table
-from .errors import SentryError
 from .gateway import Gateway
 
 DEFAULT_PERIOD = "90d"
@@ -29,8 +29,7 @@ def _quoted(version: str) -> str:
 def _count(row: dict[str, Any]) -> int:
     value = row.get("count()")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SentryError(f"Sentry's events table gave count() = {value!r}, not a number",
-                          code="sentry-unexpected-answer")
+        raise UnexpectedAnswer(f"Sentry's events table gave count() = {value!r}, not a number")
     return int(value)
 
 

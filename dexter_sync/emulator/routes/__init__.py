@@ -4,12 +4,13 @@ a list of `(path template, methods, handler)` relative to `/api/0` (API), `/api`
 
 from . import (
                admin,
+               alert_history,
                alert_migration,
                detectors,
                discover,
-               incidents,
                event_admin,
                events,
+               incidents,
                ingest,
                issue_alerts,
                issues,
@@ -24,6 +25,7 @@ from . import (
 API_ROUTES = [*org.ROUTES, *alert_migration.retirable(metric_alerts.ROUTES),
               *alert_migration.retirable(issue_alerts.ROUTES), *discover.ROUTES,
               *releases.ROUTES, *repos.ROUTES, *issues.ROUTES, *links.ROUTES,
-              *incidents.ROUTES, *events.ROUTES, *workflows.ROUTES, *detectors.ROUTES]
+              *incidents.ROUTES, *events.ROUTES, *workflows.ROUTES, *detectors.ROUTES,
+              *alert_history.ROUTES]
 INGEST_ROUTES = ingest.ROUTES
 ADMIN_ROUTES = [*admin.ROUTES, *event_admin.ROUTES, *alert_migration.ADMIN_ROUTES]

@@ -410,7 +410,8 @@ def _sorted(request: Request, rows: list[Record]) -> list[Record]:
     return sorted(rows, key=keys[key], reverse=field.startswith("-"))
 
 
-def _has_filter(request: Request) -> None:
+def require_filter(request: Request) -> None:
+    """Bulk PUT/DELETE act on what the filters match: at least one filter is required."""
     if not any(request.query_params.get(k) for k in ("id", "query", "project", "projectSlug")):
         raise ApiError(400, {"detail": "At least one of 'id', 'query', 'project', or "
                                        "'projectSlug' must be provided."})
@@ -422,7 +423,7 @@ async def detector_index(request: Request) -> Response:
         rows = _sorted(request, _matching(request, store, org))
         page = offset_page(request, lambda off, lim: rows[off:off + lim], hits=len(rows))
         return json_response([serialize(store, org, d) for d in page.items], 200, page.headers)
-    _has_filter(request)
+    require_filter(request)
     rows = _matching(request, store, org)
     asked = {as_int(i) for i in request.query_params.getlist("id")}
     verb = "update" if request.method == "PUT" else "delete"
@@ -452,6 +453,9 @@ def remove(store: Store, org: Record, record: Record) -> None:
     with store.transaction():
         for row in [r for r in links(store, org) if r["detectorId"] == record["id"]]:
             store.delete(LINK, row["id"])
+        for row in store.snapshot("alert_rule_detector", org["id"]):
+            if row["detectorId"] == record["id"]:
+                store.delete("alert_rule_detector", row["id"])
         store.delete(KIND, record["id"])
         store.audit(org["id"], actor=None, event="detector.remove", target=record["id"],
                     data={"name": record["name"]})

@@ -26,6 +26,7 @@ from ..grouping import (
     title_of,
     user_key,
 )
+from ..rulefiring import fire_rules
 from ..seeding import ensure_environment
 from ..store import Store
 
@@ -121,12 +122,14 @@ def record_event(store: Store, org: dict, project: dict, event: dict) -> str:
         if event.get("environment"):
             ensure_environment(store, org, str(event["environment"]))
         found = store.find("issue", org["id"], scope=str(project["id"]), hash=digest)
+        regressed = False
         if found:
             issue = found[0]
             issue["count"] += 1
             issue["lastSeen"], issue["lastSeenMs"] = stamp, ms
             if issue["status"] == "resolved":
                 issue["status"], issue["substatus"] = "unresolved", "regressed"
+                regressed = True
         else:
             number = store.next_id(f"short_id:{project['id']}")
             issue = store.insert("issue", org["id"], {
@@ -163,6 +166,8 @@ def record_event(store: Store, org: dict, project: dict, event: dict) -> str:
             event, org=str(org["id"]), project_id=project["id"], event_id=event_id,
             received_ms=ms, kind=issue["type"], group_id=issue["id"], title=title,
             message=message_of(event), tags=tags_of(event))])
+        fire_rules(store, org, project, issue, event_id, new=not found, regressed=regressed,
+                   environment=str(env) if env else None)
     return event_id
 
 

@@ -30,7 +30,14 @@ from .condition_groups import (
     camel,
     serialize_group,
 )
-from .detectors import bad, check_ids, ensure_system_detectors, links, set_links
+from .detectors import (
+    bad,
+    check_ids,
+    ensure_system_detectors,
+    links,
+    require_filter,
+    set_links,
+)
 
 KIND = "workflow"
 MAX_FREQUENCY = 43200
@@ -178,12 +185,6 @@ def _matching(request: Request, store: Store, org: Record) -> list[Record]:
     return rows
 
 
-def _has_filter(request: Request) -> None:
-    if not any(request.query_params.get(k) for k in ("id", "query", "project", "projectSlug")):
-        raise ApiError(400, {"detail": "At least one of 'id', 'query', 'project', or "
-                                       "'projectSlug' must be provided."})
-
-
 async def workflow_index(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
     if request.method == "GET":
@@ -203,7 +204,7 @@ async def workflow_index(request: Request) -> Response:
                         "detectors")
         saved = save(store, org, record, actor_of(request), ids)
         return json_response(serialize(store, org, saved), 201)
-    _has_filter(request)
+    require_filter(request)
     rows = _matching(request, store, org)
     asked = {as_int(i) for i in request.query_params.getlist("id")}
     if asked and asked != {w["id"] for w in rows}:

@@ -20,6 +20,7 @@ from pydantic import AfterValidator
 
 from ...core.directory import Directory
 from ..fields import (
+    camelize,
     drop_none,
     int_or_str,
     integration_id_for,
@@ -27,12 +28,12 @@ from ..fields import (
     slack_channel_id,
     slack_channel_name,
     slack_name_for_id,
+    snakify,
     team_id_for,
     team_ref,
     user_id_for,
     user_ref,
 )
-from .conditions import camelize, snakify
 
 TICKETS = ("jira", "jira_server", "github", "github_enterprise", "vsts")
 INTEGRATED = ("slack", "pagerduty", "opsgenie", "msteams", "discord", *TICKETS)

@@ -11,10 +11,11 @@ named (`error`) or numbered (40).
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
+
+from ..fields import camelize, snakify
 
 TRIGGER_TYPES = (
     "first_seen_event", "regression_event", "reappeared_event", "issue_resolved_trigger",
@@ -29,32 +30,6 @@ FILTER_TYPES = (
     "issue_open_duration", "eq", "gte", "gt", "lte", "lt", "ne")
 LEVELS = {"sample": 0, "debug": 10, "info": 20, "warning": 30, "error": 40, "fatal": 50}
 _SENTRY_KEYS = {"type", "comparison", "condition_result", "conditionResult", "id"}
-
-
-def camel_key(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def snake_key(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def camelize(value: Any) -> Any:
-    """Keys to camelCase, recursively (what Sentry answers for stored snake_case keys)."""
-    if isinstance(value, dict):
-        return {camel_key(str(k)): camelize(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [camelize(v) for v in value]
-    return value
-
-
-def snakify(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {snake_key(str(k)): snakify(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [snakify(v) for v in value]
-    return value
 
 
 def _level(comparison: Any) -> Any:

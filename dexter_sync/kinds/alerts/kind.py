@@ -16,9 +16,18 @@ planned as `monitor:<name>` in `detectorIds` and resolved to its id before the w
 from __future__ import annotations
 
 import copy
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from ...core.changes import ResourceChange
 from ...core.diagnostics import DexterError
@@ -26,7 +35,6 @@ from ...core.directory import SYSTEM_DETECTOR_TYPES, Detector, Directory
 from ...core.requests import ApiRequest, path_segment
 from ..base import EntryModel, Finder, ListRequest, ReadContext, Reference, ResourceKind
 from ..fields import (
-    Duration,
     Owner,
     RuleName,
     actor_refs,
@@ -54,6 +62,22 @@ MONITOR_KINDS = ("metric_monitor", "uptime_monitor", "cron_monitor")
 PLACEHOLDER = "monitor:"
 
 
+def frequency_minutes(value: float | str) -> float:
+    """Minutes of a frequency: a duration, or 0 (act on every event; Sentry's migrated
+    metric alerts have it)."""
+    if not isinstance(value, bool) and value in (0, "0", "0m"):
+        return 0.0
+    return duration_minutes(value)
+
+
+def _check_frequency(value: float | str) -> int | float | str:
+    frequency_minutes(value)
+    return value
+
+
+Frequency = Annotated[StrictInt | StrictFloat | StrictStr, AfterValidator(_check_frequency)]
+
+
 class ActionFilter(EntryModel):
     """One action filter: conditions that must match, and the actions to run."""
 
@@ -68,8 +92,8 @@ class AlertEntry(EntryModel):
     name: RuleName
     enabled: StrictBool = True
     environment: str | None = Field(None, description="Environment name; all when absent.")
-    frequency: Duration = Field("30m", description="Least time between actions for one "
-                                                   "issue (sent in minutes).")
+    frequency: Frequency = Field("30m", description="Least time between actions for one "
+                                                    "issue (sent in minutes; 0: every time).")
     owner: Owner | None = Field(None, description="`team:<slug>` or `user:<email>`.")
     monitors: list[str] = Field(default_factory=list, description="Monitor names it watches.")
     projects: list[str] = Field(default_factory=list,
@@ -88,12 +112,33 @@ class AlertEntry(EntryModel):
     action_filters: list[ActionFilter] | None = Field(
         None, description="Several action filters (instead of filters/actions).")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sentry_groups(cls, values: Any) -> Any:
+        """Sentry's own group forms: `triggers: {logic_type, conditions}` and action filters
+        with `logic_type` read as `trigger_match`/`filter_match`."""
+        if not isinstance(values, dict):
+            return values
+        out = dict(values)
+        triggers = out.get("triggers")
+        if isinstance(triggers, dict):
+            logic = triggers.get("logic_type", triggers.get("logicType"))
+            if logic is not None and "trigger_match" in out:
+                raise ValueError("trigger_match given twice: as a field and in triggers")
+            out["triggers"] = triggers.get("conditions") or []
+            if logic is not None:
+                out["trigger_match"] = logic
+        groups = out.get("action_filters")
+        if isinstance(groups, list):
+            out["action_filters"] = [_filter_group(g) for g in groups]
+        return out
+
     @model_validator(mode="after")
     def _forms(self) -> AlertEntry:
         if self.action_filters is not None and (
                 {"filters", "actions", "filter_match"} & self.model_fields_set):
             raise ValueError("write either filters/actions or action_filters, not both")
-        minutes = duration_minutes(self.frequency)
+        minutes = frequency_minutes(self.frequency)
         if abs(minutes - round(minutes)) > 1e-9 or minutes > 43200:
             raise ValueError(f"frequency must be whole minutes up to 30d, got "
                              f"{self.frequency!r}")
@@ -104,6 +149,14 @@ class AlertEntry(EntryModel):
             return self.action_filters
         return [ActionFilter(filter_match=self.filter_match, conditions=self.filters,
                              actions=self.actions)]
+
+
+def _filter_group(group: Any) -> Any:
+    if not isinstance(group, dict) or not ({"logic_type", "logicType"} & set(group)):
+        return group
+    out = {k: v for k, v in group.items() if k not in ("logic_type", "logicType", "id")}
+    out["filter_match"] = group.get("logic_type", group.get("logicType"))
+    return out
 
 
 # ---- desired -> request body ---------------------------------------------------------------
@@ -119,7 +172,7 @@ def _detector_refs(entry: AlertEntry, directory: Directory) -> list[str]:
 def build_payload(entry: AlertEntry, directory: Directory) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": entry.name, "enabled": entry.enabled, "environment": entry.environment,
-        "config": {"frequency": round(duration_minutes(entry.frequency))},
+        "config": {"frequency": round(frequency_minutes(entry.frequency))},
         "triggers": {"logicType": entry.trigger_match, "conditions": [
             condition_form(t, TRIGGER_TYPES, "trigger") for t in entry.triggers]},
         "actionFilters": [
@@ -159,7 +212,7 @@ def _canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any
     out: dict[str, Any] = {
         "name": body.get("name"), "enabled": body.get("enabled", True) is not False,
         "environment": body.get("environment") or None,
-        "frequency": format_duration(float(frequency)) if frequency else "0m",
+        "frequency": format_duration(float(frequency)) if frequency else 0,
         "monitors": sorted(monitors), "projects": sorted(projects),
         "issue_streams": sorted(streams),
         "triggers": {"match": triggers.get("logicType"), "conditions": sorted_canonical(
@@ -252,26 +305,25 @@ def echo_ids(payload: dict[str, Any], live: dict[str, Any] | None) -> dict[str, 
 
 
 def _echo_conditions(desired: list[dict[str, Any]], live: list[dict[str, Any]]) -> None:
-    unused = [c for c in live if c.get("id") is not None]
-    for same in (lambda c: condition_canonical(c), lambda c: c.get("type")):
-        for condition in desired:
-            if "id" in condition:
-                continue
-            match = next((c for c in unused if same(c) == same(condition)), None)
-            if match is not None:
-                condition["id"] = match["id"]
-                unused.remove(match)
+    _echo(desired, live, (condition_canonical, lambda c: c.get("type")))
 
 
 def _echo_actions(desired: list[dict[str, Any]], live: list[dict[str, Any]]) -> None:
-    unused = [a for a in live if a.get("id") is not None]
-    for same in (action_match_key, lambda a: (a.get("type"),)):
-        for action in desired:
-            if "id" in action:
+    _echo(desired, live, (action_match_key, lambda a: (a.get("type"),)))
+
+
+def _echo(desired: list[dict[str, Any]], live: list[dict[str, Any]],
+          keys: tuple[Callable[[dict[str, Any]], Any], ...]) -> None:
+    """Give desired items (in place) the ids of unused live items with the same key, the
+    strictest key first (same content), then looser ones (same type)."""
+    unused = [item for item in live if item.get("id") is not None]
+    for same in keys:
+        for item in desired:
+            if "id" in item:
                 continue
-            match = next((a for a in unused if same(a) == same(action)), None)
+            match = next((c for c in unused if same(c) == same(item)), None)
             if match is not None:
-                action["id"] = match["id"]
+                item["id"] = match["id"]
                 unused.remove(match)
 
 

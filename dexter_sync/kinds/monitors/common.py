@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, model_validator
 
 from ...core.changes import ResourceChange
 from ...core.directory import Directory
 from ...core.requests import ApiRequest, path_segment
 from ...core.state import LiveObject
 from ..base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from ..fields import Owner, owner_friendly, owner_refs, owner_to_sentry
+from ..fields import Owner, camelize, owner_friendly, owner_refs, owner_to_sentry
+
+SENTRY_FORM_KEYS = ("data_sources", "condition_group", "config")
+SENTRY_FORM = ("Sentry's own form (request keys, Sentry's units), read into the friendly "
+               "fields; not kept.")
 
 
 class MonitorFields(EntryModel):
@@ -25,6 +29,44 @@ class MonitorFields(EntryModel):
     owner: Owner | None = Field(None, description="`team:<slug>` or `user:<email>`.")
     description: str | None = Field(None, description="Used as the issue description.")
     enabled: StrictBool = Field(True, description="Disabled monitors open no issues.")
+    data_sources: list[dict[str, Any]] | None = Field(None, description=SENTRY_FORM)
+    condition_group: dict[str, Any] | None = Field(None, description=SENTRY_FORM)
+    config: dict[str, Any] | None = Field(None, description=SENTRY_FORM)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sentry_form(cls, values: Any) -> Any:
+        """`data_sources`/`condition_group`/`config` as Sentry takes them become the
+        friendly fields (one way of reading both forms: the live reader's)."""
+        if not isinstance(values, dict) or all(values.get(k) is None
+                                               for k in SENTRY_FORM_KEYS):
+            return values
+        derived = cls.fields_from_sentry({k: values.get(k) for k in SENTRY_FORM_KEYS})
+        rest = {k: v for k, v in values.items() if k not in SENTRY_FORM_KEYS}
+        clash = sorted(set(derived) & set(rest))
+        if clash:
+            raise ValueError(f"{', '.join(clash)} given twice: as a field and in Sentry's "
+                             "form")
+        return {**derived, **rest}
+
+    @classmethod
+    def fields_from_sentry(cls, given: dict[str, Any]) -> dict[str, Any]:
+        """Friendly fields from Sentry's request form (each monitor type says how)."""
+        raise ValueError("this monitor type has no Sentry form")
+
+
+def response_of(given: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    """A detector response holding a request's data source (as `queryObj`), config and
+    condition group, camelCased as Sentry answers them."""
+    return {"dataSources": [{"queryObj": query}], "config": camelize(given.get("config") or {}),
+            "conditionGroup": camelize(given.get("condition_group") or {})}
+
+
+def first_source(given: dict[str, Any]) -> dict[str, Any]:
+    sources = given.get("data_sources") or [{}]
+    if len(sources) != 1:
+        raise ValueError("data_sources holds exactly one data source")
+    return dict(sources[0])
 
 
 M = TypeVar("M", bound=MonitorFields)
@@ -93,6 +135,20 @@ class MonitorKind(ResourceKind[M]):
     query_alias: ClassVar[str]
     """The `type:` alias of the detector list search (`metric`, `uptime`, `cron`)."""
 
+    # the type module's pure conversions; each subclass names its module's functions
+
+    @staticmethod
+    def payload_of(entry: Any, directory: Directory) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @staticmethod
+    def canonical_of(entry: Any, directory: Directory) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @staticmethod
+    def entry_of(data: dict[str, Any], directory: Directory) -> Any:
+        raise NotImplementedError
+
     def key(self, entry: M) -> str:
         return entry.name
 
@@ -101,7 +157,21 @@ class MonitorKind(ResourceKind[M]):
         return str(data.get("name"))
 
     def references(self, entry: M) -> list[Reference]:
-        return [Reference("project", entry.project, ("project",)), *owner_refs(entry.owner)]
+        refs = [Reference("project", entry.project, ("project",)), *owner_refs(entry.owner)]
+        environment = getattr(entry, "environment", None)
+        if environment:
+            refs.append(Reference("environment", environment, ("environment",)))
+        return refs
+
+    def build_payload(self, entry: M, *, directory: Directory) -> dict[str, Any]:
+        return type(self).payload_of(entry, directory)
+
+    def canonical(self, entry: M, *, directory: Directory) -> dict[str, Any]:
+        return type(self).canonical_of(entry, directory)
+
+    def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> M:
+        entry: M = type(self).entry_of(data, directory)
+        return entry
 
     def list_requests(self, ctx: ReadContext) -> list[ListRequest]:
         path = f"organizations/{path_segment(ctx.organization)}/detectors/"

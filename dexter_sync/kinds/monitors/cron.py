@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field, StrictInt, StrictStr, model_validator
 
 from ...core.directory import Directory
-from ..fields import Duration, duration_minutes, format_duration
+from ..fields import Duration, duration_minutes, format_duration, snakify
 from ..registry import register
 from .common import (
     MonitorFields,
@@ -21,6 +21,7 @@ from .common import (
     common_from_live,
     common_payload,
     data_source,
+    first_source,
 )
 
 UNITS = ("year", "month", "week", "day", "hour", "minute")
@@ -66,6 +67,12 @@ class CronMonitorEntry(MonitorFields):
     failure_issue_threshold: StrictInt = Field(1, ge=1, le=720)
     recovery_threshold: StrictInt = Field(1, ge=1, le=720)
 
+    @classmethod
+    def fields_from_sentry(cls, given: dict[str, Any]) -> dict[str, Any]:
+        source = first_source(given)
+        return live_fields({"dataSources": [{"queryObj": {
+            "config": snakify(source.get("config") or {})}}]})
+
     @model_validator(mode="after")
     def _rules(self) -> CronMonitorEntry:
         schedule_form(self.schedule)
@@ -106,8 +113,14 @@ def canonical(entry: CronMonitorEntry, directory: Directory) -> dict[str, Any]:
 
 
 def entry_from_live(data: dict[str, Any], directory: Directory) -> CronMonitorEntry:
+    return CronMonitorEntry.model_validate({**common_from_live(data, directory),
+                                            **live_fields(data)})
+
+
+def live_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The cron fields of a detector response (its config keys are snake_case)."""
     config = data_source(data).get("config") or {}
-    entry = common_from_live(data, directory)
+    entry: dict[str, Any] = {}
     entry["schedule"] = schedule_friendly(config.get("schedule_type"), config.get("schedule"))
     for key in ("checkin_margin", "max_runtime"):
         if config.get(key):
@@ -117,7 +130,7 @@ def entry_from_live(data: dict[str, Any], directory: Directory) -> CronMonitorEn
     for key in ("failure_issue_threshold", "recovery_threshold"):
         if config.get(key) not in (None, 1):
             entry[key] = config[key]
-    return CronMonitorEntry.model_validate(entry)
+    return entry
 
 
 class CronMonitorKind(MonitorKind[CronMonitorEntry]):
@@ -127,17 +140,8 @@ class CronMonitorKind(MonitorKind[CronMonitorEntry]):
     title = "Cron monitor (`monitor_check_in_failure` detector, /detectors/): check-ins."
     detector_type = "monitor_check_in_failure"
     query_alias = "cron"
-
-    def build_payload(self, entry: CronMonitorEntry, *, directory: Directory
-                      ) -> dict[str, Any]:
-        return build_payload(entry, directory)
-
-    def canonical(self, entry: CronMonitorEntry, *, directory: Directory) -> dict[str, Any]:
-        return canonical(entry, directory)
-
-    def entry_from_live(self, data: dict[str, Any], *, directory: Directory
-                        ) -> CronMonitorEntry:
-        return entry_from_live(data, directory)
-
+    payload_of = staticmethod(build_payload)
+    canonical_of = staticmethod(canonical)
+    entry_of = staticmethod(entry_from_live)
 
 register(CronMonitorKind())

@@ -17,8 +17,15 @@ from pydantic import Field, StrictFloat, StrictInt, model_validator
 from ...core.changes import ResourceChange
 from ...core.directory import Directory
 from ...core.requests import ApiRequest
-from ..base import EntryModel, Reference
-from ..fields import Duration, duration_minutes, format_duration, number, payload_number
+from ..base import EntryModel
+from ..fields import (
+    Duration,
+    camelize,
+    duration_minutes,
+    format_duration,
+    number,
+    payload_number,
+)
 from ..metric_alerts import display_aggregate
 from ..registry import register
 from .common import (
@@ -28,6 +35,8 @@ from .common import (
     common_from_live,
     common_payload,
     data_source,
+    first_source,
+    response_of,
 )
 
 Number = StrictInt | StrictFloat
@@ -94,6 +103,11 @@ class MetricMonitorEntry(MonitorFields):
         elif self.threshold_type == "above_and_below":
             raise ValueError("threshold_type above_and_below is for dynamic monitors only")
         return self
+
+    @classmethod
+    def fields_from_sentry(cls, given: dict[str, Any]) -> dict[str, Any]:
+        snuba = camelize(first_source(given))
+        return live_fields(response_of(given, {"snubaQuery": snuba}))
 
     def effective_detection(self) -> str:
         if self.detection_type is not None:
@@ -163,9 +177,15 @@ def canonical(entry: MetricMonitorEntry, directory: Directory) -> dict[str, Any]
 
 
 def entry_from_live(data: dict[str, Any], directory: Directory) -> MetricMonitorEntry:
+    return MetricMonitorEntry.model_validate({**common_from_live(data, directory),
+                                              **live_fields(data)})
+
+
+def live_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The metric fields of a detector response, in friendly forms."""
     snuba = data_source(data).get("snubaQuery") or {}
     config = data.get("config") or {}
-    entry = common_from_live(data, directory)
+    entry: dict[str, Any] = {}
     entry.update(aggregate=snuba.get("aggregate") or "", query=snuba.get("query") or "",
                  time_window=format_duration((snuba.get("timeWindow") or 60) / 60))
     dataset = snuba.get("dataset") or "events"
@@ -183,7 +203,7 @@ def entry_from_live(data: dict[str, Any], directory: Directory) -> MetricMonitor
         entry["detection_type"] = detection
     conditions = ((data.get("conditionGroup") or {}).get("conditions")) or []
     _thresholds_from_live(conditions, entry)
-    return MetricMonitorEntry.model_validate(entry)
+    return entry
 
 
 def _thresholds_from_live(conditions: list[dict[str, Any]], entry: dict[str, Any]) -> None:
@@ -219,23 +239,9 @@ class MetricMonitorKind(MonitorKind[MetricMonitorEntry]):
     title = "Metric monitor (`metric_issue` detector, /detectors/): a query and thresholds."
     detector_type = "metric_issue"
     query_alias = "metric"
-
-    def references(self, entry: MetricMonitorEntry) -> list[Reference]:
-        refs = super().references(entry)
-        if entry.environment:
-            refs.append(Reference("environment", entry.environment, ("environment",)))
-        return refs
-
-    def build_payload(self, entry: MetricMonitorEntry, *, directory: Directory
-                      ) -> dict[str, Any]:
-        return build_payload(entry, directory)
-
-    def canonical(self, entry: MetricMonitorEntry, *, directory: Directory) -> dict[str, Any]:
-        return canonical(entry, directory)
-
-    def entry_from_live(self, data: dict[str, Any], *, directory: Directory
-                        ) -> MetricMonitorEntry:
-        return entry_from_live(data, directory)
+    payload_of = staticmethod(build_payload)
+    canonical_of = staticmethod(canonical)
+    entry_of = staticmethod(entry_from_live)
 
     def update_request(self, organization: str, change: ResourceChange) -> ApiRequest:
         body = dict(change.payload or {})

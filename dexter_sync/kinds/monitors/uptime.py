@@ -11,8 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from ...core.directory import Directory
-from ..base import Reference
-from ..fields import Duration, duration_minutes, format_duration
+from ..fields import Duration, camelize, duration_minutes, format_duration
 from ..registry import register
 from .common import (
     MonitorFields,
@@ -21,6 +20,8 @@ from .common import (
     common_from_live,
     common_payload,
     data_source,
+    first_source,
+    response_of,
 )
 
 INTERVAL_SECONDS = (60, 300, 600, 1200, 1800, 3600)
@@ -53,6 +54,10 @@ class UptimeMonitorEntry(MonitorFields):
         if not 1000 <= _millis(self.timeout) <= 30000:
             raise ValueError(f"timeout must be between 1s and 30s, got {self.timeout!r}")
         return self
+
+    @classmethod
+    def fields_from_sentry(cls, given: dict[str, Any]) -> dict[str, Any]:
+        return live_fields(response_of(given, camelize(first_source(given))))
 
     def header_pairs(self) -> list[list[str]]:
         pairs = self.headers.items() if isinstance(self.headers, dict) else self.headers or []
@@ -96,9 +101,15 @@ def canonical(entry: UptimeMonitorEntry, directory: Directory) -> dict[str, Any]
 
 
 def entry_from_live(data: dict[str, Any], directory: Directory) -> UptimeMonitorEntry:
+    return UptimeMonitorEntry.model_validate({**common_from_live(data, directory),
+                                              **live_fields(data)})
+
+
+def live_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The uptime fields of a detector response, in friendly forms."""
     query = data_source(data)
     config = data.get("config") or {}
-    entry = common_from_live(data, directory)
+    entry: dict[str, Any] = {}
     entry.update(url=query.get("url") or "",
                  interval=format_duration((query.get("intervalSeconds") or 60) / 60),
                  timeout=format_duration((query.get("timeoutMs") or 5000) / 60000))
@@ -121,7 +132,7 @@ def entry_from_live(data: dict[str, Any], directory: Directory) -> UptimeMonitor
     for key, field, default in config_defaults:
         if config.get(key) not in (default, None):
             entry[field] = config[key]
-    return UptimeMonitorEntry.model_validate(entry)
+    return entry
 
 
 class UptimeMonitorKind(MonitorKind[UptimeMonitorEntry]):
@@ -131,23 +142,8 @@ class UptimeMonitorKind(MonitorKind[UptimeMonitorEntry]):
     title = "Uptime monitor (`uptime_domain_failure` detector, /detectors/): a URL check."
     detector_type = "uptime_domain_failure"
     query_alias = "uptime"
-
-    def references(self, entry: UptimeMonitorEntry) -> list[Reference]:
-        refs = super().references(entry)
-        if entry.environment:
-            refs.append(Reference("environment", entry.environment, ("environment",)))
-        return refs
-
-    def build_payload(self, entry: UptimeMonitorEntry, *, directory: Directory
-                      ) -> dict[str, Any]:
-        return build_payload(entry, directory)
-
-    def canonical(self, entry: UptimeMonitorEntry, *, directory: Directory) -> dict[str, Any]:
-        return canonical(entry, directory)
-
-    def entry_from_live(self, data: dict[str, Any], *, directory: Directory
-                        ) -> UptimeMonitorEntry:
-        return entry_from_live(data, directory)
-
+    payload_of = staticmethod(build_payload)
+    canonical_of = staticmethod(canonical)
+    entry_of = staticmethod(entry_from_live)
 
 register(UptimeMonitorKind())
