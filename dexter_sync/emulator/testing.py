@@ -88,16 +88,16 @@ class EmulatorHandle:
         return self._admin("GET", "counters/")
 
     def hold(self, *, route: str | None = None, methods: str | None = None, after: int = 0,
-             stage: str = "before", timeout: float = 60.0) -> dict:
+             stage: str = "before", timeout: float = 60.0) -> dict[str, Any]:
         """Hold matching requests inside the emulator until `release_holds()` (holds.py)."""
         return self._admin("PUT", "holds/", json={
             "route": route, "methods": methods, "after": after, "stage": stage,
             "timeout": timeout})
 
-    def holds(self) -> dict:
+    def holds(self) -> dict[str, Any]:
         return self._admin("GET", "holds/")
 
-    def release_holds(self) -> dict:
+    def release_holds(self) -> dict[str, Any]:
         return self._admin("DELETE", "holds/")
 
     def reset_counters(self) -> None:
