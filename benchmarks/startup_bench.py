@@ -58,8 +58,9 @@ def best_of(argv: list[str], repeat: int) -> tuple[float, float]:
 
 def imported(code: str) -> set[str]:
     """Top-level packages (and dexter modules) imported by running `code`."""
+    # from a neutral directory: `-c` puts the current one first on sys.path
     done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], check=False,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, cwd=tempfile.gettempdir())
     names = set()
     for line in done.stderr.splitlines():
         if "|" in line and not line.endswith("imported package"):
