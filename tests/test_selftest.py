@@ -234,7 +234,8 @@ def test_dexter_plan_fails_closed_on_the_same_broken_shape(served: Served) -> No
                           env=env(), capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
-        f"error: GET {served.url}/api/0/organizations/acme/discover/saved/ (200) answered JSON "
+        f"error: GET {served.url}/api/0/organizations/acme/discover/saved/ (200, "
+        "application/json) answered JSON "
         "dict where Sentry documents a list; refusing to read it as no objects "
         "[sentry-unexpected-answer]")
 

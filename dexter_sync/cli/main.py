@@ -23,7 +23,7 @@ import click
 from .. import __version__
 from ..core.codes import ErrorCode
 from ..core.diagnostics import DexterError
-from ..render.escaping import printable
+from ..core.escaping import printable
 from .options import GlobalOptions, attach_global_flags, configure_logging, current_options
 
 VERBS: dict[str, str] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..core.changes import Plan
-from .escaping import markdown_inline, printable
+from ..core.escaping import markdown_inline, printable
 from .jinja import environment
 from .view import ChangeView, PlanView, build_view
 
