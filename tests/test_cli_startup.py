@@ -27,7 +27,7 @@ def modules_after(*argv: str) -> set[str]:
                           timeout=60, check=True)
     status, modules = json.loads(done.stdout.strip().splitlines()[-1])
     assert status == 0, done.stderr
-    return set(modules)
+    return set(modules)  # the error boundary's escaper is core.escaping: no renderer
 
 
 def loaded(modules: set[str], prefixes: tuple[str, ...]) -> list[str]:
@@ -67,3 +67,11 @@ def test_validate_builds_only_the_entry_models_it_validates(small):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.strip().splitlines()[-1] == "['metric_alert']"
+
+
+def test_the_cli_constants_match_the_sentry_package():
+    # cli/common.py repeats two values so that it need not import the sentry package
+    from dexter_sync.cli import common
+    from dexter_sync.sentry import connect, ratelimit
+    assert common.URL_ENV == connect.URL_ENV
+    assert common.DEFAULT_MAX_WAIT == ratelimit.MAX_WAIT

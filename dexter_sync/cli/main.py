@@ -126,7 +126,7 @@ class DexterGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool, debug: bool, sentry_url: str | None,
         org: str | None) -> None:
-    """dexter: Sentry configuration as code (plan, apply, export, watch)."""
+    """dexter: Sentry configuration as code (validate, plan, apply, export, watch)."""
     ctx.obj = GlobalOptions(verbose=verbose, debug=debug, sentry_url=sentry_url, org=org)
     configure_logging(ctx.obj)
 

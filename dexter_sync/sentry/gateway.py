@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Hashable
 from dataclasses import dataclass, field
+from typing import cast
 
 from ..core.requests import ApiRequest, ApiResponse
 from .answers import require_list
@@ -69,7 +70,7 @@ class Gateway:
     async def request(self, request: ApiRequest) -> ApiResponse:
         """Send one request under every control; raise a SentryError when it fails for good."""
         if request.method == "GET":
-            return await self.flights.do(_flight_key(request), lambda: self._retried(request))
+            return cast("ApiResponse", await self.flights.do(_flight_key(request), lambda: self._retried(request)))
         try:
             return await self._retried(request)
         finally:
@@ -147,10 +148,12 @@ class Gateway:
                     verdict, failure, failed_with = False, str(error), error
                     raise
                 finally:
+                    side = "read" if request.method in ("GET", "HEAD") else "write"
                     if verdict is True:
-                        self.breaker.on_success(probe)
+                        self.breaker.on_success(probe, side=side)
                     elif verdict is False:
-                        self.breaker.on_failure(probe, reason=failure, error=failed_with)
+                        self.breaker.on_failure(probe, reason=failure, error=failed_with,
+                                                side=side)
                     else:
                         self.breaker.on_abandoned(probe)
                     if verdict is not None:
