@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from dexter_sync.cli.main import cli
 from dexter_sync.core.changes import Action, NoteReason, Plan, PlanNote, ResourceChange
-from dexter_sync.render.escaping import markdown_inline, printable
+from dexter_sync.core.escaping import markdown_inline, printable
 from dexter_sync.render.jsonplan import render_json
 from dexter_sync.render.markdown import render_markdown
 from dexter_sync.render.text import render_text

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
-from ..render.escaping import printable
+from ..core.escaping import printable
 from .report import ChangeOutcome, Status
 
 

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 from ..core.changes import ResourceChange
-from ..render.escaping import printable
+from ..core.escaping import printable
 
 REPORT_FORMAT_VERSION = 1
 TEXT_LIST_LIMIT = 100

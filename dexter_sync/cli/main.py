@@ -23,6 +23,7 @@ import click
 from .. import __version__
 from ..core.codes import ErrorCode
 from ..core.diagnostics import DexterError
+from ..core.escaping import printable
 from .options import GlobalOptions, attach_global_flags, configure_logging, current_options
 
 VERBS: dict[str, str] = {
@@ -50,8 +51,6 @@ def error_line(message: str, code: str) -> str:
     """`error: <first line> [code]` followed by any further lines of the message (control
     characters from names or Sentry's texts shown as escapes: they cannot drive the
     terminal)."""
-    from ..render.escaping import printable  # late: `dexter --help` loads no renderer
-
     first, _, rest = printable(message, keep_newlines=True).partition("\n")
     return f"error: {first} [{code}]" + (f"\n{rest}" if rest else "")
 

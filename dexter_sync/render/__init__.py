@@ -5,7 +5,6 @@ text.py       terminal text (+ / ~ / -, colour only on a terminal without NO_COL
 markdown.py   PR-comment markdown, kept under GitHub's 65,536-character comment limit
 jsonplan.py   the stable JSON of DESIGN.md "Stable interfaces" (format_version 1)
 planfile.py   saved plans (`--out plan.json`): write, read with checks, stale detection
-escaping.py   names and texts shown to people: control characters escaped, markdown neutralized
 templates/    the jinja2 templates the text and markdown formatters fill
 
 Formatters never walk the Plan themselves: they read the PlanView. No I/O here except

@@ -7,7 +7,7 @@ from typing import Any
 
 import jinja2
 
-from .escaping import Shown, printable, shown
+from ..core.escaping import Shown, printable, shown
 
 
 def _environment(**options: Any) -> jinja2.Environment:

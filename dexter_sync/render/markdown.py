@@ -11,7 +11,7 @@ from collections import Counter
 import jinja2
 
 from ..core.changes import Plan
-from .escaping import markdown_inline, printable
+from ..core.escaping import markdown_inline, printable
 from .jinja import environment
 from .view import ChangeView, PlanView, build_view
 

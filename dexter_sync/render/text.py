@@ -13,7 +13,7 @@ from typing import IO
 import click
 
 from ..core.changes import Plan
-from .escaping import Shown, printable
+from ..core.escaping import Shown, printable
 from .jinja import text_template
 from .view import PlanView, build_view
 
