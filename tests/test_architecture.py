@@ -70,8 +70,7 @@ LIBRARIES_FORBIDDEN = {
     "manifest": ("httpx", "tenacity"),
     "render": ("httpx", "tenacity"),
     "apply": ("httpx",),
-    "action": ("dexter_sync.apply", "dexter_sync.sentry.client", "dexter_sync.sentry.facade",
-               "dexter_sync.sentry.gateway"),
+    "action": ("dexter_sync.apply", "dexter_sync.sentry"),
     "selftest": ("httpx", "click", "starlette", "uvicorn"),
 }
 
