@@ -156,7 +156,8 @@ async def _post_at_rate(served: str, rate: float, total: int
                         ) -> tuple[dict[str, float], list[float]]:
     sent: dict[str, float] = {}
     latencies: list[float] = []
-    async with httpx.AsyncClient(timeout=30) as poster:
+    limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60, pool=None), limits=limits) as poster:
         async def post(n: int) -> None:
             key = f"BENCH-{n}"
             body = json.dumps({"action": "created", "data": {"issue": {
