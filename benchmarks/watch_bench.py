@@ -149,7 +149,7 @@ def fan_out(served: str, subscribers: int, rate: float, seconds: float, tag: str
     arrivals: dict[str, list[float]] = json.loads(side.stdout.readline())
     side.wait(30)
     complete = [max(arrivals[k]) - sent[k] for k in sent
-                if len(arrivals.get(k, [])) == subscribers]
+                if subscribers and len(arrivals.get(k, [])) == subscribers]
     return {"posts": total, "latencies": latencies, "delivered_to_all": len(complete),
             "fan_out": complete}
 
