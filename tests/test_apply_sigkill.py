@@ -88,31 +88,48 @@ def live_names(served: Served):
     return names_of(served)
 
 
+def wait_for(condition, what: str, *, seconds: float = 60.0, process=None) -> None:
+    """Poll `condition` until true (bounded); fail early if `process` has exited."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if process is not None:
+            assert process.poll() is None, f"apply exited before {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+CONCURRENCY = 4
+LET_THROUGH = 15
+
+
+@pytest.mark.slow
 def test_killed_apply_converges_on_the_next_run(served, tmp_path, monkeypatch):
     manifests = write_manifests(tmp_path / "m", queries=40, metric=20)
-    served.admin("PUT", "faults/", json={"latency_ms": 25})
     served.admin("DELETE", "counters/")
+    # the first 15 creates pass; every later one waits inside the emulator, received and
+    # not yet committed, until released: the kill lands while those writes are in flight
+    served.admin("PUT", "holds/", json={"methods": "POST", "route": "/api/0/",
+                                        "after": LET_THROUGH, "stage": "before"})
     first = _apply(served, manifests, output=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while served.posts() < 15:
-        assert first.poll() is None, "apply finished before it could be killed"
-        assert time.monotonic() < deadline, "apply made no progress"
-        time.sleep(0.05)
+    wait_for(lambda: served.admin("GET", "holds/")["held"] == CONCURRENCY,
+             "every worker to have a create in flight", process=first)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     assert first.returncode == -signal.SIGKILL
-    time.sleep(0.5)  # writes in flight at the kill still land on the server: let them
+    assert served.posts() == LET_THROUGH  # the held ones have not been answered
 
+    served.admin("DELETE", "holds/")  # writes in flight at the kill still land: let them
+    wait_for(lambda: served.posts() == LET_THROUGH + CONCURRENCY, "the held creates to land")
+    assert served.admin("GET", "holds/")["held"] == 0
     partial = live_names(served)
-    assert 15 <= sum(partial.values()) < 60, "the kill should leave a partial state"
+    assert sum(partial.values()) == LET_THROUGH + CONCURRENCY
     assert duplicates(partial) == {}
 
-    served.admin("PUT", "faults/", json={"reset": True})
     second = _apply(served, manifests)
     out, err = second.communicate(timeout=90)
     assert second.returncode == 0, err
     created = int(re.search(r"Apply complete: (\d+) applied, 0 failed", out).group(1))
-    assert created == 60 - sum(partial.values())  # only what the killed run had not done
+    assert created == 60 - LET_THROUGH - CONCURRENCY  # only what the killed run had not done
 
     names = live_names(served)
     assert duplicates(names) == {}

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dexter_sync.cli.embedded import embedded_notice, open_embedded
+from dexter_sync.core.diagnostics import DexterError
 from dexter_sync.core.state import DesiredResource, DesiredState, ManifestSettings
 from dexter_sync.emulator.testing import running_emulator
 from dexter_sync.kinds.issue_alert_model import IssueAlertEntry
 from dexter_sync.sentry.client import SentryClient
-from dexter_sync.sentry.connect import embedded_notice, open_facade
+from dexter_sync.sentry.connect import open_facade
 from dexter_sync.sentry.errors import BadRequest, ServerError
 from dexter_sync.sentry.facade import SentryFacade
 from dexter_sync.sentry.gateway import Gateway, GatewaySettings
@@ -111,12 +114,29 @@ def test_cli_inspect_issue_json_and_text_never_show_the_token():
 def test_cli_fails_fast_with_a_clear_message_when_sentry_is_down():
     with running_emulator(projects=["web"]) as emu:
         emu.set_faults(error_rate=1.0)
-        result = run_cli("inspect", "issue", "1", "--org", "acme",
+        result = run_cli("inspect", "issue", "1", "--org", "acme", "--verbose",
                          env={"SENTRY_AUTH_TOKEN": emu.token, "SENTRY_URL": emu.url})
-        sent = emu.counters()["total"]
+        served = emu.counters()["total"]
     assert result.returncode == 1
     assert "circuit breaker open" in result.stderr and "Traceback" not in result.stderr
-    assert sent <= 10 + 4  # the breaker threshold plus the calls already in flight
+    # The --verbose log lists every answer in the order the client got it, and the moment
+    # the breaker opened. A 404 (participants) is a healthy answer that resets the count, so
+    # the total depends on timing; what does not: the breaker opened after `threshold`
+    # consecutive failures, and after it opened only the calls already in flight on the
+    # other parts were answered, plus one probe per half-open move.
+    lines = result.stderr.splitlines()
+    answers = [line for line in lines if "HTTP Request:" in line]
+    assert len(answers) == served  # every request the emulator served, the client logged
+    parts = {re.search(r"GET (\S+?)(\?|\s)", line).group(1) for line in answers}
+    assert len(parts) == 4  # the issue, its tags, events and participants, in parallel
+    threshold = GatewaySettings().breaker_threshold
+    opened = [i for i, line in enumerate(lines) if "circuit breaker for" in line
+              and "closed->open" in line]
+    assert len(opened) == 1 and f"after {threshold} consecutive failures" in lines[opened[0]]
+    probes = sum("circuit breaker for" in line and "open->half_open" in line
+                 for line in lines)
+    after_open = [line for line in lines[opened[0]:] if "HTTP Request:" in line]
+    assert len(after_open) <= (len(parts) - 1) + probes
 
 
 def test_token_is_redacted_even_when_the_server_echoes_it(caplog):
@@ -174,7 +194,8 @@ def test_embedded_emulator_is_announced_and_seeded_from_the_manifests(tmp_path, 
 
     async def main():
         async with open_facade(sentry_url=None, organization="acme", desired=desired,
-                               verbose=True, notify=notices.append) as facade:
+                               verbose=True, notify=notices.append,
+                               embedded=open_embedded) as facade:
             assert not facade.gateway.limiter.pacing  # in process: nothing to be polite to
             return await facade.read_state(["issue_alert"], projects=["payments"])
 
@@ -193,6 +214,19 @@ def test_embedded_emulator_is_announced_and_seeded_from_the_manifests(tmp_path, 
     notices.clear()
     asyncio.run(main())  # a second run: announced again, nothing new to seed
     assert notices[0] == embedded_notice() and not any("first use" in n for n in notices)
+
+
+def test_no_url_and_no_embedded_sentry_is_a_clear_error(monkeypatch):
+    """Only the CLI supplies the embedded emulator; elsewhere a missing URL is an error."""
+    monkeypatch.delenv("SENTRY_URL", raising=False)
+
+    async def main():
+        async with open_facade(sentry_url=None, organization="acme"):
+            pass
+
+    with pytest.raises(DexterError, match="SENTRY_URL is not set") as raised:
+        asyncio.run(main())
+    assert raised.value.code == "missing-sentry-url"
 
 
 def test_real_url_without_a_token_is_a_clear_error(monkeypatch):

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..core.changes import Action, Plan, ResourceChange
 from ..kinds.base import ResourceKind
@@ -36,7 +37,7 @@ class _Run:
     facade: WriteFacade
     organization: str
     progress: ProgressSink
-    kinds: Callable[[str], ResourceKind]
+    kinds: Callable[[str], ResourceKind[Any]]
     task_timeout: float = TASK_TIMEOUT
     stopped: str | None = None
     outcomes: dict[int, ChangeOutcome] = field(default_factory=dict)
@@ -61,7 +62,7 @@ class _Run:
 
 
 async def apply_change(facade: WriteFacade, organization: str, change: ResourceChange, *,
-                       kind: ResourceKind | None = None,
+                       kind: ResourceKind[Any] | None = None,
                        task_timeout: float = TASK_TIMEOUT) -> ChangeOutcome:
     """One change, whatever its action. Raises BreakerOpen when the breaker refuses it."""
     kind = kind or get_kind(change.kind)
@@ -99,7 +100,7 @@ async def _run_one(run: _Run, change: ResourceChange) -> None:
         status = Status.FAILED if error.sent else Status.NOT_ATTEMPTED
         detail = ("outcome unknown (a look-up was refused); the next run adopts it if it "
                   "was created" if error.sent else run.stopped)
-        outcome = ChangeOutcome(change, status, detail)
+        outcome = ChangeOutcome(change, status, detail, attempts=error.writes)
     except Exception as error:  # a kind that cannot build its request: fail that change only
         log.debug("change %s raised", change.address, exc_info=True)
         outcome = ChangeOutcome(change, Status.FAILED, f"{type(error).__name__}: {error}")
@@ -126,7 +127,7 @@ async def _run_wave(run: _Run, wave: Wave, concurrency: int) -> None:
 async def execute_plan(plan: Plan, facade: WriteFacade, *,
                        concurrency: int = DEFAULT_CONCURRENCY,
                        progress: ProgressSink | None = None,
-                       kinds: Callable[[str], ResourceKind] = get_kind,
+                       kinds: Callable[[str], ResourceKind[Any]] = get_kind,
                        task_timeout: float = TASK_TIMEOUT) -> ApplyReport:
     """Apply every change of `plan`; never raises for a change that fails."""
     started = time.monotonic()

@@ -64,6 +64,8 @@ class BreakerOpen(Exception):
     change is reported failed (outcome unknown), one that never went out as not attempted.
     """
 
-    def __init__(self, message: str, *, sent: bool) -> None:
+    def __init__(self, message: str, *, sent: bool, writes: int = 0) -> None:
         super().__init__(message)
         self.sent = sent
+        self.writes = writes
+        """Write requests this change sent before the refusal (its report's `attempts`)."""

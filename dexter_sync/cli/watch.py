@@ -29,6 +29,7 @@ from ..watch.events import parse_types
 from ..watch.loop import LoopOptions
 from ..watch.webhooks import SECRET_ENV
 from .common import global_options, notice, run, sentry_options
+from .embedded import open_embedded
 from .plan import load_desired, plan_live
 
 TOKEN_ENV = "DEXTER_WATCH_TOKEN"
@@ -112,7 +113,7 @@ async def _watch(desired: DesiredState, options: DaemonOptions, *, sentry_url: s
     settings = GatewaySettings(concurrency=concurrency, retry=RetryPolicy(attempts=3))
     async with open_facade(sentry_url=sentry_url, organization=desired.settings.organization,
                            desired=desired, settings=settings, notify=notice,
-                           verbose=global_options().verbose) as facade:
+                           verbose=global_options().verbose, embedded=open_embedded) as facade:
         def serving(url: str) -> None:
             click.echo(json.dumps({"serving": url}), err=True)
 

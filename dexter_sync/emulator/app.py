@@ -16,6 +16,7 @@ from starlette.responses import Response
 from .api import NOT_FOUND, json_response
 from .config import EmulatorConfig
 from .faults import FaultInjector
+from .holds import RouteHolds
 from .limits import RateLimiter, RequestCounters
 from .routes import ADMIN_ROUTES, API_ROUTES, INGEST_ROUTES
 from .routing import build_routes
@@ -59,6 +60,7 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     app.state.store = store
     app.state.limiter = RateLimiter(config.rate_limit)
     app.state.faults = FaultInjector(config.faults)
+    app.state.holds = RouteHolds()
     app.state.counters = RequestCounters()
     app.state.views = RowViews()
     app.state.api_user = API_USER

@@ -1,4 +1,4 @@
-"""The wrapper every emulator route goes through: auth, rate limit, faults, counters.
+"""The wrapper every emulator route goes through: auth, rate limit, faults, holds, counters.
 
 Route modules declare plain `async def handler(request) -> Response` functions in a
 `ROUTES` list of `(path template, methods, handler)`; `build_routes` wraps each one with
@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .api import NO_PERMISSION, ApiError, error_response, json_response
 from .faults import ERROR_BODIES, ConnectionDropped
@@ -27,7 +28,7 @@ RouteSpec = tuple[str, list[str], Handler]
 class DroppedResponse(Response):
     """Starts a response and hangs up before its body: the client sees a dropped connection."""
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[override]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-length", b"1024")]})
         raise ConnectionDropped()
@@ -91,9 +92,13 @@ async def _serve(request: Request, handler: Handler, kind: str) -> Response:
     if plan.error_status:
         return json_response(ERROR_BODIES.get(plan.error_status, {"detail": "Error"}),
                              plan.error_status)
+    holds = state.holds
     try:
         if kind == "api":
             check_token(request)
+        if holds.settings is not None:
+            await request.body()  # a held request was received whole, as a proxy buffers it
+        await holds.wait(request.method, request.url.path, "before")
         response = await handler(request)
     except ApiError as error:
         return error_response(error)
@@ -102,6 +107,7 @@ async def _serve(request: Request, handler: Handler, kind: str) -> Response:
     except Exception:  # a bug in the emulator: answer like Sentry's 500, keep serving
         log.exception("emulator handler failed: %s %s", request.method, request.url.path)
         return json_response(ERROR_BODIES[500], 500)
+    await holds.wait(request.method, request.url.path, "after")
     if plan.lose_response and response.status_code < 400:
         # the write is committed; the client never learns it
         if plan.lose_response == "drop":

@@ -5,8 +5,10 @@
 
 Open means fail fast with CircuitOpenError. In half-open one probe request is let through
 and the others fail fast until it answers. Failures are 5xx answers and requests that got no
-answer; a 4xx (including 429) is an answer from a healthy server. State changes are logged
-and counted. The clock is injectable so tests need no sleeping.
+answer; a 4xx (including 429) is an answer from a healthy server. Consecutive failures are
+counted per side (reads, writes): a healthy read does not clear a run of failed writes, so a
+write outage opens the breaker while reads still succeed. State changes are logged and
+counted. The clock is injectable so tests need no sleeping.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class CircuitBreaker:
     """The last failure itself: a connection error is what the user needs to hear."""
     transitions: dict[str, int] = field(default_factory=dict)
     """`closed->open` etc. -> count."""
+    streaks: dict[str, int] = field(default_factory=dict)
+    """Consecutive failures per side ("read", "write")."""
     on_change: Callable[[BreakerState, BreakerState], None] | None = None
 
     def before_call(self) -> bool:
@@ -61,17 +65,19 @@ class CircuitBreaker:
             return True
         return False
 
-    def on_success(self, probe: bool = False) -> None:
+    def on_success(self, probe: bool = False, *, side: str = "read") -> None:
         """Any healthy answer closes the breaker (`probe`: it was the half-open probe)."""
-        self.failures = 0
+        self.streaks[side] = 0
+        self.failures = max(self.streaks.values())
         if probe:
             self.probing = False
         if self.state is not BreakerState.CLOSED:
             self._move(BreakerState.CLOSED)
 
     def on_failure(self, probe: bool = False, *, reason: str | None = None,
-                   error: SentryError | None = None) -> None:
-        self.failures += 1
+                   error: SentryError | None = None, side: str = "read") -> None:
+        self.streaks[side] = self.streaks.get(side, 0) + 1
+        self.failures = self.streaks[side]
         if reason:
             self.last_failure = reason
         self.last_error = error
