@@ -85,3 +85,20 @@ def test_sigterm_stops_cleanly_and_promptly(applied: Emulator, manifests: Path) 
         daemon.wait_started()
         assert daemon.stop(timeout=5.0) == 0
         assert not any("Traceback" in line for line in daemon.err.snapshot())
+
+
+
+def test_a_cycle_costs_the_requests_of_one_plan(applied: Emulator, manifests: Path) -> None:
+    def requests_of(*args: str) -> int:
+        applied.admin.delete("counters/").raise_for_status()
+        done = applied.dexter(*args)
+        assert done.returncode == 0, done.stderr
+        total: int = applied.admin.get("counters/").json()["total"]
+        return total
+
+    plan = requests_of("plan", str(manifests))
+    assert plan >= 5  # the directory listings and the alert rules
+    assert requests_of("watch", str(manifests), "--once", "--events", "drift.*") == plan
+    # each feed adds one list request to a cycle
+    assert requests_of("watch", str(manifests), "--once",
+                       "--events", "drift.*,issue.*,incident.*") == plan + 2

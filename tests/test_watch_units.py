@@ -173,3 +173,37 @@ def test_a_busy_serve_port_is_a_clear_error(tmp_path: Path) -> None:
                        "--interval", "1h", cwd=tmp_path)
     assert done.returncode == 1 and "[serve-failed]" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.anyio
+async def test_a_new_release_is_compared_at_most_every_check_and_reported_once() -> None:
+    from dexter_sync.core.release_compare import ReleaseNumbers, compare
+    from dexter_sync.watch.regression import RegressionWatcher
+
+    errors = {"1.0": 20, "2.0": 20}  # per 1,000 events; 2.0 degrades later
+    asked: list[tuple[str, str]] = []
+    now = [0.0]
+
+    async def compare_versions(base: str, candidate: str):  # the pure verdict, real numbers
+        asked.append((base, candidate))
+        return compare(ReleaseNumbers(base, 1000, errors[base]),
+                       ReleaseNumbers(candidate, 1000, errors[candidate]))
+
+    watcher = RegressionWatcher("acme", compare_versions, check_every=60.0,
+                                clock=lambda: now[0])
+    one = {"version": "1.0", "projects": [{"slug": "backend"}]}
+    two = {"version": "2.0", "projects": [{"slug": "backend"}]}
+    other = {"version": "web-1", "projects": [{"slug": "web"}]}
+    assert await watcher.events([one]) == []  # the baseline: not a candidate
+    assert await watcher.events([other, two, one]) == []  # compared: ok
+    assert asked == [("1.0", "2.0")]  # web-1 shares no project with an older release
+    errors["2.0"] = 200
+    now[0] = 30.0
+    assert await watcher.events([other, two, one]) == []  # too soon to ask again
+    now[0] = 61.0
+    found = await watcher.events([other, two, one])
+    assert [(e.type, e.key, e.data["previous"]) for e in found] == [
+        ("release.regression", "2.0", "1.0")]
+    now[0] = 200.0
+    assert await watcher.events([other, two, one]) == []  # reported once
+    assert len(asked) == 2

@@ -3,6 +3,7 @@
     loop.py      one cycle per interval: plan + feeds -> events; outages, backoff, stop
     drift.py     plan changes -> drift.detected / drift.resolved (attribution.py: who, when)
     feeds.py     issues, incidents, releases -> issue.* / incident.* / release.deployed
+    regression.py  new release vs the previous one -> release.regression (compare_releases)
     tracker.py   state-change dedup (an event once per change, not once per cycle)
     events.py    the event shape and type names; emitter.py: where events go
     hub.py       fan-out to stream subscribers (bounded queues, drop-oldest)

@@ -35,7 +35,7 @@ class Subscriber:
     size: int = QUEUE_SIZE
     dropped: int = 0
     _queue: deque[StreamMessage] = field(default_factory=deque)
-    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _waiter: asyncio.Future[None] | None = None
     closed: bool = False
 
     def wants(self, message: StreamMessage) -> bool:
@@ -49,21 +49,29 @@ class Subscriber:
             self.dropped += 1
             kept = False
         self._queue.append(message)
-        self._ready.set()
+        self._wake()
         return kept
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     async def next(self, timeout: float | None = None) -> StreamMessage | None:
         """The next message, or None after `timeout` seconds (a keep-alive tick) or once
-        the subscriber is closed."""
-        while not self._queue:
-            if self.closed:
-                return None
-            self._ready.clear()
+        the subscriber is closed. One future per wait and a timer, no task: this runs once
+        per message per subscriber."""
+        if not self._queue and not self.closed:
+            loop = asyncio.get_running_loop()
+            self._waiter = waiter = loop.create_future()
+            timer = (loop.call_later(timeout, _expire, waiter) if timeout is not None
+                     else None)
             try:
-                await asyncio.wait_for(self._ready.wait(), timeout)
-            except TimeoutError:
-                return None
-        return self._queue.popleft()
+                await waiter
+            finally:
+                self._waiter = None
+                if timer is not None:
+                    timer.cancel()
+        return self._queue.popleft() if self._queue else None
 
     def drain(self) -> list[StreamMessage]:
         """Everything queued now (a stream writes a burst in one send)."""
@@ -73,7 +81,12 @@ class Subscriber:
 
     def close(self) -> None:
         self.closed = True
-        self._ready.set()
+        self._wake()
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class EventHub:

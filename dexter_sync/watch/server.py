@@ -14,6 +14,7 @@ and one line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -152,9 +153,11 @@ async def websocket(ws: WebSocket) -> None:
 
     async def until_client_leaves() -> None:
         try:
-            while True:
-                await ws.receive_text()  # clients need not talk; this notices them leave
+            while (await ws.receive())["type"] != "websocket.disconnect":
+                pass  # clients need not talk; this notices them leave
         except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
             subscriber.close()
 
     listener = asyncio.ensure_future(until_client_leaves())
@@ -168,11 +171,9 @@ async def websocket(ws: WebSocket) -> None:
     finally:
         listener.cancel()
         context.hub.unsubscribe(subscriber)
-        if not subscriber.closed or ws.client_state.name == "CONNECTED":
-            try:
+        if ws.client_state.name == "CONNECTED":
+            with contextlib.suppress(RuntimeError, OSError):
                 await ws.close()
-            except (RuntimeError, OSError):
-                pass
 
 
 async def healthz(request: Request) -> Response:
