@@ -292,3 +292,21 @@ class SseClient:
         self._closed.set()
         self._client.close()
         self._thread.join(5)
+
+
+def send_exception(emu: Emulator, message: str) -> None:
+    """A real sentry-sdk client sends one exception (`ValueError(message)`) to the
+    emulator's DSN for project backend."""
+    import sentry_sdk
+    from sentry_sdk.utils import event_from_exception
+
+    dsn = emu.api.get("projects/acme/backend/keys/").json()[0]["dsn"]["public"]
+    sdk = sentry_sdk.Client(dsn=dsn, environment="production", default_integrations=False)
+    scope = sentry_sdk.Scope(client=sdk)
+    try:
+        raise ValueError(message)
+    except ValueError:
+        event, hint = event_from_exception(sys.exc_info(), client_options=sdk.options)
+        sdk.capture_event(event, hint=hint, scope=scope)
+    sdk.flush(timeout=10)
+    sdk.close()

@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import os
 import re
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.helpers_watch import (
-    Emulator,
-    poll,
-    served_emulator,
-    watching,
-    write_manifests,
-)
+from tests.helpers_watch import Emulator, applied, manifests, send_exception, watching
+
+__all__ = ["applied", "manifests"]  # fixtures shared through helpers_watch
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -31,35 +25,6 @@ HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-dev-shm-usage"]
-
-
-@pytest.fixture
-def manifests(tmp_path: Path) -> Path:
-    return write_manifests(tmp_path / "sentry")
-
-
-@pytest.fixture
-def applied(tmp_path: Path, manifests: Path) -> Iterator[Emulator]:
-    with served_emulator(tmp_path, manifests) as emu:
-        result = emu.dexter("apply", str(manifests), "--auto-approve")
-        assert result.returncode == 0, result.stdout + result.stderr
-        yield emu
-
-
-def send_exception(emu: Emulator, message: str) -> None:
-    """A real sentry-sdk client sends one exception to the emulator's DSN."""
-    import sentry_sdk
-    from sentry_sdk.utils import event_from_exception
-
-    dsn = emu.api.get("projects/acme/backend/keys/").json()[0]["dsn"]["public"]
-    sdk = sentry_sdk.Client(dsn=dsn, default_integrations=False)
-    try:
-        raise RuntimeError(message)
-    except RuntimeError:
-        event, hint = event_from_exception(sys.exc_info(), client_options=sdk.options)
-        sdk.capture_event(event, hint=hint, scope=sentry_sdk.Scope(client=sdk))
-    sdk.flush(timeout=10)
-    sdk.close()
 
 
 def rename_in_the_ui(emu: Emulator) -> None:
@@ -181,9 +146,9 @@ def test_release_health_shows_each_projects_latest_release_with_its_verdict(
         html = httpx.get(daemon.url + "/", timeout=60).text
     table = html[html.index('<table id="health">'):]
     body = table[table.index("<tbody>"):table.index("</tbody>")]
-    rows = re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
+    rows = re.findall(r"<tr>(.*?)</tr>", body, flags=re.DOTALL)
     cells = [[re.sub(r"<[^>]+>", "", c).strip()
-              for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)]
+              for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.DOTALL)]
              for row in rows]
     latest, previous = sent["shop@2.0.0"], sent["shop@1.0.0"]
     assert cells[0][:5] == ["backend", "shop@2.0.0", str(latest["events"]),

@@ -5,7 +5,6 @@ WebSocket client; signed webhooks streamed, unsigned or wrongly signed ones refu
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tests.helpers_watch import (
     Emulator,
     SseClient,
     poll,
+    send_exception,
     served_emulator,
     watching,
     write_manifests,
@@ -44,22 +44,6 @@ def daemon(emu: Emulator) -> Iterator[Daemon]:
         yield running
 
 
-def _send_exception(emu: Emulator, message: str) -> None:
-    import sentry_sdk
-    from sentry_sdk.utils import event_from_exception
-
-    dsn = emu.api.get("projects/acme/backend/keys/").json()[0]["dsn"]["public"]
-    sdk = sentry_sdk.Client(dsn=dsn, environment="production", default_integrations=False)
-    scope = sentry_sdk.Scope(client=sdk)
-    try:
-        raise ValueError(message)
-    except ValueError:
-        event, hint = event_from_exception(sys.exc_info(), client_options=sdk.options)
-        sdk.capture_event(event, hint=hint, scope=scope)
-    sdk.flush(timeout=10)
-    sdk.close()
-
-
 def test_sdk_exception_reaches_sse_and_websocket_clients(emu: Emulator, daemon: Daemon) -> None:
     assert daemon.url is not None
     sse = SseClient(f"{daemon.url}/events?types=issue.new")
@@ -67,7 +51,7 @@ def test_sdk_exception_reaches_sse_and_websocket_clients(emu: Emulator, daemon: 
     with connect(ws_url, open_timeout=10) as ws:
         poll(lambda: daemon.metric("dexter_watch_stream_subscribers") == 2,
              what="both subscribers")
-        _send_exception(emu, "checkout exploded")
+        send_exception(emu, "checkout exploded")
         event = sse.wait_for(lambda m: m["type"] == "issue.new", what="issue.new on SSE")
         assert event["data"]["title"] == "ValueError: checkout exploded"
         assert event["data"]["project"] == "backend" and event["kind"] == "issue"
