@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.hostile_http import html_page
+
 BODY_LIMIT = 65_536
 LIST = re.compile(r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$")
 ONE = re.compile(r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)$")
@@ -99,13 +101,7 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             if fault == "502":
                 return self._send(502, {"message": "Server Error"})
             if fault == "html":
-                page = b"<html><body>Sign in to the proxy</body></html>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(page)))
-                self.end_headers()
-                self.wfile.write(page)
-                return None
+                return html_page(self)
             if fault == "lost":
                 self.wfile = io.BytesIO()  # the answer goes nowhere: the connection just closes
                 self.close_connection = True

@@ -70,13 +70,22 @@ class Job:
         return [(r.method, r.path) for r in self.github.requests if r.method != "GET"]
 
 
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One `dexter emulator` process for the module; each test starts from its reset."""
+    with started(tmp_path_factory.mktemp("emulator")) as emulator:
+        yield emulator["url"]
+
+
 @pytest.fixture
-def job(tmp_path: Path) -> Iterator[Job]:
+def job(tmp_path: Path, served: str) -> Iterator[Job]:
+    reset = httpx.post(f"{served}/__emulator__/reset/", headers=sentry_api())
+    assert reset.status_code == 200, reset.text
     token = "ghs_" + secrets.token_hex(18)
     workspace = tmp_path / "workspace"
     workspace.mkdir()
-    with started(tmp_path) as emulator, fake_github(token) as github:
-        yield Job(workspace, emulator["url"], github, token)
+    with fake_github(token) as github:
+        yield Job(workspace, served, github, token)
 
 
 def assert_no_token(job: Job, *runs: ActionRun) -> None:
@@ -318,3 +327,17 @@ def test_an_unsafe_plan_is_shown_on_the_pull_request_and_refused_on_merge(job: J
     live = httpx.get(f"{job.sentry_url}/api/0/organizations/acme/discover/saved/",
                      headers=sentry_api()).json()
     assert sorted(q["name"] for q in live) == ["One", "Three", "Two"]
+
+
+def test_an_incomplete_apply_fails_the_job_with_exit_3_and_lists_what_failed(job: Job
+                                                                            ) -> None:
+    job.manifests(["Errors today"])
+    faults = httpx.put(f"{job.sentry_url}/__emulator__/faults/", headers=sentry_api(),
+                       json={"error_rate": 1.0, "error_statuses": [400], "methods": "POST"})
+    assert faults.status_code == 200, faults.text
+    partial = job.run("push", command="apply")
+    assert partial.failed and partial.steps[-1].exit_code == 3
+    assert "::error title=dexter apply incomplete::failed: 1, not attempted: 0" in partial.log
+    assert "0 applied, 1 failed, 0 not attempted" in partial.summary
+    assert "| failed | create | discover_query | Errors today |" in partial.summary
+    assert partial.outputs["to-create"] == "1"

@@ -61,8 +61,7 @@ def offenders(subpackage: str, forbidden: tuple[str, ...]) -> list[str]:
     ("apply", ("httpx", "dexter_sync.cli", "dexter_sync.emulator")),
     # the GitHub Action's steps: httpx for GitHub's REST API only; Sentry through the CLI
     ("action", ("dexter_sync.cli", "dexter_sync.emulator", "dexter_sync.apply",
-                "dexter_sync.sentry.client", "dexter_sync.sentry.facade",
-                "dexter_sync.sentry.gateway")),
+                "dexter_sync.sentry")),
     ("selftest", ("httpx", "click", "starlette", "uvicorn", "dexter_sync.cli",
                   "dexter_sync.emulator")),
     ("watch", ("dexter_sync.cli", "dexter_sync.emulator")),

@@ -26,7 +26,7 @@ from tenacity import (
 
 from ..core.codes import ErrorCode
 from ..core.diagnostics import DexterError
-from ..sentry.redaction import redact
+from .masking import redact
 
 MAX_PAGES = 50
 """5,000 comments: a pull request with more is not one this step should page through."""

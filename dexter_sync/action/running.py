@@ -18,18 +18,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..sentry.redaction import redact, register_secret
+from .masking import redact
 
-SECRET_VARIABLES = ("SENTRY_AUTH_TOKEN", "GITHUB_TOKEN", "GH_TOKEN")
 KEPT_FROM_DEXTER = ("GITHUB_TOKEN", "GH_TOKEN")
 TIMEOUT_SECONDS = 3600
 _CODE = re.compile(r"\[([a-z][a-z0-9]*(?:-[a-z0-9]+)*)\]")
-
-
-def register_secrets(env: Mapping[str, str]) -> None:
-    """Mask the tokens in everything this step prints or writes."""
-    for name in SECRET_VARIABLES:
-        register_secret(env.get(name))
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from ..core.codes import ErrorCode
 from ..core.diagnostics import DexterError
 from ..render.markdown import render_markdown
 from ..render.planfile import read_plan
-from ..sentry.redaction import redact
 from .body import comment_body, marker, plan_checksum, plan_outputs, summary_line
 from .comments import PullRequestComments
+from .masking import redact, register_secrets
 from .runner import (
     DEFAULT_API_URL,
     DEFAULT_PLAN_FILE,
@@ -39,7 +39,7 @@ from .runner import (
     run_url,
     write_outputs,
 )
-from .running import Finished, register_secrets, run_dexter
+from .running import Finished, run_dexter
 
 TOKEN_HINT = "add `SENTRY_AUTH_TOKEN: ${{ secrets.SENTRY_AUTH_TOKEN }}` to the step's env"
 STALE_ADVICE = ("Sentry changed since the plan was reviewed, so nothing was applied. Run "
@@ -206,9 +206,9 @@ def apply_step(env: Mapping[str, str], inputs: ActionInputs) -> None:
     if done.exit_code == 3:
         status = report.get("summary", {})
         raise _fail(env, "dexter apply incomplete",
-                    f"{status.get('failed', 0)} changes failed and "
-                    f"{status.get('not-attempted', 0)} were not attempted; the job summary "
-                    "lists them. Running the job again completes the rest.", exit_code=3)
+                    f"failed: {status.get('failed', 0)}, not attempted: "
+                    f"{status.get('not-attempted', 0)}; the job summary lists them. Running "
+                    "the job again completes the rest.", exit_code=3)
     print(f"Applied: {summary_line(numbers)}", flush=True)
 
 

@@ -20,11 +20,13 @@ import uvicorn
 from ..core.diagnostics import DexterError
 from ..core.state import DesiredState
 from ..sentry.facade import SentryFacade
+from . import statuspage
 from .emitter import Emitter, Sink
 from .hub import EventHub
 from .loop import LoopOptions, Planner, WatchLoop
 from .metrics import Counters, WatchCollector, registry_for
 from .notify import SlackNotifier
+from .release_health import ReleaseHealth
 from .server import ServerContext, create_app
 from .state import WatchState
 
@@ -120,10 +122,12 @@ async def run_daemon(facade: SentryFacade, desired: DesiredState, planner: Plann
                 context = ServerContext(
                     state, hub, emitter, counters,
                     registry_for(WatchCollector(state, hub, counters, lambda: facade.gateway)),
-                    webhook_secret=options.webhook_secret, stream_token=options.stream_token)
+                    webhook_secret=options.webhook_secret, stream_token=options.stream_token,
+                    release_health=ReleaseHealth(facade.gateway, facade.organization,
+                                                 ttl=max(60.0, options.loop.interval)).read)
                 host, port = options.serve
                 server = _Server(uvicorn.Config(
-                    create_app(context), host=host, port=port, log_level="warning",
+                    create_app(context, statuspage.ROUTES), host=host, port=port, log_level="warning",
                     lifespan="off", access_log=False, ws="websockets-sansio",
                     timeout_graceful_shutdown=1))
                 sock = bind(host, port)  # ourselves: a busy port is our error, not uvicorn's exit

@@ -18,7 +18,7 @@ import hmac
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
@@ -34,6 +34,7 @@ from .emitter import Emitter
 from .events import parse_types
 from .hub import EventHub, StreamMessage
 from .metrics import Counters
+from .release_health import ProjectHealth
 from .state import WatchState
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class ServerContext:
     webhook_secret: str | None = None
     stream_token: str | None = None
     keepalive: float = KEEPALIVE_SECONDS
+    release_health: Callable[[], Awaitable[list[ProjectHealth]]] | None = None
+    """Per-project release health for the status page (read on demand, cached)."""
     deliveries: OrderedDict[str, None] = field(default_factory=OrderedDict)
     """Request-IDs of accepted webhook deliveries: Sentry retries, we emit once."""
 
@@ -72,13 +75,27 @@ def context_of(conn: HTTPConnection) -> ServerContext:
     return context
 
 
-def _authorized(conn: HTTPConnection) -> bool:
+SESSION_COOKIE = "dexter_watch_token"
+"""Set by the status page (`GET /?token=...`): browsers cannot send headers on EventSource."""
+
+
+def token_matches(token: str | None, given: str | None) -> bool:
+    """Constant-time comparison; no token configured means no protection."""
+    if not token:
+        return True
+    return given is not None and hmac.compare_digest(given.encode(), token.encode())
+
+
+def authorized(conn: HTTPConnection) -> bool:
+    """A bearer token, or the status page's session cookie, when a stream token is set."""
     token = context_of(conn).stream_token
     if not token:
         return True
     scheme, _, given = conn.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                             token.encode())
+    if scheme.lower() == "bearer" and token_matches(token, given.strip()):
+        return True
+    cookie = conn.cookies.get(SESSION_COOKIE)
+    return cookie is not None and token_matches(token, cookie)
 
 
 def _subscription(conn: HTTPConnection) -> tuple[frozenset[str] | None, int | None]:
@@ -98,7 +115,7 @@ def _sse(message: StreamMessage) -> bytes:
 
 
 async def events(request: Request) -> Response:
-    if not _authorized(request):
+    if not authorized(request):
         return JSONResponse({"error": "a bearer token is required"}, 401,
                             headers={"WWW-Authenticate": "Bearer"})
     try:
@@ -125,7 +142,7 @@ async def events(request: Request) -> Response:
 
 
 async def websocket(ws: WebSocket) -> None:
-    if not _authorized(ws):
+    if not authorized(ws):
         await ws.close(code=1008, reason="a bearer token is required")
         return
     try:
