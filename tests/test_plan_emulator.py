@@ -14,8 +14,8 @@ import json
 import pytest
 
 from dexter_sync.core.changes import Action, NoteReason, Plan
-from dexter_sync.emulator.routes.discover import KIND as DISCOVER_KIND
 from dexter_sync.core.planning import parse_targets
+from dexter_sync.emulator.routes.discover import KIND as DISCOVER_KIND
 from dexter_sync.kinds.registry import catalog
 from dexter_sync.render.jsonplan import render_json
 from dexter_sync.render.planfile import read_plan, stale_objects, write_plan

@@ -11,7 +11,6 @@ import pytest
 
 from dexter_sync.core.requests import ApiRequest
 from dexter_sync.emulator.testing import running_emulator
-from dexter_sync.kinds.registry import get_kind
 from dexter_sync.sentry.client import SentryClient
 from dexter_sync.sentry.errors import BadRequest
 from dexter_sync.sentry.facade import SentryFacade
