@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 BIN = Path(sys.executable).parent
 TOKEN = "watch-test-token"
@@ -138,6 +139,26 @@ def served_emulator(tmp_path: Path, manifests: Path) -> Iterator[Emulator]:
         for stream in (proc.stdout, proc.stderr):
             if stream:
                 stream.close()
+
+
+@contextmanager
+def applied_emulator(tmp_path: Path, manifests: Path) -> Iterator[Emulator]:
+    """A served emulator whose state already equals the manifests."""
+    with served_emulator(tmp_path, manifests) as emu:
+        result = emu.dexter("apply", str(manifests), "--auto-approve")
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield emu
+
+
+@pytest.fixture
+def manifests(tmp_path: Path) -> Path:
+    return write_manifests(tmp_path / "sentry")
+
+
+@pytest.fixture
+def applied(tmp_path: Path, manifests: Path) -> Iterator[Emulator]:
+    with applied_emulator(tmp_path, manifests) as emu:
+        yield emu
 
 
 @dataclass

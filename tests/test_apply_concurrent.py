@@ -47,7 +47,7 @@ def test_two_applies_at_once_converge_with_no_duplicates(served, tmp_path,  # no
             out, err = proc.communicate(timeout=120)
             report = json.loads(out)
             assert report["summary"]["failed"] == 0, (round_, err, report)
-            assert report["summary"]["not-attempted"] == 0, (round_, err)
+            assert report["summary"]["not_attempted"] == 0, (round_, err)
             assert proc.returncode == (3 if report["concurrent"] else 0), (round_, err)
             reported += bool(report["concurrent"])
         names = live_names(served)

@@ -10,7 +10,6 @@ import ast
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from click.testing import CliRunner
 from dexter_sync.cli.main import cli
 from dexter_sync.core.codes import ErrorCode
 from dexter_sync.emulator.testing import running_emulator
+from tests.test_plan_cli import manifests
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dexter_sync"
 DEXTER = Path(sys.executable).with_name("dexter")
@@ -26,25 +26,6 @@ DEXTER = Path(sys.executable).with_name("dexter")
 
 def dexter(*args: str, env: dict[str, str] | None = None):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False, env=env)
-
-
-def manifests(tmp_path: Path) -> Path:
-    root = tmp_path / "sentry"
-    root.mkdir()
-    (root / "dexter.yaml").write_text("version: 1\norganization: acme\ninclude: [r.yaml]\n")
-    (root / "r.yaml").write_text(textwrap.dedent("""
-        metric_alerts:
-          - name: Errors
-            project: backend
-            aggregate: count()
-            time_window: 5m
-            triggers:
-              critical:
-                threshold: 100
-                actions:
-                  - email: {team: backend-team}
-    """))
-    return root
 
 
 @pytest.mark.parametrize("args", [

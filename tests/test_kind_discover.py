@@ -41,7 +41,7 @@ def live_response(**overrides) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def live_canonical(data: dict) -> dict:
+def canonical_live(data: dict) -> dict:
     return KIND.canonical(KIND.entry_from_live(data, directory=DIRECTORY), directory=DIRECTORY)
 
 
@@ -86,7 +86,7 @@ def test_payload_sends_only_declared_keys():
 
 def test_friendly_all_projects_is_minus_one():
     assert KIND.build_payload(entry(projects="all"), directory=DIRECTORY)["projects"] == [-1]
-    assert live_canonical(live_response(projects=[-1]))["projects"] == "all"
+    assert canonical_live(live_response(projects=[-1]))["projects"] == "all"
     assert KIND.export(live_response(projects=[-1]), directory=DIRECTORY)["projects"] == "all"
 
 
@@ -95,8 +95,8 @@ def test_raw_passes_through_and_is_compared_key_by_key():
     assert KIND.build_payload(desired, directory=DIRECTORY)["statsPeriodStart"] == "7d"
     canon = KIND.canonical(desired, directory=DIRECTORY)
     assert canon["raw.statsPeriodStart"] == "7d"
-    assert differing(canon, live_canonical(live_response(statsPeriodStart="7d"))) == set()
-    assert differing(canon, live_canonical(live_response(statsPeriodStart="30d"))) == {"raw.statsPeriodStart"}
+    assert differing(canon, canonical_live(live_response(statsPeriodStart="7d"))) == set()
+    assert differing(canon, canonical_live(live_response(statsPeriodStart="30d"))) == {"raw.statsPeriodStart"}
 
 
 def test_unknown_project_in_payload_is_a_clear_error():
@@ -109,8 +109,8 @@ def test_unknown_project_in_payload_is_a_clear_error():
 
 def test_projects_order_and_int_ids_compare_equal():
     desired = KIND.canonical(entry(projects=["mobile", "backend"]), directory=DIRECTORY)
-    assert differing(desired, live_canonical(live_response(projects=[11, 13]))) == set()
-    assert differing(desired, live_canonical(live_response(projects=["13", "11"]))) == set()
+    assert differing(desired, canonical_live(live_response(projects=[11, 13]))) == set()
+    assert differing(desired, canonical_live(live_response(projects=["13", "11"]))) == set()
 
 
 def test_omitted_keys_equal_null_keys():
@@ -119,8 +119,8 @@ def test_omitted_keys_equal_null_keys():
     desired = KIND.canonical(entry(projects=["backend"]), directory=DIRECTORY)
     minimal = live_response(projects=[11], query=None, widths=None, orderby=None, display=None,
                             topEvents=None, interval=None, yAxis=None, environment=None)
-    assert differing(desired, live_canonical(minimal)) == set()
-    assert "query" not in live_canonical(minimal)
+    assert differing(desired, canonical_live(minimal)) == set()
+    assert "query" not in canonical_live(minimal)
 
 
 def test_version_default_is_sent_and_compared():
@@ -128,32 +128,32 @@ def test_version_default_is_sent_and_compared():
     assert desired["version"] == 2
     # Sentry reads a missing version as 1 (obj.version or query.version or 1).
     old = live_response(version=None)
-    assert live_canonical(old)["version"] == 1
-    assert differing(desired, live_canonical(old)) == {"version"}
+    assert canonical_live(old)["version"] == 1
+    assert differing(desired, canonical_live(old)) == {"version"}
 
 
 def test_environment_order_and_single_string_form():
     desired = KIND.canonical(entry(environment="production"), directory=DIRECTORY)
-    assert differing(desired, live_canonical(live_response(environment=["production"]))) == set()
+    assert differing(desired, canonical_live(live_response(environment=["production"]))) == set()
     two = KIND.canonical(entry(environment=["staging", "production"]), directory=DIRECTORY)
-    assert differing(two, live_canonical(live_response(environment=["production", "staging"]))) == set()
+    assert differing(two, canonical_live(live_response(environment=["production", "staging"]))) == set()
 
 
 def test_start_rewritten_format_compares_as_instant():
     desired = KIND.canonical(entry(start="2024-05-01T00:00:00Z", end="2024-05-02T12:00:00+02:00"),
                              directory=DIRECTORY)
     live = live_response(range=None, start="2024-05-01T00:00:00.000000Z", end="2024-05-02T10:00:00Z")
-    assert differing(desired, live_canonical(live)) == set()
+    assert differing(desired, canonical_live(live)) == set()
 
 
 def test_widths_numbers_and_strings_compare_equal():
     desired = KIND.canonical(entry(widths=[-1, 300]), directory=DIRECTORY)
-    assert differing(desired, live_canonical(live_response(widths=["-1", "300"]))) == set()
+    assert differing(desired, canonical_live(live_response(widths=["-1", "300"]))) == set()
 
 
 def test_unchanged_full_query_compares_equal():
     desired = KIND.canonical(entry(**FULL), directory=DIRECTORY)
-    assert differing(desired, live_canonical(live_response())) == set()
+    assert differing(desired, canonical_live(live_response())) == set()
 
 
 @pytest.mark.parametrize("field_name,value,sentry_key,live_value", [
@@ -165,8 +165,8 @@ def test_unchanged_full_query_compares_equal():
 ])
 def test_one_field_change_differs_in_exactly_that_field(field_name, value, sentry_key, live_value):
     desired = KIND.canonical(entry(**{**FULL, field_name: value}), directory=DIRECTORY)
-    assert differing(desired, live_canonical(live_response())) == {field_name}
-    assert differing(desired, live_canonical(live_response(**{sentry_key: live_value}))) == set()
+    assert differing(desired, canonical_live(live_response())) == {field_name}
+    assert differing(desired, canonical_live(live_response(**{sentry_key: live_value}))) == set()
 
 
 # ---- validation (Sentry's own rules) ----------------------------------------------------
@@ -210,7 +210,7 @@ def test_export_round_trip():
     exported = KIND.export(data, directory=DIRECTORY)
     assert "id" not in exported and "createdBy" not in exported and "version" not in exported
     reparsed = DiscoverQueryEntry.model_validate(copy.deepcopy(exported))
-    assert KIND.canonical(reparsed, directory=DIRECTORY) == live_canonical(data)
+    assert KIND.canonical(reparsed, directory=DIRECTORY) == canonical_live(data)
 
 
 def test_export_of_version_1_query_keeps_v1_keys_in_raw():
@@ -219,7 +219,7 @@ def test_export_of_version_1_query_keeps_v1_keys_in_raw():
     exported = KIND.export(data, directory=DIRECTORY)
     assert exported["raw"] == {"limit": 10, "groupby": ["title"]}
     reparsed = DiscoverQueryEntry.model_validate(exported)
-    assert KIND.canonical(reparsed, directory=DIRECTORY) == live_canonical(data)
+    assert KIND.canonical(reparsed, directory=DIRECTORY) == canonical_live(data)
 
 
 def test_references_projects_and_environments():

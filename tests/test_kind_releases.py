@@ -42,7 +42,7 @@ def live_release(**overrides) -> dict:
     return data
 
 
-def live_canonical(data: dict) -> dict:
+def canonical_live(data: dict) -> dict:
     return RELEASES.canonical(RELEASES.entry_from_live(data, directory=DIRECTORY), directory=DIRECTORY)
 
 
@@ -132,7 +132,7 @@ def test_delete_path():
 def test_int_ids_and_release_project_order_compare_equal():
     desired = RELEASES.canonical(release(projects=["frontend", "backend"]), directory=DIRECTORY)
     data = live_release(projects=[project(12, "frontend"), project(11, "backend")])
-    assert differing(desired, live_canonical(data)) == set()
+    assert differing(desired, canonical_live(data)) == set()
     obj = RELEASES.to_live_object(data, ListRequest(RELEASES.list_requests(_ctx())[0].request),
                                   directory=DIRECTORY)
     assert (obj.key, obj.id) == ("backend@1.4.0", "501")
@@ -143,26 +143,26 @@ def test_release_made_by_sentry_cli_is_matched_by_version():
     data = live_release(dateReleased="2024-05-01T12:00:00.654321Z")
     desired = RELEASES.canonical(release(finalized=True), directory=DIRECTORY)
     assert RELEASES.live_key(data, directory=DIRECTORY, project=None, parent=None) == RELEASES.key(release())
-    assert differing(desired, live_canonical(data)) == set()
+    assert differing(desired, canonical_live(data)) == set()
 
 
 def test_finalized_compares_presence_of_release_date():
     desired = RELEASES.canonical(release(finalized=True), directory=DIRECTORY)
-    assert differing(desired, live_canonical(live_release())) == {"finalized"}
+    assert differing(desired, canonical_live(live_release())) == {"finalized"}
     unfinal = RELEASES.canonical(release(finalized=False), directory=DIRECTORY)
-    assert differing(unfinal, live_canonical(live_release(dateReleased="2024-05-01T12:00:00Z"))) == {"finalized"}
+    assert differing(unfinal, canonical_live(live_release(dateReleased="2024-05-01T12:00:00Z"))) == {"finalized"}
 
 
 def test_date_released_compares_as_instant():
     desired = RELEASES.canonical(release(date_released="2024-05-01T14:00:00+02:00"), directory=DIRECTORY)
-    assert differing(desired, live_canonical(live_release(dateReleased="2024-05-01T12:00:00Z"))) == set()
+    assert differing(desired, canonical_live(live_release(dateReleased="2024-05-01T12:00:00Z"))) == set()
 
 
 def test_derived_fields_never_compared():
     desired = RELEASES.canonical(release(), directory=DIRECTORY)
     noisy = live_release(commitCount=99, deployCount=7, lastDeploy={"id": "1"}, newGroups=4)
-    assert differing(desired, live_canonical(noisy)) == set()
-    assert set(live_canonical(noisy)) <= {"version", "projects", "ref", "url", "status",
+    assert differing(desired, canonical_live(noisy)) == set()
+    assert set(canonical_live(noisy)) <= {"version", "projects", "ref", "url", "status",
                                           "finalized", "date_released"}
 
 
@@ -174,8 +174,8 @@ def test_derived_fields_never_compared():
 ])
 def test_one_field_change_differs_in_exactly_that_field(field_name, value, live_key, live_value):
     desired = RELEASES.canonical(release(**{field_name: value}), directory=DIRECTORY)
-    assert differing(desired, live_canonical(live_release())) == {field_name}
-    assert differing(desired, live_canonical(live_release(**{live_key: live_value}))) == set()
+    assert differing(desired, canonical_live(live_release())) == {field_name}
+    assert differing(desired, canonical_live(live_release(**{live_key: live_value}))) == set()
 
 
 def test_export_round_trip():
@@ -185,7 +185,7 @@ def test_export_round_trip():
     assert exported == {"version": "backend@1.4.0", "projects": ["backend", "frontend"],
                         "ref": "v1.4.0", "date_released": "2024-05-01T12:00:00Z"}
     reparsed = ReleaseEntry.model_validate(exported)
-    assert differing(RELEASES.canonical(reparsed, directory=DIRECTORY), live_canonical(data)) == set()
+    assert differing(RELEASES.canonical(reparsed, directory=DIRECTORY), canonical_live(data)) == set()
 
 
 # ---- validation ------------------------------------------------------------------------

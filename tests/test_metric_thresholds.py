@@ -128,22 +128,21 @@ def test_dexter_and_the_emulator_agree_and_exports_validate(emulator, threshold_
 
 
 def test_export_of_a_below_percent_rule_then_validate(tmp_path):
+    # its own emulator: the module's holds many rules named "r" (ambiguous to an export)
     with running_emulator(projects=["backend"], teams=["backend-team"]) as emu:
         client = emu.client()
-        team_id = client.get("organizations/acme/teams/").json()[0]["id"]
+        team_id = next(t["id"] for t in client.get("organizations/acme/teams/").json()
+                       if t["slug"] == "backend-team")
         body = rule_body(team_id, threshold_type=1, delta=10080, critical=80, warning=None,
                          resolve=50)
         body["name"] = "Traffic drop"
         assert client.post("organizations/acme/alert-rules/", json=body).status_code == 201
-        exported_then_validated(emu, tmp_path)
-
-
-def exported_then_validated(emu, tmp_path) -> None:
-    env = {"SENTRY_AUTH_TOKEN": emu.token, "PATH": "/usr/bin:/bin"}
-    out = tmp_path / "sentry"
-    export = subprocess.run([*DEXTER, "export", "--sentry-url", emu.url, "--org", "acme",
-                             "--kinds", "metric_alert", "--out", str(out)],
-                            capture_output=True, text=True, timeout=120, env=env, check=False)
+        env = {"SENTRY_AUTH_TOKEN": emu.token, "PATH": "/usr/bin:/bin"}
+        out = tmp_path / "sentry"
+        export = subprocess.run([*DEXTER, "export", "--sentry-url", emu.url, "--org", "acme",
+                                 "--kinds", "metric_alert", "--out", str(out)],
+                                capture_output=True, text=True, timeout=120, env=env,
+                                check=False)
     assert export.returncode == 0, export.stderr
     assert "Traffic drop" in "".join(p.read_text() for p in out.rglob("*.yaml"))
     validate = subprocess.run([*DEXTER, "validate", str(out)], capture_output=True, text=True,

@@ -8,8 +8,6 @@ Servers: small ASGI apps answering as a rate-limiting Sentry or proxy would (a 4
 
 from __future__ import annotations
 
-import asyncio
-import textwrap
 import time
 
 import httpx
@@ -28,7 +26,8 @@ from dexter_sync.sentry.errors import RateLimitWaitTooLong
 from dexter_sync.sentry.facade import SentryFacade
 from dexter_sync.sentry.gateway import Gateway, GatewaySettings
 from dexter_sync.sentry.retrying import RetryPolicy
-from tests.test_sentry_client import app_of
+from tests.test_plan_cli import manifests
+from tests.test_sentry_client import app_of, run
 
 TEAMS = ApiRequest("GET", "organizations/acme/teams/")
 
@@ -37,15 +36,6 @@ def gateway_on(app, notify=None, **settings) -> Gateway:
     client = SentryClient(base_url="http://sentry.test", token="test-token-9",
                           transport=httpx.ASGITransport(app=app))
     return Gateway(client, GatewaySettings(**settings), notify=notify)
-
-
-def run(coro_fn, gateway: Gateway):
-    async def main():
-        try:
-            return await coro_fn()
-        finally:
-            await gateway.aclose()
-    return asyncio.run(main())
 
 
 def test_a_rate_limited_write_goes_out_at_most_the_gateway_bound():
@@ -97,25 +87,8 @@ def test_a_wait_within_the_cap_is_announced_and_then_sent():
         "GET organizations/{org}/teams/" in message
 
 
-MANIFEST = """
-metric_alerts:
-  - name: Errors
-    project: backend
-    aggregate: count()
-    time_window: 5m
-    triggers:
-      critical:
-        threshold: 100
-        actions:
-          - email: {team: backend-team}
-"""
-
-
 def test_the_cli_fails_with_rate_limited_and_the_cap_is_configurable(tmp_path, monkeypatch):
-    root = tmp_path / "sentry"
-    root.mkdir()
-    (root / "dexter.yaml").write_text("version: 1\norganization: acme\ninclude: [r.yaml]\n")
-    (root / "r.yaml").write_text(textwrap.dedent(MANIFEST))
+    root = manifests(tmp_path)
     with running_emulator(projects=["backend"], teams=["backend-team"]) as emu:
         monkeypatch.setenv("SENTRY_URL", emu.url)
         monkeypatch.setenv("SENTRY_AUTH_TOKEN", emu.token)

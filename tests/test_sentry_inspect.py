@@ -15,11 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dexter_sync.cli.embedded import embedded_notice, open_embedded
+from dexter_sync.core.diagnostics import DexterError
 from dexter_sync.core.state import DesiredResource, DesiredState, ManifestSettings
 from dexter_sync.emulator.testing import running_emulator
 from dexter_sync.kinds.issue_alert_model import IssueAlertEntry
 from dexter_sync.sentry.client import SentryClient
-from dexter_sync.sentry.connect import embedded_notice, open_facade
+from dexter_sync.sentry.connect import open_facade
 from dexter_sync.sentry.errors import BadRequest, ServerError
 from dexter_sync.sentry.facade import SentryFacade
 from dexter_sync.sentry.gateway import Gateway, GatewaySettings
@@ -194,7 +196,8 @@ def test_embedded_emulator_is_announced_and_seeded_from_the_manifests(tmp_path, 
 
     async def main():
         async with open_facade(sentry_url=None, organization="acme", desired=desired,
-                               verbose=True, notify=notices.append) as facade:
+                               verbose=True, notify=notices.append,
+                               embedded=open_embedded) as facade:
             assert not facade.gateway.limiter.pacing  # in process: nothing to be polite to
             return await facade.read_state(["issue_alert"], projects=["payments"])
 
@@ -213,6 +216,19 @@ def test_embedded_emulator_is_announced_and_seeded_from_the_manifests(tmp_path, 
     notices.clear()
     asyncio.run(main())  # a second run: announced again, nothing new to seed
     assert notices[0] == embedded_notice() and not any("first use" in n for n in notices)
+
+
+def test_no_url_and_no_embedded_sentry_is_a_clear_error(monkeypatch):
+    """Only the CLI supplies the embedded emulator; elsewhere a missing URL is an error."""
+    monkeypatch.delenv("SENTRY_URL", raising=False)
+
+    async def main():
+        async with open_facade(sentry_url=None, organization="acme"):
+            pass
+
+    with pytest.raises(DexterError, match="SENTRY_URL is not set") as raised:
+        asyncio.run(main())
+    assert raised.value.code == "missing-sentry-url"
 
 
 def test_real_url_without_a_token_is_a_clear_error(monkeypatch):

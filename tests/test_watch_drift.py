@@ -4,26 +4,11 @@ with --auto-apply; SIGTERM stops it cleanly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.helpers_watch import Emulator, applied, manifests, watching
 
-from tests.helpers_watch import Emulator, served_emulator, watching, write_manifests
-
-
-@pytest.fixture
-def manifests(tmp_path: Path) -> Path:
-    return write_manifests(tmp_path / "sentry")
-
-
-@pytest.fixture
-def applied(tmp_path: Path, manifests: Path) -> Iterator[Emulator]:
-    """An emulator whose state already equals the manifests."""
-    with served_emulator(tmp_path, manifests) as emu:
-        result = emu.dexter("apply", str(manifests), "--auto-approve")
-        assert result.returncode == 0, result.stdout + result.stderr
-        yield emu
+__all__ = ["applied", "manifests"]  # fixtures shared through helpers_watch
 
 
 def test_out_of_band_change_is_one_drift_then_resolved(applied: Emulator,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -14,20 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers_watch import Emulator, poll, served_emulator, watching, write_manifests
+from tests.helpers_watch import Emulator, applied, manifests, poll, watching
+
+__all__ = ["applied", "manifests"]  # fixtures shared through helpers_watch
 
 
 @pytest.fixture
-def manifests(tmp_path: Path) -> Path:
-    return write_manifests(tmp_path / "sentry")
-
-
-@pytest.fixture
-def emu(tmp_path: Path, manifests: Path) -> Iterator[Emulator]:
-    with served_emulator(tmp_path, manifests) as emulator:
-        result = emulator.dexter("apply", str(manifests), "--auto-approve")
-        assert result.returncode == 0, result.stderr
-        yield emulator
+def emu(applied: Emulator) -> Emulator:
+    return applied
 
 
 class SlackStandIn:
@@ -170,3 +163,41 @@ def test_outage_is_reported_then_recovery(emu: Emulator, manifests: Path) -> Non
         assert len(daemon.of_type("sentry.unavailable")) == 1
         assert daemon.of_type("drift.resolved") == []  # an outage never looks like "resolved"
         assert daemon.stop() == 0
+
+
+def test_a_new_release_with_a_clearly_higher_error_rate_is_a_regression(
+        emu: Emulator, manifests: Path) -> None:
+    def release(version: str) -> None:
+        emu.api.post("organizations/acme/releases/", json={
+            "version": version, "projects": ["backend"]}).raise_for_status()
+
+    def events(version: str, error_rate: float, seed: int) -> None:
+        emu.admin.post("events/generate/", json={
+            "count": 2000, "projects": ["backend"], "seed": seed,
+            "releases": [{"version": version, "error_rate": error_rate}]}).raise_for_status()
+
+    release("shop@1.0.0")
+    events("shop@1.0.0", 0.02, 1)
+    with watching(emu, manifests, "--events", "release.*", "--regression-check",
+                  "200ms") as daemon:
+        daemon.wait_started()
+        release("shop@1.1.0")  # as healthy as 1.0.0: never a regression
+        events("shop@1.1.0", 0.02, 2)
+        release("shop@2.0.0")  # ten times the errors of 1.1.0
+        events("shop@2.0.0", 0.2, 3)
+        found = daemon.wait_for(lambda e: e["type"] == "release.regression",
+                                what="release.regression")
+        assert (found["kind"], found["key"]) == ("release", "shop@2.0.0")
+        data = found["data"]
+        assert (data["previous"], data["verdict"], data["regression"]) == (
+            "shop@1.1.0", "regression", True)
+        assert data["rate_ratio"] > 5 and data["candidate"]["events"] == 2000
+        daemon.wait_cycles(3)
+        assert [e["key"] for e in daemon.of_type("release.regression")] == ["shop@2.0.0"]
+    # the same verdict as `dexter releases compare`
+    compared = emu.dexter("releases", "compare", "shop@1.1.0", "shop@2.0.0", "--org", "acme",
+                          "--format", "json")
+    assert compared.returncode == 0, compared.stderr
+    verdict = json.loads(compared.stdout)
+    assert {k: verdict[k] for k in ("verdict", "rate_ratio", "z_score")} == {
+        k: data[k] for k in ("verdict", "rate_ratio", "z_score")}

@@ -160,7 +160,7 @@ def _report_markdown(report: dict[str, Any], exit_code: int) -> str:
     outcome = "complete" if exit_code == 0 else "incomplete"
     lines = [f"### dexter apply to `{report.get('organization')}`: {outcome}", "",
              (f"{status.get('applied', 0)} applied, {status.get('failed', 0)} failed, "
-              f"{status.get('not-attempted', 0)} not attempted."), ""]
+              f"{status.get('not_attempted', 0)} not attempted."), ""]
     changes = sorted(report["changes"], key=lambda c: c.get("status") == "applied")
     if changes:
         lines += ["| status | action | kind | key | detail |", "| --- | --- | --- | --- | --- |"]
@@ -207,7 +207,7 @@ def apply_step(env: Mapping[str, str], inputs: ActionInputs) -> None:
         status = report.get("summary", {})
         raise _fail(env, "dexter apply incomplete",
                     f"failed: {status.get('failed', 0)}, not attempted: "
-                    f"{status.get('not-attempted', 0)}; the job summary lists them. Running "
+                    f"{status.get('not_attempted', 0)}; the job summary lists them. Running "
                     "the job again completes the rest.", exit_code=3)
     print(f"Applied: {summary_line(numbers)}", flush=True)
 

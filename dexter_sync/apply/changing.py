@@ -6,6 +6,8 @@ A delete answered 404 is already done (someone removed the object since the plan
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..core.changes import ResourceChange
 from ..kinds.base import ResourceKind
 from .failures import BreakerOpen
@@ -14,7 +16,7 @@ from .report import ChangeOutcome, Status
 from .tasks import TASK_TIMEOUT, follow_task, task_uuid
 
 
-async def update(facade: WriteFacade, kind: ResourceKind, organization: str,
+async def update(facade: WriteFacade, kind: ResourceKind[Any], organization: str,
                  change: ResourceChange, *, task_timeout: float = TASK_TIMEOUT
                  ) -> ChangeOutcome:
     """Send every call the update needs (`update_requests`, in order); stop at a failure."""
@@ -38,7 +40,7 @@ async def update(facade: WriteFacade, kind: ResourceKind, organization: str,
     return ChangeOutcome(change, Status.APPLIED, None, live_id, writes)
 
 
-async def delete(facade: WriteFacade, kind: ResourceKind, organization: str,
+async def delete(facade: WriteFacade, kind: ResourceKind[Any], organization: str,
                  change: ResourceChange) -> ChangeOutcome:
     sent = await send_write(facade, kind.delete_request(organization, change))
     if sent.response is not None:

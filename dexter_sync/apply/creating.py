@@ -12,6 +12,7 @@ is adopted when the object with its natural key turns out to exist.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from ..core.changes import ResourceChange
 from ..core.state import LiveObject
@@ -47,7 +48,7 @@ def _body_id(body: object) -> str | None:
     return None
 
 
-async def _after_rejection(facade: WriteFacade, kind: ResourceKind, change: ResourceChange,
+async def _after_rejection(facade: WriteFacade, kind: ResourceKind[Any], change: ResourceChange,
                            failure: WriteFailure, writes: int) -> ChangeOutcome:
     """A create Sentry refused: adopt the object if it exists after all, else fail with
     Sentry's text.
@@ -70,7 +71,7 @@ async def _after_rejection(facade: WriteFacade, kind: ResourceKind, change: Reso
     return ChangeOutcome(change, Status.FAILED, failure.message, None, writes)
 
 
-async def create_safely(facade: WriteFacade, kind: ResourceKind, organization: str,
+async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organization: str,
                         change: ResourceChange, *, attempts: int = CREATE_ATTEMPTS,
                         backoff: float = 0.1, task_timeout: float = TASK_TIMEOUT
                         ) -> ChangeOutcome:

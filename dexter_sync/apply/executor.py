@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..core.changes import Action, Plan, ResourceChange
 from ..kinds.base import ResourceKind
@@ -36,7 +37,7 @@ class _Run:
     facade: WriteFacade
     organization: str
     progress: ProgressSink
-    kinds: Callable[[str], ResourceKind]
+    kinds: Callable[[str], ResourceKind[Any]]
     task_timeout: float = TASK_TIMEOUT
     stopped: str | None = None
     outcomes: dict[int, ChangeOutcome] = field(default_factory=dict)
@@ -61,7 +62,7 @@ class _Run:
 
 
 async def apply_change(facade: WriteFacade, organization: str, change: ResourceChange, *,
-                       kind: ResourceKind | None = None,
+                       kind: ResourceKind[Any] | None = None,
                        task_timeout: float = TASK_TIMEOUT) -> ChangeOutcome:
     """One change, whatever its action. Raises BreakerOpen when the breaker refuses it."""
     kind = kind or get_kind(change.kind)
@@ -126,7 +127,7 @@ async def _run_wave(run: _Run, wave: Wave, concurrency: int) -> None:
 async def execute_plan(plan: Plan, facade: WriteFacade, *,
                        concurrency: int = DEFAULT_CONCURRENCY,
                        progress: ProgressSink | None = None,
-                       kinds: Callable[[str], ResourceKind] = get_kind,
+                       kinds: Callable[[str], ResourceKind[Any]] = get_kind,
                        task_timeout: float = TASK_TIMEOUT) -> ApplyReport:
     """Apply every change of `plan`; never raises for a change that fails."""
     started = time.monotonic()

@@ -14,8 +14,10 @@ from .failures import WriteFailure, classify, from_response
 
 
 class ResponseLike(Protocol):
-    status: int
-    body: Any
+    @property
+    def status(self) -> int: ...
+    @property
+    def body(self) -> Any: ...
 
 
 class WriteFacade(Protocol):

@@ -9,7 +9,7 @@ task may still create the rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ..core.changes import ResourceChange
 from ..sentry.errors import SentryError
@@ -31,7 +31,7 @@ class TaskResult:
 def task_uuid(status: int, body: Any) -> str | None:
     """The task uuid of a 202 `{"uuid": ...}` answer, else None."""
     if status == 202 and isinstance(body, dict) and isinstance(body.get("uuid"), str):
-        return body["uuid"]
+        return cast("str | None", body["uuid"])
     return None
 
 

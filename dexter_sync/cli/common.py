@@ -1,4 +1,4 @@
-"""CLI helpers shared by the verbs that talk to Sentry (plan, apply, export, inspect, watch).
+"""CLI helpers shared by the verbs that talk to Sentry (plan, apply, export, inspect).
 
     @click.command()
     @sentry_options
@@ -7,6 +7,8 @@
 
 `connect` opens the facade with the global `--verbose` flag, prints the "using the local
 Sentry emulator" notice and, with `--verbose`, the gateway metrics summary, all on stderr.
+The sentry package (httpx, tenacity) is imported by `connect` only: a verb that never talks
+to Sentry (`validate` without `--online`) does not pay for it at start-up.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import yaml
@@ -24,16 +26,17 @@ from click.core import ParameterSource
 
 from ..core.diagnostics import DexterError
 from ..core.state import DesiredState
-from ..sentry.connect import URL_ENV, open_facade
-from ..sentry.facade import SentryFacade
-from ..sentry.gateway import GatewaySettings
-from ..sentry.ratelimit import MAX_WAIT
 from .options import GlobalOptions, current_options
 
+if TYPE_CHECKING:
+    from ..sentry.facade import SentryFacade
+
 T = TypeVar("T")
+URL_ENV = "SENTRY_URL"  # read by sentry.connect too (a test keeps the two equal)
 ORG_ENV = "SENTRY_ORG"
 WAIT_ENV = "DEXTER_MAX_RATE_LIMIT_WAIT"
 DEFAULT_CONCURRENCY = 16
+DEFAULT_MAX_WAIT = 60.0  # sentry.ratelimit.MAX_WAIT (a test keeps the two equal)
 
 
 def _or_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -58,7 +61,7 @@ def sentry_options(func: Callable[..., Any]) -> Callable[..., Any]:
                         envvar=WAIT_ENV, default=None, expose_value=False,
                         callback=_keep_wait_cap, metavar="SECONDS",
                         help=f"Longest single wait for Sentry's rate limit (env {WAIT_ENV}; "
-                             f"default {MAX_WAIT:g}); a longer one fails with `rate-limited`."
+                             f"default {DEFAULT_MAX_WAIT:g}); a longer one fails with `rate-limited`."
                         )(func)
     func = click.option("--concurrency", type=click.IntRange(1, 256),
                         default=DEFAULT_CONCURRENCY, show_default=True,
@@ -108,13 +111,17 @@ async def connect(*, sentry_url: str | None, organization: str,
                   desired: DesiredState | None = None,
                   concurrency: int = DEFAULT_CONCURRENCY) -> AsyncIterator[SentryFacade]:
     """`open_facade` with the CLI's notices and the global `--verbose` flag."""
+    from ..sentry.connect import open_facade  # late: see the module's docstring
+    from ..sentry.gateway import GatewaySettings
+    from .embedded import open_embedded
+
     options = global_options()
     wait = options.max_rate_limit_wait
-    settings = GatewaySettings(concurrency=concurrency,
-                               max_rate_limit_wait=MAX_WAIT if wait is None else wait)
+    settings = GatewaySettings(concurrency=concurrency, max_rate_limit_wait=(
+        DEFAULT_MAX_WAIT if wait is None else wait))
     async with open_facade(sentry_url=sentry_url, organization=organization, desired=desired,
                            concurrency=concurrency, verbose=options.verbose,
-                           settings=settings, notify=notice) as facade:
+                           settings=settings, notify=notice, embedded=open_embedded) as facade:
         yield facade
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from starlette.applications import Starlette
 
 from ..core.diagnostics import DexterError
 from ..emulator import EmulatorConfig, FaultSettings, RateLimitSettings, create_app
@@ -117,11 +118,11 @@ def command(host: str, port: int, db_path: str, token: str | None, organization:
     click.echo("dexter emulator: stopped", err=True)
 
 
-def _seed_from_manifests(app: Any, organization: str, path: str) -> None:
+def _seed_from_manifests(app: Starlette, organization: str, path: str) -> None:
     """The names the manifests use, created as the embedded emulator creates them."""
     from ..emulator.seeding import PROVIDERS
     from ..manifest import load_manifests
-    from ..sentry.embedded import names_in, seed_report
+    from .embedded import names_in, seed_report
 
     names = names_in(load_manifests(path), set(PROVIDERS))
     created = app.state.store.ensure_names(organization, **names.as_kwargs())
@@ -143,7 +144,7 @@ def _project_slugs(app: Any, organization: str) -> list[str]:
 
 def _reset(db_path: str) -> None:
     """Delete an emulator database, only if it is one (never a file dexter did not write)."""
-    from ..sentry.embedded import embedded_db_path
+    from .embedded import embedded_db_path
 
     path = Path(db_path) if db_path != ":memory:" else embedded_db_path()
     if not path.exists():

@@ -6,7 +6,7 @@ The output validates and plans to zero changes: every entry is the kind's own
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import click
 from pydantic import BaseModel
@@ -73,7 +73,7 @@ async def read_for_export(facade: Any, organization: str, kinds: list[str],
         extra = await facade.read_state(children, projects=scope, desired=wanted)
         for child in children:
             live.objects[child] = extra.of_kind(child)
-    return live
+    return cast("LiveState", live)
 
 
 async def export_live(*, sentry_url: str | None, organization: str, kinds: list[str],

@@ -23,7 +23,6 @@ import click
 from .. import __version__
 from ..core.codes import ErrorCode
 from ..core.diagnostics import DexterError
-from ..render.escaping import printable
 from .options import GlobalOptions, attach_global_flags, configure_logging, current_options
 
 VERBS: dict[str, str] = {
@@ -51,6 +50,8 @@ def error_line(message: str, code: str) -> str:
     """`error: <first line> [code]` followed by any further lines of the message (control
     characters from names or Sentry's texts shown as escapes: they cannot drive the
     terminal)."""
+    from ..render.escaping import printable  # late: `dexter --help` loads no renderer
+
     first, _, rest = printable(message, keep_newlines=True).partition("\n")
     return f"error: {first} [{code}]" + (f"\n{rest}" if rest else "")
 
@@ -126,7 +127,7 @@ class DexterGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool, debug: bool, sentry_url: str | None,
         org: str | None) -> None:
-    """dexter: Sentry configuration as code (plan, apply, export, watch)."""
+    """dexter: Sentry configuration as code (validate, plan, apply, export, watch)."""
     ctx.obj = GlobalOptions(verbose=verbose, debug=debug, sentry_url=sentry_url, org=org)
     configure_logging(ctx.obj)
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..core.diagnostics import ValidationError
 from ..core.state import DesiredState
 from ..manifest import load
-from ..sentry.query_check import OnlineCheck, check_queries
 from .common import connect, resolve_org, run, sentry_options
+
+if TYPE_CHECKING:  # the sentry package is imported for --online only (start-up)
+    from ..sentry.query_check import OnlineCheck
 
 
 @click.command(name="validate")
@@ -48,6 +51,8 @@ def command(path: Path, online: bool, sentry_url: str | None, org: str | None,
 
 async def _online(desired: DesiredState, *, sentry_url: str | None, org: str | None,
                   concurrency: int) -> OnlineCheck:
+    from ..sentry.query_check import check_queries
+
     organization = resolve_org(org, desired.settings.organization)
     async with connect(sentry_url=sentry_url, organization=organization, desired=desired,
                        concurrency=concurrency) as facade:

@@ -8,10 +8,13 @@ secret), DEXTER_WATCH_TOKEN (bearer token for /events and /ws), SENTRY_AUTH_TOKE
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 import click
 
@@ -26,6 +29,7 @@ from ..watch.events import parse_types
 from ..watch.loop import LoopOptions
 from ..watch.webhooks import SECRET_ENV
 from .common import global_options, notice, run, sentry_options
+from .embedded import open_embedded
 from .plan import load_desired, plan_live
 
 TOKEN_ENV = "DEXTER_WATCH_TOKEN"
@@ -38,7 +42,7 @@ def parse_duration(text: str) -> float:
     match = DURATION.match(text)
     seconds = float(match.group(1)) * UNITS[match.group(2)] if match else 0.0
     if seconds <= 0:
-        raise DexterError(f"--interval wants a duration such as 60s, 500ms or 2m, got "
+        raise DexterError(f"a duration is written like 60s, 500ms or 2m, not "
                           f"{text!r}", code="bad-duration")
     return seconds
 
@@ -62,17 +66,21 @@ def parse_duration(text: str) -> float:
 @click.option("--once", is_flag=True, help="Run one cycle and exit.")
 @click.option("--unavailable-after", default=2, type=click.IntRange(1), show_default=True,
               help="Failed cycles in a row before sentry.unavailable and /healthz 503.")
+@click.option("--regression-check", default="5m", show_default=True, metavar="DURATION",
+              help="How often a new release is compared with the previous one "
+                   "(release.regression; the verdict of `dexter releases compare`).")
 @sentry_options
 def command(path: str, interval: str, serve: str | None, auto_apply: bool,
             notify_url: str | None, notify_events: str | None, event_types: str | None,
-            once: bool, unavailable_after: int, sentry_url: str | None, org: str | None,
+            once: bool, unavailable_after: int, regression_check: str, sentry_url: str | None, org: str | None,
             concurrency: int) -> None:
     """Watch Sentry for drift from the manifests at PATH and for new issues, incidents and
     deploys; print events as JSON lines (and serve them with --serve)."""
     seconds = parse_duration(interval)
     options = DaemonOptions(
         loop=LoopOptions(interval=seconds, auto_apply=auto_apply,
-                         unavailable_after=unavailable_after),
+                         unavailable_after=unavailable_after,
+                         regression_check=parse_duration(regression_check)),
         serve=parse_address(serve) if serve else None,
         types=parse_types(event_types), notify_url=notify_url,
         notify_types=parse_types(notify_events),
@@ -83,7 +91,19 @@ def command(path: str, interval: str, serve: str | None, auto_apply: bool,
     if options.serve and not options.webhook_secret:
         notice(f"{SECRET_ENV} is not set: POST /webhooks/sentry rejects every delivery")
     desired = load_desired(path, org)
-    run(_watch(desired, options, sentry_url=sentry_url, concurrency=concurrency))
+    run_fast(_watch(desired, options, sentry_url=sentry_url, concurrency=concurrency))
+
+
+def run_fast(coroutine: Coroutine[Any, Any, None]) -> None:
+    """On uvloop where it is installed (a dependency off Windows): the daemon's event loop
+    carries every stream, and uvloop's is several times cheaper per write."""
+    try:
+        import uvloop
+    except ImportError:
+        run(coroutine)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(coroutine)
 
 
 async def _watch(desired: DesiredState, options: DaemonOptions, *, sentry_url: str | None,
@@ -93,7 +113,7 @@ async def _watch(desired: DesiredState, options: DaemonOptions, *, sentry_url: s
     settings = GatewaySettings(concurrency=concurrency, retry=RetryPolicy(attempts=3))
     async with open_facade(sentry_url=sentry_url, organization=desired.settings.organization,
                            desired=desired, settings=settings, notify=notice,
-                           verbose=global_options().verbose) as facade:
+                           verbose=global_options().verbose, embedded=open_embedded) as facade:
         def serving(url: str) -> None:
             click.echo(json.dumps({"serving": url}), err=True)
 

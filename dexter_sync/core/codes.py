@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     MISSING_ORGANIZATION = "missing-organization"
     MISSING_TOKEN = "missing-token"
     BAD_SENTRY_URL = "bad-sentry-url"
+    MISSING_SENTRY_URL = "missing-sentry-url"        # no URL and no embedded Sentry (outside the CLI)
     WRITE_FAILED = "write-failed"
     STALE_SCHEMA = "stale-schema"
     EXPORT_TARGET = "export-target"                  # --out holds files export did not write

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .sources import FieldPath, format_path
 
@@ -32,7 +32,7 @@ SERVER_FIELDS = frozenset({
     "desc", "inputChannelId", "channel_id", "resolution", "detectionType", "includeAllProjects",
     "excludedProjects", "createdAt", "updatedAt", "snoozeForEveryone", "snoozeCreatedBy",
 })
-_DEFAULT_VALUES = (None, "", 0, [], {}, "all", False)
+_DEFAULT_VALUES: tuple[Any, ...] = (None, "", 0, [], {}, "all", False)
 MAX_DETAILS = 500
 # what else than a digit may start a text float() reads ("-1.5", ".5", "inf", "NaN")
 _NUMBER_STARTS = frozenset("+-.iInN")
@@ -117,7 +117,7 @@ def _loose_text(value: str) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
-    return a == b or _loose(a) == _loose(b)
+    return cast("bool", a == b or _loose(a) == _loose(b))
 
 
 def _matches(sent: Any, got: Any) -> bool:
@@ -181,7 +181,7 @@ def _walk(sent: Any, got: Any, path: FieldPath, found: list[Finding]) -> None:
         found.append(("representation", path, sent, got))
 
 
-def _walk_list(sent: list, got: list, path: FieldPath, found: list[Finding]) -> None:
+def _walk_list(sent: list[Any], got: list[Any], path: FieldPath, found: list[Finding]) -> None:
     if len(sent) != len(got):
         found.append(("representation", path, len(sent), len(got)))
         pairs = [(i, i) for i in range(min(len(sent), len(got)))]
@@ -194,7 +194,7 @@ def _walk_list(sent: list, got: list, path: FieldPath, found: list[Finding]) -> 
             _walk(sent[i], got[j], path + (i,), found)
 
 
-def _pair(sent: list, got: list) -> list[tuple[int, int]]:
+def _pair(sent: list[Any], got: list[Any]) -> list[tuple[int, int]]:
     """Each sent item with its live counterpart: same place first, else the first free item
     that matches, else the first free one."""
     free = list(range(len(got)))

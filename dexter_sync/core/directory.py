@@ -8,6 +8,7 @@ some as ints; see REFERENCE §14.11).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _reverse_lookup(directory: Directory, field_name: str, wanted: str) -> str |
     if cached is not None and cached[0] is forward and cached[1] == len(forward):
         name = cached[2].get(wanted)
         if name is not None and forward.get(name) == wanted:
-            return name
+            return cast("str | None", name)
     reverse: dict[str, str] = {}
     for name, ident in forward.items():
         reverse.setdefault(ident, name)  # the first name wins, as a scan would find it

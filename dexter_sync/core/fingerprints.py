@@ -27,7 +27,7 @@ def digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def live_canonical(kind: KindContract, obj: LiveObject,
+def canonical_live(kind: KindContract, obj: LiveObject,
                    directory: Directory) -> dict[str, Any] | None:
     """The kind's `canonical_live` of the object, or None when the kind cannot read it."""
     try:
@@ -50,9 +50,10 @@ def combine(hashes: list[str]) -> str:
 def fingerprints_of(live: LiveState, kinds: KindCatalog) -> dict[str, str]:
     """`kind/key` -> fingerprint for every object in a live state."""
     grouped: dict[str, list[str]] = {}
-    for objects in live.objects.values():
-        for obj in objects:
-            address = f"{obj.kind}/{obj.key}"
-            grouped.setdefault(address, []).append(
-                fingerprint(obj, live_canonical(kinds.get(obj.kind), obj, live.directory)))
+    for name, objects in live.objects.items():
+        kind = kinds.get(name)
+        with kind.live_scope(live.directory):
+            for obj in objects:
+                grouped.setdefault(f"{obj.kind}/{obj.key}", []).append(
+                    fingerprint(obj, canonical_live(kind, obj, live.directory)))
     return {address: combine(hashes) for address, hashes in sorted(grouped.items())}

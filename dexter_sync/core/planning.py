@@ -20,7 +20,7 @@ from .cosmetics import CosmeticTally, tally_object
 from .diagnostics import DexterError, Diagnostic, ValidationError, did_you_mean
 from .diffing import diff_fields, restrict
 from .directory import Directory
-from .fingerprints import combine, fingerprint, live_canonical
+from .fingerprints import canonical_live, combine, fingerprint
 from .safety import gate_findings, threshold_findings
 from .state import DesiredResource, DesiredState, LiveObject, LiveState
 
@@ -176,13 +176,14 @@ def _plan_kind(kind: KindContract, wanted: list[DesiredResource],
     for obj in objects:
         groups.setdefault(obj.key, []).append(obj)
     canon: dict[int, dict[str, Any] | None] = {}
-    for key, group in groups.items():
-        hashes = []
-        for obj in group:
-            canon[id(obj)] = live_canonical(kind, obj, directory)
-            hashes.append(fingerprint(obj, canon[id(obj)]))
-        draft.fingerprints[f"{kind.name}/{key}"] = combine(hashes)
-        draft.addresses.add((kind.name, key))
+    with kind.live_scope(directory):  # rules repeat actions and nodes; the directory is fixed
+        for key, group in groups.items():
+            hashes = []
+            for obj in group:
+                canon[id(obj)] = canonical_live(kind, obj, directory)
+                hashes.append(fingerprint(obj, canon[id(obj)]))
+            draft.fingerprints[f"{kind.name}/{key}"] = combine(hashes)
+            draft.addresses.add((kind.name, key))
 
     declared: set[str] = set()
     for resource in wanted:

@@ -6,7 +6,7 @@ Error bodies follow Django REST framework and Sentry (REFERENCE.md §3.4).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -90,10 +90,10 @@ async def read_object(request: Request, *, limit: int = 1024 * 1024) -> dict[str
 
 
 def store_of(request: Request) -> Store:
-    return request.app.state.store
+    return cast("Store", request.app.state.store)
 
 
-def org_of(request: Request) -> dict:
+def org_of(request: Request) -> dict[str, Any]:
     """The organization named by `{org}` (slug or id), else 404."""
     org = find_org(store_of(request), request.path_params["org"])
     if org is None:
@@ -101,7 +101,7 @@ def org_of(request: Request) -> dict:
     return org
 
 
-def project_of(request: Request, org: dict) -> dict:
+def project_of(request: Request, org: dict[str, Any]) -> dict[str, Any]:
     """The project named by `{project}` (slug or id) in `org`, else 404."""
     project = find_by(store_of(request), "project", org, request.path_params["project"], "slug")
     if project is None:
@@ -109,7 +109,7 @@ def project_of(request: Request, org: dict) -> dict:
     return project
 
 
-def object_of(request: Request, org: dict, kind: str, param: str) -> dict:
+def object_of(request: Request, org: dict[str, Any], kind: str, param: str) -> dict[str, Any]:
     """The `kind` object of `org` whose id is the path parameter `param`, else 404."""
     found = store_of(request).get(kind, request.path_params[param], org=org["id"])
     if found is None:
@@ -117,9 +117,9 @@ def object_of(request: Request, org: dict, kind: str, param: str) -> dict:
     return found
 
 
-def actor_of(request: Request) -> dict:
+def actor_of(request: Request) -> dict[str, Any]:
     """Who makes this request, for createdBy and the audit log (the token's user)."""
-    return request.app.state.api_user
+    return cast("dict[str, Any]", request.app.state.api_user)
 
 
 def multi_param(request: Request, name: str) -> list[str]:

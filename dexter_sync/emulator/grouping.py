@@ -31,11 +31,11 @@ def decompress(body: bytes, encoding: str) -> bytes:
     raise EnvelopeError(f"unsupported content encoding {encoding!r}")
 
 
-def parse_envelope(body: bytes) -> tuple[dict, list[tuple[dict, bytes]]]:
+def parse_envelope(body: bytes) -> tuple[dict[str, Any], list[tuple[dict[str, Any], bytes]]]:
     """The envelope header and its items as (item header, payload bytes)."""
     first, _, rest = body.partition(b"\n")
     header = _json(first)
-    items: list[tuple[dict, bytes]] = []
+    items: list[tuple[dict[str, Any], bytes]] = []
     while rest.strip():
         line, _, rest = rest.partition(b"\n")
         if not line.strip():
@@ -54,7 +54,7 @@ def parse_envelope(body: bytes) -> tuple[dict, list[tuple[dict, bytes]]]:
     return header, items
 
 
-def _json(raw: bytes) -> dict:
+def _json(raw: bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -64,7 +64,7 @@ def _json(raw: bytes) -> dict:
     return value
 
 
-def exception_of(event: dict) -> dict | None:
+def exception_of(event: dict[str, Any]) -> dict[str, Any] | None:
     exc = event.get("exception")
     values = exc.get("values") if isinstance(exc, dict) else exc
     if isinstance(values, list) and values and isinstance(values[-1], dict):
@@ -72,7 +72,7 @@ def exception_of(event: dict) -> dict | None:
     return None
 
 
-def message_of(event: dict) -> str:
+def message_of(event: dict[str, Any]) -> str:
     logentry = event.get("logentry") or {}
     if isinstance(logentry, dict) and (logentry.get("formatted") or logentry.get("message")):
         return str(logentry.get("formatted") or logentry.get("message"))
@@ -82,7 +82,7 @@ def message_of(event: dict) -> str:
     return str(message or "")
 
 
-def group_hash(event: dict) -> str:
+def group_hash(event: dict[str, Any]) -> str:
     fingerprint = event.get("fingerprint")
     if isinstance(fingerprint, list) and fingerprint and fingerprint != ["{{ default }}"]:
         parts = ["fingerprint", *map(str, fingerprint)]
@@ -93,7 +93,7 @@ def group_hash(event: dict) -> str:
     return hashlib.md5("\x00".join(parts).encode()).hexdigest()
 
 
-def title_of(event: dict) -> tuple[str, dict]:
+def title_of(event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The issue title and its metadata."""
     exc = exception_of(event)
     if exc is not None:
@@ -103,7 +103,7 @@ def title_of(event: dict) -> tuple[str, dict]:
     return message.splitlines()[0][:200], {"title": message}
 
 
-def culprit_of(event: dict) -> str:
+def culprit_of(event: dict[str, Any]) -> str:
     if event.get("transaction"):
         return str(event["transaction"])
     exc = exception_of(event) or {}
@@ -115,7 +115,7 @@ def culprit_of(event: dict) -> str:
     return ""
 
 
-def tags_of(event: dict) -> list[list[str]]:
+def tags_of(event: dict[str, Any]) -> list[list[str]]:
     tags = event.get("tags") or {}
     pairs = list(tags.items()) if isinstance(tags, dict) else [
         t for t in tags if isinstance(t, (list, tuple)) and len(t) == 2]
@@ -129,7 +129,7 @@ def tags_of(event: dict) -> list[list[str]]:
     return sorted([k, v] for k, v in out.items())
 
 
-def user_key(event: dict) -> str | None:
+def user_key(event: dict[str, Any]) -> str | None:
     user = event.get("user") or {}
     if isinstance(user, dict):
         ident = user.get("id") or user.get("email") or user.get("ip_address")
@@ -137,7 +137,7 @@ def user_key(event: dict) -> str | None:
     return None
 
 
-def event_as_dict(raw: Any) -> dict:
+def event_as_dict(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise EnvelopeError("an event must be a JSON object")
     return raw

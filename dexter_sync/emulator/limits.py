@@ -12,7 +12,9 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .config import RateLimitSettings
 
@@ -39,9 +41,9 @@ class _Window:
 @dataclass
 class RateLimiter:
     settings: RateLimitSettings
-    clock: callable = time.time  # type: ignore[valid-type]
+    clock: Callable[[], float] = time.time
     _windows: dict[str, _Window] = field(default_factory=dict)
-    _in_flight: Counter = field(default_factory=Counter)
+    _in_flight: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def acquire(self, key: str) -> Decision:
@@ -100,14 +102,14 @@ class RateLimiter:
 class RequestCounters:
     """Requests per route template + method + status, and refusals by the limiter."""
 
-    counts: Counter = field(default_factory=Counter)
+    counts: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, method: str, template: str, status: int) -> None:
         with self._lock:
             self.counts[(method, template, status)] += 1
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         with self._lock:
             items = sorted(self.counts.items())
         routes: dict[str, dict[str, int]] = {}

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .api import NO_PERMISSION, ApiError, error_response, json_response
 from .faults import ERROR_BODIES, ConnectionDropped
@@ -27,7 +28,7 @@ RouteSpec = tuple[str, list[str], Handler]
 class DroppedResponse(Response):
     """Starts a response and hangs up before its body: the client sees a dropped connection."""
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[override]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-length", b"1024")]})
         raise ConnectionDropped()

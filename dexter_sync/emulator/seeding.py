@@ -37,7 +37,7 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", name.strip().lower()).strip("-") or "x"
 
 
-def find_org(store: Store, ref: str | int) -> dict | None:
+def find_org(store: Store, ref: str | int) -> dict[str, Any] | None:
     """An organization by slug or id (a copy: safe to change and `put`)."""
     ref = str(ref)
     for org in store.snapshot("org", ""):
@@ -46,7 +46,7 @@ def find_org(store: Store, ref: str | int) -> dict | None:
     return None
 
 
-def ensure_org(store: Store, slug: str, created: dict[str, list]) -> dict:
+def ensure_org(store: Store, slug: str, created: dict[str, list[Any]]) -> dict[str, Any]:
     org = find_org(store, slug)
     if org is None:
         org = store.insert("org", "", {"slug": slug, "name": slug.title(),
@@ -55,7 +55,7 @@ def ensure_org(store: Store, slug: str, created: dict[str, list]) -> dict:
     return org
 
 
-def find_by(store: Store, kind: str, org: dict, ref: str | int, *keys: str) -> dict | None:
+def find_by(store: Store, kind: str, org: dict[str, Any], ref: str | int, *keys: str) -> dict[str, Any] | None:
     """An org object by id or by one of `keys` (slug, name...); a copy, safe to change."""
     ref = str(ref)
     for record in store.snapshot(kind, org["id"]):
@@ -64,8 +64,8 @@ def find_by(store: Store, kind: str, org: dict, ref: str | int, *keys: str) -> d
     return None
 
 
-def ensure_project(store: Store, org: dict, slug: str, *, actor: dict | None = None,
-                   platform: str | None = None) -> tuple[dict, bool]:
+def ensure_project(store: Store, org: dict[str, Any], slug: str, *, actor: dict[str, Any] | None = None,
+                   platform: str | None = None) -> tuple[dict[str, Any], bool]:
     existing = find_by(store, "project", org, slug, "slug")
     if existing:
         return existing, False
@@ -81,7 +81,7 @@ def ensure_project(store: Store, org: dict, slug: str, *, actor: dict | None = N
     return project, True
 
 
-def ensure_environment(store: Store, org: dict, name: str) -> tuple[dict, bool]:
+def ensure_environment(store: Store, org: dict[str, Any], name: str) -> tuple[dict[str, Any], bool]:
     for env in store.query("environment", org["id"]):
         if env["name"] == name:
             return env, False
@@ -94,14 +94,14 @@ def ensure_names(store: Store, organization: str, *, projects: Iterable[str] = (
                  repositories: Iterable[tuple[str, str | None]] = (),
                  environments: Iterable[str] = (),
                  slack_channels: Iterable[tuple[str, str]] = (),
-                 issues: Iterable[str] = ()) -> dict[str, list]:
+                 issues: Iterable[str] = ()) -> dict[str, list[Any]]:
     """Create whatever of the named objects is missing; returns what was created, by kind.
 
     Integrations are `(provider, name)`; repositories `(owner/name, integration name or
     None)`; Slack channels `(integration name, "#channel")`; issues by short id
     (`BACKEND-12`: one event in project `backend`, grouped into that issue). Idempotent.
     """
-    created: dict[str, list] = {k: [] for k in (
+    created: dict[str, list[Any]] = {k: [] for k in (
         "organization", "projects", "teams", "members", "integrations", "repositories",
         "environments", "slack_channels", "issues")}
     actor = {"type": "system", "name": "emulator"}
@@ -149,7 +149,7 @@ def ensure_names(store: Store, organization: str, *, projects: Iterable[str] = (
     return created
 
 
-def _ensure_issue(store: Store, org: dict, short_id: str, created: dict, actor: dict) -> None:
+def _ensure_issue(store: Store, org: dict[str, Any], short_id: str, created: dict[str, Any], actor: dict[str, Any]) -> None:
     """An issue with this short id, made the way Sentry makes issues: from an event."""
     from .routes.ingest import record_event  # late: the route module imports the store layer
 
@@ -173,7 +173,7 @@ def _ensure_issue(store: Store, org: dict, short_id: str, created: dict, actor: 
     created["issues"].append(wanted)
 
 
-def _ensure_member(store: Store, org: dict, email: str, created: dict, actor: dict) -> None:
+def _ensure_member(store: Store, org: dict[str, Any], email: str, created: dict[str, Any], actor: dict[str, Any]) -> None:
     if store.find("member", org["id"], email=email):
         return
     user_id = store.next_id("user")
@@ -185,8 +185,8 @@ def _ensure_member(store: Store, org: dict, email: str, created: dict, actor: di
     created["members"].append(email)
 
 
-def _ensure_repo(store: Store, org: dict, repo_name: str, integ_name: str | None,
-                 created: dict, actor: dict) -> None:
+def _ensure_repo(store: Store, org: dict[str, Any], repo_name: str, integ_name: str | None,
+                 created: dict[str, Any], actor: dict[str, Any]) -> None:
     if store.find("repo", org["id"], name=repo_name):
         return
     integ = find_by(store, "integration", org, integ_name, "name") if integ_name else None
@@ -204,8 +204,8 @@ def _ensure_repo(store: Store, org: dict, repo_name: str, integ_name: str | None
     created["repositories"].append(repo_name)
 
 
-def _ensure_channel(store: Store, org: dict, integ_name: str, channel: str,
-                    created: dict) -> None:
+def _ensure_channel(store: Store, org: dict[str, Any], integ_name: str, channel: str,
+                    created: dict[str, Any]) -> None:
     integ = find_by(store, "integration", org, integ_name, "name")
     if integ is None or integ["provider"] != "slack":
         raise ValueError(f"Slack channel {channel!r} names unknown Slack integration "

@@ -4,6 +4,7 @@ foreground (`dexter emulator`)."""
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -36,7 +37,7 @@ class ReadyServer(uvicorn.Server):
         self.on_ready = on_ready
         self.port: int | None = None
 
-    async def startup(self, sockets=None) -> None:  # type: ignore[override]
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.servers and self.servers[0].sockets:
             self.port = self.servers[0].sockets[0].getsockname()[1]

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -65,9 +65,9 @@ class Store:
         self._db.executescript(SCHEMA)
         self._in_tx = 0
         # write generations per kind: read caches (snapshots, serialized rows) key on them
-        self._generations: Counter = Counter()
+        self._generations: Counter[str] = Counter()
         self._wipes = 0
-        self._snapshots: dict[tuple[str, str], tuple[tuple[int, int], list[dict]]] = {}
+        self._snapshots: dict[tuple[str, str], tuple[tuple[int, int], list[dict[str, Any]]]] = {}
         self.extra_tables: set[str] = set()
         """Tables other modules keep in this database (eventtable.py); wiped with the rest."""
 
@@ -106,7 +106,7 @@ class Store:
                 f"SELECT id, data FROM objects WHERE kind=? AND id IN "
                 f"({','.join('?' * len(ids))})", [kind, *ids]).fetchall())
 
-    def snapshot(self, kind: str, org: str) -> list[dict]:
+    def snapshot(self, kind: str, org: int | str) -> list[dict[str, Any]]:
         """All records of a small kind in an org, cached until the kind is written.
         Shared objects: callers must not mutate them (copy the one they change)."""
         key = (kind, str(org))
@@ -162,7 +162,7 @@ class Store:
             return value
 
     # -- objects ---------------------------------------------------------------------
-    def insert(self, kind: str, org: str, data: dict[str, Any], *, scope: str = "") -> dict:
+    def insert(self, kind: str, org: str, data: dict[str, Any], *, scope: str = "") -> dict[str, Any]:
         """Store a new record; assigns `data["id"]` (int) unless the caller set one."""
         with self._lock:
             if "id" not in data:
@@ -173,7 +173,7 @@ class Store:
             self._generations[kind] += 1
         return data
 
-    def put(self, kind: str, data: dict[str, Any]) -> dict:
+    def put(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         """Replace the stored record with the same id."""
         with self._lock:
             self._db.execute("UPDATE objects SET data=? WHERE kind=? AND id=?",
@@ -188,7 +188,7 @@ class Store:
             self._generations[kind] += 1
             return cur.rowcount > 0
 
-    def get(self, kind: str, object_id: int | str, *, org: str | None = None) -> dict | None:
+    def get(self, kind: str, object_id: int | str, *, org: str | None = None) -> dict[str, Any] | None:
         try:
             key = int(object_id)
         except (TypeError, ValueError):
@@ -205,15 +205,15 @@ class Store:
                     (kind, key, str(org))).fetchone()
         return json.loads(row[0]) if row else None
 
-    def query(self, kind: str, org: str | None = None, *, scope: str | Iterable[str] | None = None,
+    def query(self, kind: str, org: int | str | None = None, *, scope: str | Iterable[str] | None = None,
               descending: bool = False, limit: int | None = None, offset: int = 0,
-              before_id: int | None = None) -> list[dict]:
+              before_id: int | None = None) -> list[dict[str, Any]]:
         """Records of one kind, ordered by id; `before_id` keeps ids < it (descending walks)."""
         return [json.loads(raw) for raw in self.query_raw(
             kind, org, scope=scope, descending=descending, limit=limit, offset=offset,
             before_id=before_id)]
 
-    def query_raw(self, kind: str, org: str | None = None, *,
+    def query_raw(self, kind: str, org: int | str | None = None, *,
                   scope: str | Iterable[str] | None = None, descending: bool = False,
                   limit: int | None = None, offset: int = 0,
                   before_id: int | None = None) -> list[str]:
@@ -223,7 +223,7 @@ class Store:
             kind, org, scope=scope, descending=descending, limit=limit, offset=offset,
             before_id=before_id)]
 
-    def query_rows(self, kind: str, org: str | None = None, *,
+    def query_rows(self, kind: str, org: int | str | None = None, *,
                    scope: str | Iterable[str] | None = None, descending: bool = False,
                    limit: int | None = None, offset: int = 0,
                    before_id: int | None = None) -> list[tuple[int, str]]:
@@ -243,16 +243,16 @@ class Store:
               scope: str | Iterable[str] | None = None) -> int:
         sql, args = self._where(kind, org, scope)
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM objects" + sql, args).fetchone()[0]
+            return cast("int", self._db.execute("SELECT COUNT(*) FROM objects" + sql, args).fetchone()[0])
 
     def find(self, kind: str, org: str | None = None, *, scope: str | None = None,
-             **match: Any) -> list[dict]:
+             **match: Any) -> list[dict[str, Any]]:
         """Records whose top-level fields equal `match` (small kinds; scans in Python)."""
         return [r for r in self.query(kind, org, scope=scope)
                 if all(r.get(k) == v for k, v in match.items())]
 
     @staticmethod
-    def _where(kind: str, org: str | None, scope: str | Iterable[str] | None
+    def _where(kind: str, org: int | str | None, scope: str | Iterable[str] | None
                ) -> tuple[str, list[Any]]:
         sql, args = " WHERE kind=?", [kind]
         if org is not None:
@@ -268,8 +268,8 @@ class Store:
         return sql, args
 
     # -- audit log -------------------------------------------------------------------
-    def audit(self, org: str, *, actor: dict | None, event: str, target: Any,
-              data: dict[str, Any] | None = None, note: str = "") -> dict:
+    def audit(self, org: str, *, actor: dict[str, Any] | None, event: str, target: Any,
+              data: dict[str, Any] | None = None, note: str = "") -> dict[str, Any]:
         entry = {"actor": actor, "event": event, "targetObject": target,
                  "data": data or {}, "note": note, "dateCreated": now_iso()}
         with self._lock:
@@ -278,17 +278,13 @@ class Store:
             entry["id"] = cur.lastrowid
         return entry
 
-    def audit_entries(self, org: str, *, limit: int = 100, offset: int = 0) -> list[dict]:
+    def audit_entries(self, org: str, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, data FROM audit WHERE org=? ORDER BY id DESC LIMIT ? OFFSET ?",
                 (str(org), limit, offset)).fetchall()
         return [{**json.loads(data), "id": row_id} for row_id, data in rows]
 
-    def audit_count(self, org: str) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM audit WHERE org=?",
-                                    (str(org),)).fetchone()[0]
 
     def wipe(self) -> None:
         with self._lock:
@@ -298,7 +294,7 @@ class Store:
             self._snapshots.clear()
 
     # -- seeding (the embedded mode and the tests name objects; see seeding.py) --------
-    def ensure_names(self, organization: str, **names: Any) -> dict[str, list]:
+    def ensure_names(self, organization: str, **names: Any) -> dict[str, list[Any]]:
         """Create the organization and the named objects that are missing (idempotent)."""
         from .seeding import ensure_names
 

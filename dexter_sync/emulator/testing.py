@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -48,7 +48,7 @@ class EmulatorHandle:
 
     @property
     def store(self) -> Store:
-        return self.app.state.store
+        return cast("Store", self.app.state.store)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -66,64 +66,65 @@ class EmulatorHandle:
         self._clients.append(client)
         return client
 
-    def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _admin(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """The admin endpoint's JSON object ({} for an empty answer)."""
         response = self.admin.request(method, path, **kwargs)
         response.raise_for_status()
-        return response.json() if response.content else None
+        return cast("dict[str, Any]", response.json()) if response.content else {}
 
-    def set_faults(self, **settings: Any) -> dict:
+    def set_faults(self, **settings: Any) -> dict[str, Any]:
         return self._admin("PUT", "faults/", json=settings)
 
-    def clear_faults(self) -> dict:
+    def clear_faults(self) -> dict[str, Any]:
         return self._admin("PUT", "faults/", json={"reset": True})
 
-    def set_rate_limit(self, **settings: Any) -> dict:
+    def set_rate_limit(self, **settings: Any) -> dict[str, Any]:
         return self._admin("PUT", "rate-limits/", json=settings)
 
-    def set_quirks(self, **settings: Any) -> dict:
+    def set_quirks(self, **settings: Any) -> dict[str, Any]:
         return self._admin("PUT", "quirks/", json=settings)
 
-    def counters(self) -> dict:
+    def counters(self) -> dict[str, Any]:
         return self._admin("GET", "counters/")
 
     def hold(self, *, route: str | None = None, methods: str | None = None, after: int = 0,
-             stage: str = "before", timeout: float = 60.0) -> dict:
+             stage: str = "before", timeout: float = 60.0) -> dict[str, Any]:
         """Hold matching requests inside the emulator until `release_holds()` (holds.py)."""
         return self._admin("PUT", "holds/", json={
             "route": route, "methods": methods, "after": after, "stage": stage,
             "timeout": timeout})
 
-    def holds(self) -> dict:
+    def holds(self) -> dict[str, Any]:
         return self._admin("GET", "holds/")
 
-    def release_holds(self) -> dict:
+    def release_holds(self) -> dict[str, Any]:
         return self._admin("DELETE", "holds/")
 
     def reset_counters(self) -> None:
         self._admin("DELETE", "counters/")
 
     def seed_rules(self, *, metric_rules: int = 0, issue_rules: int = 0, projects: int = 1,
-                   saved_queries: int = 0) -> dict:
+                   saved_queries: int = 0) -> dict[str, Any]:
         return self._admin("POST", "seed/", json={
             "metric_rules": metric_rules, "issue_rules": issue_rules, "projects": projects,
             "saved_queries": saved_queries})
 
-    def oob_change(self, kind: str, op: str, *, id: Any = None, fields: dict | None = None,
-                   project: str | None = None) -> dict:
+    def oob_change(self, kind: str, op: str, *, id: Any = None, fields: dict[str, Any] | None = None,
+                   project: str | None = None) -> dict[str, Any]:
         """Change an object as someone in Sentry's UI would (audited as "ui-user")."""
         return self._admin("POST", "oob/", json={"kind": kind, "op": op, "id": id,
                                                  "fields": fields or {}, "project": project})
 
-    def open_incident(self, rule: str | int, *, status: int = 20) -> dict:
+    def open_incident(self, rule: str | int, *, status: int = 20) -> dict[str, Any]:
         """A metric rule (name or id) fires: its incident, with activities."""
         return self._admin("POST", "incidents/", json={"action": "open", "rule": rule,
                                                        "status": status})
 
-    def resolve_incident(self, identifier: str | int) -> dict:
+    def resolve_incident(self, identifier: str | int) -> dict[str, Any]:
         return self._admin("POST", "incidents/", json={"action": "resolve",
                                                        "identifier": str(identifier)})
 
-    def ensure_names(self, **names: Any) -> dict:
+    def ensure_names(self, **names: Any) -> dict[str, Any]:
         return self.store.ensure_names(self.organization, **names)
 
     def reset(self) -> None:

@@ -20,7 +20,7 @@ class RowViews:
         self._pages: dict[tuple[str, Hashable], tuple[tuple[int, int], dict[int, str]]] = {}
 
     def fragments(self, context: Hashable, rows: list[str],
-                  render: Callable[[dict], dict]) -> list[str]:
+                  render: Callable[[dict[str, Any]], dict[str, Any]]) -> list[str]:
         """The JSON text of `render(record)` for each raw row."""
         cache = self._cache
         out = []
@@ -36,7 +36,7 @@ class RowViews:
         return out
 
     def page(self, store: Any, kind: str, ids: list[int], context: Hashable,
-             render: Callable[[dict], dict]) -> list[str]:
+             render: Callable[[dict[str, Any]], dict[str, Any]]) -> list[str]:
         """The JSON text of `render(record)` for each id (in order); rows are read from the
         store only when their kind was written since they were rendered."""
         key = (kind, context)
@@ -59,7 +59,7 @@ class RowViews:
         self._pages.clear()
 
 
-def context_of(request: Any, *kinds: str) -> tuple:
+def context_of(request: Any, *kinds: str) -> tuple[Any, ...]:
     """What a serializer's output depends on besides the row itself."""
     state = request.app.state
     store = state.store

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -183,6 +184,12 @@ class ResourceKind(ABC, Generic[E]):
         """
         return self.canonical(self.entry_from_live(data, directory=directory),
                               directory=directory)
+
+    def live_scope(self, directory: Directory) -> AbstractContextManager[None]:
+        """A scope around many `canonical_live` calls with one unchanging directory (the
+        planner opens one per kind); inside it a kind may remember conversions that repeat
+        across objects. Nothing by default."""
+        return nullcontext()
 
     def export(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
         """Manifest mapping for `dexter export`: the live entry without default values."""

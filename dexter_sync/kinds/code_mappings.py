@@ -8,7 +8,7 @@ integration defaults to the repository's own.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -17,7 +17,7 @@ from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from .deploys import matching, present
+from .fields import matching, present
 from .registry import register
 from .repositories import live_integration_name
 
@@ -28,10 +28,16 @@ UNRESOLVED_KEY = "_unresolved"
 BRANCH_PATTERN = r"^[\w.-](?:[\w./-]*[\w.-])?$"  # no leading or trailing `/`
 
 
-PathRoot = matching(PATH_PATTERN, "a path may not contain spaces or quotes (Sentry's rule)")
-BranchName = matching(
-    BRANCH_PATTERN, "a branch name may only have letters, digits, `_ . / -` and may not start or "
-    "end with `/` (Sentry's rule)")
+if TYPE_CHECKING:  # built at run time; the type checker sees the value type
+    PathRoot = str
+else:
+    PathRoot = matching(PATH_PATTERN, "a path may not contain spaces or quotes (Sentry's rule)")
+if TYPE_CHECKING:  # built at run time; the type checker sees the value type
+    BranchName = str
+else:
+    BranchName = matching(
+        BRANCH_PATTERN, "a branch name may only have letters, digits, `_ . / -` and may not start or "
+        "end with `/` (Sentry's rule)")
 
 
 class CodeMappingEntry(EntryModel):

@@ -5,95 +5,29 @@ Deploys are declared inside a release entry (`releases[].deploys`), keyed by
 every POST adds another deploy, so the kind is create-only and never pruned. Sentry's list
 shows only the latest deploy per project x environment, which is why a release may declare
 at most one deploy per environment and project set (checked by the release model).
-
-Two small helpers shared by this family of kinds live here too, since releases already import
-this module: UTC timestamps (compared as instants, sent in Sentry's format) and `matching`,
-a string type checked against one of Sentry's patterns that explains a failure in words.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AfterValidator, Field, PrivateAttr, StringConstraints, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from ..core.changes import ResourceChange
 from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
+from .fields import UtcDatetime, format_instant, live_instant, matching, present
 from .registry import register
-
-# ---- timestamps: compared as instants, sent in Sentry's own format -----------------------
-
-
-def _as_utc(value: datetime) -> datetime:
-    # YAML timestamps without an offset, and Sentry's `Z`, both mean UTC.
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
-"""A manifest timestamp: ISO-8601 text or a YAML timestamp, held as an aware UTC datetime."""
-
-
-def format_instant(value: datetime | str | None) -> str | None:
-    """Sentry's timestamp format (`2024-05-01T12:00:00.000000Z`), so equal instants compare equal."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = parse_instant(value)
-    return _as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_instant(text: str) -> datetime:
-    """A timestamp as Sentry returns it (`Z` suffix, optional fraction) as an aware datetime."""
-    return _as_utc(datetime.fromisoformat(text))
-
-
-def live_instant(value: Any) -> datetime | None:
-    """A live timestamp field, or None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return parse_instant(str(value))
-    except ValueError:
-        return None
-
-
-# ---- strings with Sentry's pattern rules, explained in words -------------------------------
-
-
-def matching(pattern: str, message: str, *, min_length: int | None = None,
-             max_length: int | None = None) -> Any:
-    """A string field checked against `pattern`, failing with `message` (not the regex).
-
-    The pattern still goes into the JSON Schema, so editors flag the value too.
-    """
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.search(value):
-            raise ValueError(f"{message}, got {value!r}")
-        return value
-
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),
-                     AfterValidator(check), Field(json_schema_extra={"pattern": pattern})]
-
-
-def present(entry: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    """The fields of `entry` named in `names` that are set (not None), in that order: an
-    optional field left out of a manifest is neither sent nor compared."""
-    return {name: value for name in names if (value := getattr(entry, name)) is not None}
-
 
 # Sentry's Environment.is_valid_name.
 ENVIRONMENT_PATTERN = r"^[^\n\r\f/]+$"
-EnvironmentName = matching(ENVIRONMENT_PATTERN, "an environment name may not contain `/` or line breaks",
-                           min_length=1, max_length=64)
+if TYPE_CHECKING:  # built at run time; the type checker sees the value type
+    EnvironmentName = str
+else:
+    EnvironmentName = matching(ENVIRONMENT_PATTERN, "an environment name may not contain `/` or line breaks",
+                               min_length=1, max_length=64)
 
 
 # ---- the manifest entry ----------------------------------------------------------------

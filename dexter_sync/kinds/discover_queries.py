@@ -9,7 +9,7 @@ sends 2 (v2 is what the Discover UI writes; v1-only keys pass through `raw:`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -18,12 +18,15 @@ from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from .deploys import UtcDatetime, format_instant, live_instant, matching
+from .fields import UtcDatetime, format_instant, live_instant, matching
 from .registry import register
 
 ALL_PROJECTS = -1
 PERIOD_PATTERN = r"^\d+[smhdw]?$"  # Sentry's parse_stats_period
-Period = matching(PERIOD_PATTERN, "a period is a number with an optional unit s, m, h, d or w, like `24h`")
+if TYPE_CHECKING:  # built at run time; the type checker sees the value type
+    Period = str
+else:
+    Period = matching(PERIOD_PATTERN, "a period is a number with an optional unit s, m, h, d or w, like `24h`")
 DISPLAY_MODES = ("default", "previous", "top5", "daily", "dailytop5", "bar")
 V2_ONLY = ("environment", "query", "y_axis", "display", "top_events", "interval")  # fields
 V1_ONLY = ("groupby", "rollup", "aggregations", "conditions", "limit")
@@ -259,9 +262,10 @@ class DiscoverQueryKind(ResourceKind[DiscoverQueryEntry]):
         # PUT is a full replace: keep the live query keys the manifest does not manage
         # (column widths set in the UI, say), so an update changes only what was declared.
         body = dict(change.payload or {})
+        live = change.live or {}
         for key in QUERY_KEYS.values():
-            if key not in body and (change.live or {}).get(key) is not None:
-                body[key] = change.live[key]
+            if key not in body and live.get(key) is not None:
+                body[key] = live[key]
         return ApiRequest("PUT", _query_path(organization, _require_id(change)), json=body)
 
     def delete_request(self, organization: str, change: ResourceChange) -> ApiRequest:

@@ -16,7 +16,7 @@ therefore carries it under ROUTE_KEY, and `create_request` strips that key from 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
@@ -25,12 +25,15 @@ from ..core.diagnostics import DexterError
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from .deploys import matching
+from .fields import matching
 from .registry import register
 from .repositories import ProviderKey
 
 ISSUE_PATTERN = r"^(\d+|[A-Za-z0-9][A-Za-z0-9_-]*-[A-Za-z0-9]+)$"
-IssueId = matching(ISSUE_PATTERN, "an issue is a short id such as `BACKEND-12` or a numeric id")
+if TYPE_CHECKING:  # built at run time; the type checker sees the value type
+    IssueId = str
+else:
+    IssueId = matching(ISSUE_PATTERN, "an issue is a short id such as `BACKEND-12` or a numeric id")
 ROUTE_KEY = "_route"
 """Payload key holding path parameters (never sent: `create_request` strips it)."""
 

@@ -1,4 +1,6 @@
-"""Field helpers shared by kinds: durations, numbers, owners (actors), integrations, Slack.
+"""Field helpers shared by kinds: durations, numbers, owners (actors), integrations, Slack,
+UTC timestamps (compared as instants, sent in Sentry's format) and `matching` (a string type
+checked against one of Sentry's patterns that explains a failure in words).
 
 Every helper is a pure function over values (plus a Directory passed by value), used on both
 sides of a comparison: manifest values and what Sentry returns go through the same
@@ -12,9 +14,19 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import AfterValidator, Discriminator, Field, StrictFloat, StrictInt, StrictStr, Tag
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    Tag,
+)
 
 from ..core.directory import Directory
 from ..core.sources import FieldPath
@@ -35,11 +47,12 @@ def duration_minutes(value: float | str) -> float:
     if isinstance(value, (int, float)):
         minutes = float(value)
     else:
-        minutes = _text_minutes(str(value))
-        if minutes is None:
+        parsed = _text_minutes(str(value))
+        if parsed is None:
             raise ValueError(
                 f"{value!r} is not a duration; write a number of minutes or '30s', '5m', '1h', '1d'"
             )
+        minutes = parsed
     if not math.isfinite(minutes) or minutes <= 0:
         raise ValueError(f"a duration must be positive, got {value!r}")
     return minutes
@@ -368,7 +381,7 @@ def exactly_one(model: Any, names: Iterable[str], *, what: str) -> str:
     if len(given) == 1:  # the common case, checked cheaply (this runs for every node)
         only = next(iter(given))
         if only in names:
-            return only
+            return cast("str", only)
     names = list(names)
     chosen = [n for n in names if n in given]
     if len(chosen) != 1:
@@ -377,6 +390,70 @@ def exactly_one(model: Any, names: Iterable[str], *, what: str) -> str:
             raise ValueError(f"{what} needs exactly one of: {listed}")
         raise ValueError(f"{what} takes exactly one of {listed}; got {', '.join(chosen)}")
     return chosen[0]
+
+
+# ---- timestamps: compared as instants, sent in Sentry's own format -----------------------
+
+
+def _as_utc(value: datetime) -> datetime:
+    # YAML timestamps without an offset, and Sentry's `Z`, both mean UTC.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+"""A manifest timestamp: ISO-8601 text or a YAML timestamp, held as an aware UTC datetime."""
+
+
+def format_instant(value: datetime | str | None) -> str | None:
+    """Sentry's timestamp format (`2024-05-01T12:00:00.000000Z`), so equal instants compare equal."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_instant(value)
+    return _as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_instant(text: str) -> datetime:
+    """A timestamp as Sentry returns it (`Z` suffix, optional fraction) as an aware datetime."""
+    return _as_utc(datetime.fromisoformat(text))
+
+
+def live_instant(value: Any) -> datetime | None:
+    """A live timestamp field, or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return parse_instant(str(value))
+    except ValueError:
+        return None
+
+
+# ---- strings with Sentry's pattern rules, explained in words -------------------------------
+
+
+def matching(pattern: str, message: str, *, min_length: int | None = None,
+             max_length: int | None = None) -> Any:
+    """A string field checked against `pattern`, failing with `message` (not the regex).
+
+    The pattern still goes into the JSON Schema, so editors flag the value too.
+    """
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.search(value):
+            raise ValueError(f"{message}, got {value!r}")
+        return value
+
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),
+                     AfterValidator(check), Field(json_schema_extra={"pattern": pattern})]
+
+
+def present(entry: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of `entry` named in `names` that are set (not None), in that order: an
+    optional field left out of a manifest is neither sent nor compared."""
+    return {name: value for name in names if (value := getattr(entry, name)) is not None}
 
 
 # ---- key spelling (Sentry stores snake_case and answers camelCase) -------------------------

@@ -10,7 +10,7 @@ planning scope (live_memo). Equivalence is checked by tests/test_kind_live_canon
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter
 
@@ -19,7 +19,7 @@ from .base import Fallback
 from .fields import owner_friendly, owner_to_sentry
 from .issue_alert_model import MATCHES, ActionItem, ConditionItem, FilterItem
 from .issue_alert_nodes import node_friendly
-from .issue_alerts import _LIST_OF_ROLE, DEFAULT_FREQUENCY, DEFAULT_MATCH, node_payload
+from .issue_alerts import DEFAULT_FREQUENCY, DEFAULT_MATCH, LIST_OF_ROLE, node_payload
 from .live_memo import frozen, memoized, sorted_thawed
 from .metric_alert_live import checked_owner, live_duration
 
@@ -51,7 +51,7 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
     for list_name in split:
         for node in data.get(list_name) or []:
             role, friendly = _node(node, list_name, directory)
-            split[_LIST_OF_ROLE[role] if role else list_name].append(friendly)
+            split[LIST_OF_ROLE[role] if role else list_name].append(friendly)
     out: dict[str, Any] = {
         "name": name,
         "action_match": matches[0],
@@ -82,7 +82,7 @@ def _node(node: dict[str, Any], list_name: str, directory: Directory
     result = memoized(key, directory, lambda: _round_trip(node, list_name, directory))
     if result is _BAD:
         raise Fallback
-    return result
+    return cast("tuple[Any, tuple[bytes, str]]", result)
 
 
 def _round_trip(node: dict[str, Any], list_name: str, directory: Directory) -> Any:

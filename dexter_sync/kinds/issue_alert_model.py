@@ -9,7 +9,7 @@ A node is written three ways: a bare short name for a node without parameters
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import (
     BaseModel,
@@ -113,7 +113,7 @@ def _node_model(name: str, roles: tuple[Role, ...], extra: tuple[str, ...] = ())
         return "sentry" if isinstance(value, SentryNode) else "friendly"
 
     return Annotated[
-        Annotated[Literal[bare], Tag("bare")]  # type: ignore[valid-type]
+        Annotated[Literal[bare], Tag("bare")]
         | Annotated[friendly, Tag("friendly")]
         | Annotated[SentryNode, Tag("sentry")],
         Discriminator(pick),
@@ -122,9 +122,18 @@ def _node_model(name: str, roles: tuple[Role, ...], extra: tuple[str, ...] = ())
 
 # EventAttributeCondition is a filter Sentry still accepts under conditions (its class path
 # says "conditions"); it is compared as a filter.
-ConditionItem = _node_model("ConditionNode", ("condition",), extra=("event_attribute",))
-FilterItem = _node_model("FilterNode", ("filter",))
-ActionItem = _node_model("ActionNode", ("action",))
+if TYPE_CHECKING:  # built at run time; the type checker sees the value type
+    ConditionItem = Any
+else:
+    ConditionItem = _node_model("ConditionNode", ("condition",), extra=("event_attribute",))
+if TYPE_CHECKING:  # built at run time; the type checker sees the value type
+    FilterItem = Any
+else:
+    FilterItem = _node_model("FilterNode", ("filter",))
+if TYPE_CHECKING:  # built at run time; the type checker sees the value type
+    ActionItem = Any
+else:
+    ActionItem = _node_model("ActionNode", ("action",))
 
 
 class IssueAlertEntry(EntryModel):
@@ -188,7 +197,7 @@ def short_of(node: Any) -> str | None:
     if isinstance(node, SentryNode):
         spec = BY_ID.get(node.id)
         return spec.short if spec else None
-    return node.chosen()[0]
+    return cast("str | None", node.chosen()[0])
 
 
 __all__ = [

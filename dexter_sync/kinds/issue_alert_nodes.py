@@ -54,7 +54,7 @@ class NodeSpec:
 
 
 def _renamed(pairs: dict[str, str], *, numbers: tuple[str, ...] = (),
-             strings: tuple[str, ...] = ()) -> tuple[Callable, Callable]:
+             strings: tuple[str, ...] = ()) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """Converters for nodes whose friendly keys only rename Sentry's (friendly -> sentry).
     `strings` are text form fields (Sentry stores 500 as "500")."""
 
@@ -86,7 +86,7 @@ _MATCH = _renamed({}, strings=("value",))
 
 def _integration(provider: str, key: str, extra: Callable[[Fields, Directory], Fields] | None,
                  back: Callable[[Fields, Directory], Fields] | None,
-                 numbers: tuple[str, ...] = ()) -> tuple[Callable, Callable]:
+                 numbers: tuple[str, ...] = ()) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """Converters for nodes naming an integration under `key` (a ChoiceField: id as string)."""
 
     def to_sentry(f: Fields, d: Directory) -> Fields:
@@ -158,8 +158,8 @@ def _assigned_back(f: Fields, d: Directory) -> Fields:
 
 
 def _email(f: Fields, d: Directory) -> Fields:
-    out = _assigned_to({**f, "target": {"issue_owners": "unassigned"}.get(f.get("target"),
-                                                                         f.get("target"))}, d)
+    out = _assigned_to({**f, "target": {"issue_owners": "unassigned"}.get(
+        str(f.get("target")), f.get("target"))}, d)
     if out["targetType"] == "Unassigned":
         out = {"targetType": "IssueOwners"}
     if f.get("fallthrough"):
@@ -351,8 +351,6 @@ INTEGRATION_KEYS = {"slack": ("workspace", "slack"), "msteams": ("team", "msteam
                     "pagerduty": ("account", "pagerduty"), "opsgenie": ("account", "opsgenie")}
 
 
-def shorts(*roles: Role) -> list[str]:
-    return [s.short for s in CATALOGUE if s.role in roles]
 
 
 # ---- conversions ----------------------------------------------------------------------------
@@ -375,6 +373,7 @@ def node_friendly(node: Fields, directory: Directory, *, defaults: bool = True
     if spec is None:
         kept = {k: strip_text(v) for k, v in fields.items() if v not in (None, "")}
         return None, {"id": node_id, **kept}
+    assert spec.params is not None  # a node without params returned above
     params = _in_model_order(spec.params, spec.from_sentry(fields, directory))
     if not spec.defaults:
         return spec.role, {spec.short: params}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,11 +35,12 @@ from .fields import (
 )
 from .issue_alert_model import IssueAlertEntry, OneKeyNode, SentryNode
 from .issue_alert_nodes import BY_SHORT, INTEGRATION_KEYS, node_friendly, spec_payload
+from .live_memo import memo_scope
 from .registry import register
 
 DEFAULT_FREQUENCY = 30
 DEFAULT_MATCH = "all"
-_LIST_OF_ROLE = {"condition": "conditions", "filter": "filters", "action": "actions"}
+LIST_OF_ROLE = {"condition": "conditions", "filter": "filters", "action": "actions"}
 
 
 def node_payload(node: Any, *, directory: Directory) -> dict[str, Any]:
@@ -104,7 +106,7 @@ def _canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any
     for list_name in split:
         for node in body.get(list_name) or []:
             role, friendly = node_friendly(node, directory)
-            split[_LIST_OF_ROLE[role] if role else list_name].append(friendly)
+            split[LIST_OF_ROLE[role] if role else list_name].append(friendly)
     out: dict[str, Any] = {
         "name": body.get("name"),
         "action_match": body.get("actionMatch") or DEFAULT_MATCH,
@@ -210,6 +212,10 @@ class IssueAlertKind(ResourceKind[IssueAlertEntry]):
             return canonical_live(data, directory)
         except Fallback:  # what the fast path leaves to the default round trip
             return super().canonical_live(data, directory=directory)
+
+    def live_scope(self, directory: Directory) -> AbstractContextManager[None]:
+        """Remember action and node conversions while a plan reads live rules (live_memo)."""
+        return memo_scope(directory)
 
     def safety_findings(self, change: ResourceChange) -> list[SafetyFinding]:
         return issue_alert_gates(change)

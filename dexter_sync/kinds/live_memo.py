@@ -54,8 +54,6 @@ def frozen(value: Any) -> tuple[bytes, str]:
     return marshal.dumps(value), sort_key(value)
 
 
-def thawed(kept: tuple[bytes, str]) -> Any:
-    return marshal.loads(kept[0])
 
 
 def sorted_thawed(kept: list[tuple[bytes, str]]) -> list[Any]:

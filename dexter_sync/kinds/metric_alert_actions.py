@@ -9,6 +9,7 @@ service returned as an int, compares equal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr, model_validator
@@ -189,6 +190,7 @@ def _slack(t: SlackTarget, d: Directory) -> dict[str, Any]:
 def _email(t: EmailTarget, d: Directory) -> dict[str, Any]:
     if t.team is not None:
         return {"type": "email", "targetType": "team", "targetIdentifier": team_id_for(t.team, d)}
+    assert t.user is not None  # the model requires exactly one of team and user
     return {"type": "email", "targetType": "user", "targetIdentifier": user_id_for(t.user, d)}
 
 
@@ -223,7 +225,7 @@ def _sentry_app(t: SentryAppTarget, d: Directory) -> dict[str, Any]:
     return {**body, **drop_none(optional)}
 
 
-_FRIENDLY_PAYLOAD = {
+_FRIENDLY_PAYLOAD: dict[str, Callable[[Any, Directory], dict[str, Any]]] = {
     "slack": _slack, "email": _email, "pagerduty": _pagerduty, "opsgenie": _opsgenie,
     "msteams": _msteams, "discord": _discord, "sentry_app": _sentry_app,
 }

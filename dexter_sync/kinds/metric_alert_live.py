@@ -13,7 +13,7 @@ checked by tests/test_kind_live_canonical.py.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter
 
@@ -40,11 +40,11 @@ from .metric_alert_model import (
     SENSITIVITIES,
 )
 from .metric_alerts import (
-    _QUERY_TYPE_NAMES,
-    _THRESHOLD_NAMES,
-    _id_order,
-    _without_default_priority,
+    QUERY_TYPE_NAMES,
+    THRESHOLD_NAMES,
     display_aggregate,
+    id_order,
+    without_default_priority,
 )
 
 _ACTION = TypeAdapter(TriggerAction)
@@ -74,7 +74,7 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
     if dataset not in DATASETS or type(dataset) is not str:
         raise Fallback
     window = live_duration(data.get("timeWindow") or 1, 1, 1440)  # ValueError: default decides
-    threshold_type = _THRESHOLD_NAMES.get(_whole(data.get("thresholdType") or 0), "above")
+    threshold_type = THRESHOLD_NAMES.get(_whole(data.get("thresholdType") or 0), "above")
     period = _whole(data.get("thresholdPeriod") or 1)
     if not 1 <= period <= 20:
         raise Fallback
@@ -133,7 +133,7 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
         "percent" if delta is not None else detection or "static"
     query_type = data.get("queryType")
     if query_type is not None and query_type != DATASET_QUERY_TYPE.get(dataset):
-        value = _QUERY_TYPE_NAMES.get(query_type, query_type)
+        value = QUERY_TYPE_NAMES.get(query_type, query_type)
         if type(value) is not str or value not in _QUERY_TYPE_VALUES:
             raise Fallback
         optional["query_type"] = value
@@ -157,7 +157,7 @@ def _triggers(data: dict[str, Any], directory: Directory) -> dict[str, Any]:
         label = t.get("label")
         threshold = _threshold(t.get("alertThreshold"))
         actions = [_action(a, label, directory)
-                   for a in sorted(t.get("actions") or [], key=_id_order)]
+                   for a in sorted(t.get("actions") or [], key=id_order)]
         found[label] = (threshold, actions)
     if "critical" not in found or not set(found) <= {"critical", "warning"}:
         raise Fallback
@@ -187,9 +187,11 @@ def live_duration(value: Any, low: float, high: float) -> str:
 def checked_owner(owner: str) -> str:
     """`check_owner`, leaving an owner the model refuses to the default path."""
     try:
-        return check_owner(owner)
+        checked = check_owner(owner)
     except ValueError as error:
         raise Fallback from error
+    assert checked is not None  # None only for None
+    return checked
 
 
 def _whole(value: Any) -> int:
@@ -225,13 +227,13 @@ def _action(action: dict[str, Any], label: str, directory: Directory) -> tuple[b
     result = memoized(key, directory, lambda: _round_trip(action, label, directory))
     if result is _BAD:
         raise Fallback
-    return result
+    return cast("tuple[bytes, str]", result)
 
 
 def _round_trip(action: dict[str, Any], label: str, directory: Directory) -> Any:
     """What the default path makes of one live action: export form, validated, request
     form, comparison form."""
-    friendly = _without_default_priority(
+    friendly = without_default_priority(
         action_friendly(action, label=label, directory=directory), label)
     try:
         model = _ACTION.validate_python(friendly, context=_LIVE)

@@ -12,6 +12,7 @@ import copy
 import functools
 import re
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from pydantic import ValidationError
@@ -37,6 +38,7 @@ from .fields import (
     sorted_canonical,
     with_raw,
 )
+from .live_memo import memo_scope
 from .metric_alert_actions import (
     DEFAULT_PRIORITY,
     EmailTarget,
@@ -54,8 +56,8 @@ from .metric_alert_model import (
 )
 from .registry import register
 
-_THRESHOLD_NAMES = {v: k for k, v in THRESHOLD_TYPES.items()}
-_QUERY_TYPE_NAMES = {v: k for k, v in QUERY_TYPES.items()}
+THRESHOLD_NAMES = {v: k for k, v in THRESHOLD_TYPES.items()}
+QUERY_TYPE_NAMES = {v: k for k, v in QUERY_TYPES.items()}
 _OPTIONAL = {  # request key -> manifest field, sent only when declared
     "environment": "environment", "owner": "owner", "resolveThreshold": "resolve_threshold",
     "comparisonDelta": "comparison_delta", "description": "description",
@@ -109,7 +111,7 @@ def build_payload(entry: MetricAlertEntry, *, directory: Directory) -> dict[str,
     if body.get("resolveThreshold") is not None:
         body["resolveThreshold"] = payload_number(body["resolveThreshold"])
     if body.get("comparisonDelta") is not None:
-        body["comparisonDelta"] = round(duration_minutes(entry.comparison_delta))
+        body["comparisonDelta"] = round(duration_minutes(body["comparisonDelta"]))
     if isinstance(body.get("queryType"), str):
         body["queryType"] = QUERY_TYPES[body["queryType"]]
     return with_raw(body, entry.raw)
@@ -145,7 +147,7 @@ def _canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any
         "query": " ".join(str(body.get("query") or "").split()),
         "dataset": body.get("dataset") or "events",
         "time_window": format_duration(float(body.get("timeWindow") or 0)),
-        "threshold_type": _THRESHOLD_NAMES.get(int(body.get("thresholdType") or 0)),
+        "threshold_type": THRESHOLD_NAMES.get(int(body.get("thresholdType") or 0)),
         "threshold_period": int(body.get("thresholdPeriod") or 1),
         "detection_type": _detection(body),
         "triggers": {
@@ -169,7 +171,7 @@ def _canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any
     if out.get("comparison_delta") is not None:
         out["comparison_delta"] = format_duration(float(out["comparison_delta"]))
     if isinstance(out.get("query_type"), int):
-        out["query_type"] = _QUERY_TYPE_NAMES.get(out["query_type"], out["query_type"])
+        out["query_type"] = QUERY_TYPE_NAMES.get(out["query_type"], out["query_type"])
     if out.get("event_types") is not None:
         out["event_types"] = sorted(set(out["event_types"]))
     if out.get("description") is not None:
@@ -195,7 +197,7 @@ def entry_from_live(data: dict[str, Any], *, directory: Directory) -> MetricAler
         "aggregate": str(data.get("aggregate") or ""),
         "query": data.get("query") or "",
         "time_window": format_duration(float(data.get("timeWindow") or 1)),
-        "threshold_type": _THRESHOLD_NAMES.get(int(data.get("thresholdType") or 0), "above"),
+        "threshold_type": THRESHOLD_NAMES.get(int(data.get("thresholdType") or 0), "above"),
         "threshold_period": int(data.get("thresholdPeriod") or 1),
         "triggers": _live_triggers(data, directory),
     }
@@ -207,7 +209,7 @@ def entry_from_live(data: dict[str, Any], *, directory: Directory) -> MetricAler
         entry["dataset"] = dataset
     query_type = data.get("queryType")
     if query_type is not None and query_type != DATASET_QUERY_TYPE.get(dataset):
-        entry["query_type"] = _QUERY_TYPE_NAMES.get(query_type, query_type)
+        entry["query_type"] = QUERY_TYPE_NAMES.get(query_type, query_type)
     if data.get("eventTypes") is not None:
         entry["event_types"] = sorted(data["eventTypes"])
     for key, field in (("environment", "environment"), ("sensitivity", "sensitivity"),
@@ -241,14 +243,14 @@ def _live_triggers(data: dict[str, Any], directory: Directory) -> dict[str, Any]
         label = t.get("label")
         triggers[label] = {
             "threshold": number(t.get("alertThreshold")),
-            "actions": [_without_default_priority(
+            "actions": [without_default_priority(
                 action_friendly(a, label=label, directory=directory), label)
-                for a in sorted(t.get("actions") or [], key=_id_order)],
+                for a in sorted(t.get("actions") or [], key=id_order)],
         }
     return triggers
 
 
-def _without_default_priority(action: dict[str, Any], label: str) -> dict[str, Any]:
+def without_default_priority(action: dict[str, Any], label: str) -> dict[str, Any]:
     """Export leaves out the priority Sentry assumes anyway (canonical fills it back in)."""
     for kind, params in action.items():
         if kind in DEFAULT_PRIORITY and isinstance(params, dict) \
@@ -262,7 +264,7 @@ DEFAULT_EVENT_TYPES: dict[str, list[str]] = {
 """What Sentry stores when a rule is created without eventTypes (REFERENCE §1.3a)."""
 
 
-def _id_order(action: dict[str, Any]) -> tuple[int, str]:
+def id_order(action: dict[str, Any]) -> tuple[int, str]:
     ident = str(action.get("id", ""))
     return (int(ident), "") if ident.isdigit() else (0, ident)
 
@@ -346,6 +348,10 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
             return canonical_live(data, directory)
         except Fallback:  # what the fast path leaves to the default round trip
             return super().canonical_live(data, directory=directory)
+
+    def live_scope(self, directory: Directory) -> AbstractContextManager[None]:
+        """Remember action and node conversions while a plan reads live rules (live_memo)."""
+        return memo_scope(directory)
 
     def safety_findings(self, change: ResourceChange) -> list[SafetyFinding]:
         return metric_alert_gates(change)

@@ -7,12 +7,13 @@ says which module registered it first (octoDNS's Record.register_type habit).
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from ..core.contract import KindCatalog
 from ..core.diagnostics import DexterError
 from .base import ResourceKind
 
-_KINDS: dict[str, ResourceKind] = {}
+_KINDS: dict[str, ResourceKind[Any]] = {}
 _ORIGIN: dict[str, str] = {}
 
 # Order matters only for display; apply order comes from `depends_on`.
@@ -35,7 +36,7 @@ KIND_MODULES = (
 RESERVED_SECTIONS: tuple[str, ...] = ()
 
 
-def register(kind: ResourceKind) -> ResourceKind:
+def register(kind: ResourceKind[Any]) -> ResourceKind[Any]:
     origin = type(kind).__module__
     if kind.name in _KINDS:
         raise DexterError(
@@ -53,19 +54,19 @@ def _load() -> None:
             importlib.import_module(module)
 
 
-def _rank(kind: ResourceKind) -> int:
+def _rank(kind: ResourceKind[Any]) -> int:
     module = _ORIGIN[kind.name]
     return KIND_MODULES.index(module) if module in KIND_MODULES else len(KIND_MODULES)
 
 
-def all_kinds() -> list[ResourceKind]:
+def all_kinds() -> list[ResourceKind[Any]]:
     """Every kind, in `KIND_MODULES` order (not import order), so generated files and
     messages are stable whichever module a caller happened to import first."""
     _load()
     return sorted(_KINDS.values(), key=_rank)
 
 
-def get_kind(name: str) -> ResourceKind:
+def get_kind(name: str) -> ResourceKind[Any]:
     _load()
     try:
         return _KINDS[name]
@@ -74,7 +75,7 @@ def get_kind(name: str) -> ResourceKind:
                           code="unknown-kind") from None
 
 
-def kinds_in_section(section: str) -> list[ResourceKind]:
+def kinds_in_section(section: str) -> list[ResourceKind[Any]]:
     """Kinds whose entries live in one manifest section (not counting child kinds)."""
     return [k for k in all_kinds() if k.section == section and k.child_of is None]
 

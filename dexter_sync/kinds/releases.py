@@ -14,13 +14,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from ..core.changes import ResourceChange
 from ..core.directory import Directory
 from ..core.requests import ApiRequest, path_segment
+from ..core.sources import FieldPath
 from .base import EntryModel, ListRequest, ReadContext, Reference, ResourceKind
-from .deploys import DeployEntry, UtcDatetime, format_instant, live_instant, present
+from .deploys import DeployEntry
+from .fields import UtcDatetime, format_instant, live_instant, present
 from .registry import register
 
 # Sentry's sentry.constants.BAD_RELEASE_CHARS and MAX_VERSION_LENGTH.
@@ -164,7 +166,7 @@ class ReleaseKind(ResourceKind[ReleaseEntry]):
                  parent: str | None) -> str:
         return str(data["version"])
 
-    def children(self, entry: ReleaseEntry) -> list[tuple[str, DeployEntry, tuple]]:
+    def children(self, entry: ReleaseEntry) -> list[tuple[str, BaseModel, FieldPath]]:
         return [("deploy", d.with_version(entry.version), ("deploys", i))
                 for i, d in enumerate(entry.deploys)]
 

@@ -56,7 +56,7 @@ class EntryCollector:
         for index, item in enumerate(items):
             self._add_entry(section, kinds, item, document, (section, index))
 
-    def _add_entry(self, section: str, kinds: list[ResourceKind], item: Any,
+    def _add_entry(self, section: str, kinds: list[ResourceKind[Any]], item: Any,
                    document: YamlDocument, base: FieldPath) -> None:
         where = document.span(base, key=False)
         if not isinstance(item, dict):
@@ -99,8 +99,8 @@ class EntryCollector:
                 field_spans=_rebase(spans, tuple(child_path)), parent_key=key,
             ), (*base, *child_path))
 
-    def _choose_kind(self, section: str, kinds: list[ResourceKind], item: dict[str, Any],
-                     document: YamlDocument, base: FieldPath) -> ResourceKind | None:
+    def _choose_kind(self, section: str, kinds: list[ResourceKind[Any]], item: dict[str, Any],
+                     document: YamlDocument, base: FieldPath) -> ResourceKind[Any] | None:
         tagged = {k.type_tag: k for k in kinds if k.type_tag}
         if not tagged:
             return kinds[0]
@@ -120,7 +120,7 @@ class EntryCollector:
             return None
         return tagged[tag]
 
-    def _apply_defaults(self, section: str, kind: ResourceKind, data: dict[str, Any],
+    def _apply_defaults(self, section: str, kind: ResourceKind[Any], data: dict[str, Any],
                         document: YamlDocument, base: FieldPath) -> None:
         """Fill fields the entry does not set; their positions point into dexter.yaml."""
         names = field_names(kind.entry_model)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -74,13 +74,13 @@ def _child_field(parent: Any, child: Any) -> str | None:
     """The parent entry field that holds the child kind's entries (`deploys`)."""
     for name, info in parent.entry_model.model_fields.items():
         if child.entry_model in typing.get_args(info.annotation):
-            return name
+            return cast("str | None", name)
     return None
 
 
-def _exported(kind: Any, obj: LiveObject, directory: Any, skipped: list[str]) -> dict | None:
+def _exported(kind: Any, obj: LiveObject, directory: Any, skipped: list[str]) -> dict[str, Any] | None:
     try:
-        return kind.export(obj.data, directory=directory)
+        return cast("dict[str, Any] | None", kind.export(obj.data, directory=directory))
     except Exception as error:  # one unreadable object must not sink the whole export
         log.debug("cannot export %s/%s", kind.name, obj.key, exc_info=True)
         skipped.append(f"{kind.name}/{obj.key}: cannot be expressed as a manifest entry "

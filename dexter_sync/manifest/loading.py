@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..core.diagnostics import Diagnostic, Diagnostics, ValidationError, did_you_mean
 from ..core.sources import SourceSpan
@@ -137,7 +137,8 @@ class _Loader:
         data = self._render_settings(document, env)
         model, problems = validate_mapping(SettingsFile, data, document, ())
         self.problems.extend(problems)
-        vars_ = data.get("vars") if isinstance(data.get("vars"), dict) else {}
+        declared = data.get("vars")
+        vars_: dict[str, Any] = declared if isinstance(declared, dict) else {}
         organization = data.get("organization")
         self.renderer = TemplateRenderer(TemplateContext(
             vars=vars_, organization=organization if isinstance(organization, str) else "",
@@ -162,7 +163,7 @@ class _Loader:
         for key in list(data):
             if key not in ("vars", ENV_ALLOW_KEY):
                 data[key] = _render_tree(data[key], (key,), document, with_vars, self.problems)
-        return data
+        return cast("dict[str, Any]", data)
 
     def _check_sections(self, data: dict[str, Any], document: YamlDocument) -> None:
         """`prune:` keys must be sections; reserved sections are not supported yet."""
@@ -274,8 +275,9 @@ class _Loader:
         template = TemplateLines(text)
         if rendered:
             text, problem = self.renderer.render_file(text, display)
-            if problem is not None:
-                self.problems.add(problem)
+            if problem is not None or text is None:
+                if problem is not None:
+                    self.problems.add(problem)
                 return
             document, problems = parse_yaml(text, display, rendered=True)
         else:

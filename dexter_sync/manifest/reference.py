@@ -55,7 +55,9 @@ def render_reference() -> str:
             "kind": kind, "section": section,
             "doc": _type_doc(name, defs[name], ()), "parent": None,
         })
-    for child in [k for k in all_kinds() if k.child_of is not None]:
+    for child in all_kinds():
+        if child.child_of is None:
+            continue
         schema = model_schema(child.entry_model)
         kinds.append({"kind": child, "section": get_kind(child.child_of).section,
                       "parent": get_kind(child.child_of).name,

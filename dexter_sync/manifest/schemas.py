@@ -30,7 +30,7 @@ def settings_schema() -> dict[str, Any]:
     return {"$schema": DRAFT, "title": "dexter.yaml", **schema}
 
 
-def entry_models() -> list[tuple[str, ResourceKind]]:
+def entry_models() -> list[tuple[str, ResourceKind[Any]]]:
     """(section, kind) for every kind with its own entries, in registry order."""
     return [(s, k) for s in sections() for k in kinds_in_section(s)]
 
@@ -64,7 +64,7 @@ def resources_schema() -> dict[str, Any]:
     }
 
 
-def _tagged(kind: ResourceKind, ref: str, defs: dict[str, Any]) -> dict[str, Any]:
+def _tagged(kind: ResourceKind[Any], ref: str, defs: dict[str, Any]) -> dict[str, Any]:
     """A copy of the kind's entry schema with its required `type: <tag>` added.
 
     A copy, not `allOf`, because the entry schema forbids properties it does not list.

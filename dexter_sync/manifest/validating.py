@@ -58,14 +58,14 @@ def translate_errors(error: PydanticValidationError, model: type[BaseModel], dat
                 span=document.span((*base, *path)), path=(*base, *path),
                 hint=did_you_mean(name, choices) or _valid_choices(choices)))
         elif kind == "literal_error" and isinstance(item.get("input"), str):
-            choices = re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", "")))
+            expected = re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", "")))
             found.append(Diagnostic(
-                "invalid-value", _describe(item), span=document.span((*base, *path), key=False),
-                path=(*base, *path), hint=did_you_mean(item["input"], choices)))
+                "invalid-value", _describe(dict(item)), span=document.span((*base, *path), key=False),
+                path=(*base, *path), hint=did_you_mean(item["input"], expected)))
         else:
             # one line per place: a union's branches ("a valid integer", "a valid string")
             # become one "expected ... or ..." message
-            grouped.setdefault((*base, *path), []).append(_describe(item))
+            grouped.setdefault((*base, *path), []).append(_describe(dict(item)))
     for path, messages in grouped.items():
         unique = list(dict.fromkeys(messages))
         message = unique[0] if len(unique) == 1 else _join_alternatives(unique)

@@ -132,6 +132,7 @@ class _Converter:
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, (*path, i), None, depth + 1)
                     for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.MappingNode)  # scalars and sequences returned above
         return self._mapping(node, path, depth)
 
     def _mapping(self, node: yaml.MappingNode, path: FieldPath, depth: int) -> dict[str, Any]:

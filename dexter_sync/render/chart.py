@@ -31,7 +31,7 @@ def _columns(values: list[float], width: int) -> list[float]:
 
 def _label(ms: int, span_ms: int) -> str:
     moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return moment.strftime("%H:%M" if span_ms <= 2 * 86_400_000 else "%m-%d")
+    return moment.strftime("%H:%M" if span_ms < 43_200_000 else "%m-%d %H:%M")
 
 
 def chart(title: str, points: list[tuple[int, float]], *, width: int = 60,
@@ -40,17 +40,19 @@ def chart(title: str, points: list[tuple[int, float]], *, width: int = 60,
         return f"{title}: no data"
     values = _columns([v for _, v in points], max(width, 1))
     top = max(values) or 1.0
-    label_width = max(len(f"{top:g}"), 1)
+    top_label = f"{top:.4g}"
+    label_width = len(top_label)
     rows = []
     for level in range(height, 0, -1):
         line = ""
         for value in values:
             eighths = round(value / top * height * 8) - (level - 1) * 8
             line += BLOCKS[max(0, min(8, eighths))]
-        axis = f"{top:g}" if level == height else ("0" if level == 1 else "")
+        axis = top_label if level == height else ("0" if level == 1 else "")
         rows.append(f"{axis.rjust(label_width)} {'┤' if axis else '│'}{line.rstrip()}")
     span = points[-1][0] - points[0][0]
     first, last = _label(points[0][0], span), _label(points[-1][0], span)
     footer = " " * (label_width + 1) + "└" + "─" * len(values)
     labels = " " * (label_width + 2) + first + last.rjust(max(len(values) - len(first), 0))
-    return "\n".join([f"{title}  (max {top:g}, {len(points)} buckets)", *rows, footer, labels])
+    return "\n".join([f"{title}  (max {top_label}, {len(points)} buckets)", *rows, footer,
+                      labels])

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import jinja2
+
 from ..core.changes import Plan
 from .escaping import markdown_inline, printable
 from .jinja import environment
@@ -39,7 +41,7 @@ def _cell(text: str) -> str:
     return markdown_inline(text)
 
 
-def _env():
+def _env() -> jinja2.Environment:
     env = environment()
     env.filters.setdefault("html", _html)
     env.filters.setdefault("code", _code)
@@ -64,7 +66,7 @@ def _rows(view: PlanView) -> list[tuple[str, dict[str, int]]]:
     return list(rows.items())
 
 
-def _change_block(env, change: ChangeView) -> str:
+def _change_block(env: jinja2.Environment, change: ChangeView) -> str:
     text = env.get_template("change.md.j2").render(ch=change)
     if len(text) <= BLOCK_LIMIT:
         return text

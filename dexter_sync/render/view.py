@@ -188,7 +188,7 @@ def _change_view(change: ResourceChange) -> ChangeView:
     )
 
 
-def _redact_leaf(path: tuple, value: Any) -> Any:
+def _redact_leaf(path: tuple[Any, ...], value: Any) -> Any:
     named = [p for p in path if isinstance(p, str)]
     if named and SENSITIVE.search(named[-1]):
         return MASK

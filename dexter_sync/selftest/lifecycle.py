@@ -19,6 +19,7 @@ from ..apply.executor import apply_change
 from ..apply.report import Status
 from ..core.changes import Action, Plan, ResourceChange
 from ..core.diagnostics import ValidationError
+from ..core.directory import Directory
 from ..core.planning import make_plan
 from ..core.references import check_references, desired_projects
 from ..core.requests import ApiRequest
@@ -129,14 +130,23 @@ class Lifecycle:
             if created & set(get_kind(kind).depends_on):
                 # a kind whose payload names an object made in this run (a code mapping's
                 # repository) is planned again now that the object exists
-                plan = await self.plan(desired)
+                replanned = await self.guarded(self.plan(desired), kind, "create")
+                if replanned is None:
+                    continue
+                plan = replanned
             if await self.step(kind, "create", lambda k=kind, p=plan: self.create(p, k)):
                 created.add(kind)
             else:
                 self.broken.setdefault(kind, "create failed")
-        live = await self.read(desired)
+        read_error: str | None = None
+        try:
+            live = await self.read(desired)
+        except SentryError as error:  # every kind's read-list step fails with it
+            read_error = str(error)
+            live = LiveState(directory=Directory(self.organization))
         for kind in self.ordered():
-            if not await self.step(kind, "read-list", lambda k=kind: self.read_list(live, k)):
+            if not await self.step(kind, "read-list",
+                                   lambda k=kind: self.read_list(live, k, read_error)):
                 self.broken.setdefault(kind, "not found in the list")
             await self.step(kind, "normalized",
                             lambda k=kind: self.normalized(desired, live, k))
@@ -150,6 +160,15 @@ class Lifecycle:
         for kind in reversed(self.ordered()):
             await self.step(kind, "delete", lambda k=kind: self.delete(desired, k))
         return self.results
+
+    async def guarded(self, planning: Awaitable[Plan], kind: str, name: str) -> Plan | None:
+        """A plan, or None after recording the step as failed (and the kind as broken)."""
+        try:
+            return await planning
+        except Exception as error:  # noqa: BLE001 -- the step fails, the run goes on
+            self.broken.setdefault(kind, f"{name} failed")
+            self.record(kind, name, "fail", self.cite(kind, f"planning failed: {error}"))
+            return None
 
     async def planned_step(self, desired: DesiredState, name: str,
                            body: Callable[[Plan, str], Awaitable[str]]) -> None:
@@ -201,7 +220,9 @@ class Lifecycle:
                               f"{self.keys[kind]!r}, found {len(matches)}")
         return matches[0]
 
-    async def read_list(self, live: LiveState, kind: str) -> str:
+    async def read_list(self, live: LiveState, kind: str, read_error: str | None) -> str:
+        if read_error is not None:
+            raise CheckFailed(f"reading the samples back failed: {read_error}")
         obj = self.found(live, kind)
         return f"{kind}/{obj.key} listed with id {obj.id}"
 

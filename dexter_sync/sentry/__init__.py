@@ -8,8 +8,10 @@ Three layers, each using only the ones below it:
            single-flight, circuit breaker, metrics).
   facade   (`facade.py`, `reading.py`, `channels.py`, `issues.py`, `connect.py`): composite
            reads of live state for every kind at once (names resolved, Slack channel ids
-           included), writes, task polling, the embedded emulator.
-Nothing outside this package builds URLs or sees the token.
+           included), writes, task polling; a target is a URL or an in-process transport
+           the caller supplies (the CLI's embedded emulator).
+Nothing outside this package sends a request or sees the token; the kinds build the
+requests (`ApiRequest`: method, path, body), this package sends them.
 """
 
 from .connect import open_facade

@@ -47,8 +47,9 @@ class SentryFacade:
             directory = await reading.read_directory(self.gateway, self.organization)
             self.gateway.cache.put(key, directory)
             return directory
-        return await self.gateway.cache.get_or_load(
+        cached: Directory = await self.gateway.cache.get_or_load(
             key, lambda: reading.read_directory(self.gateway, self.organization))
+        return cached
 
     async def read_state(self, kinds: list[str], *, projects: list[str] | None = None,
                          desired: DesiredState | None = None,
@@ -94,9 +95,10 @@ class SentryFacade:
 
     async def issue_context(self, issue: str | int) -> dict[str, Any]:
         """The issue, its latest events, stats, tags and participants (fetched in parallel)."""
-        return await self.gateway.cache.get_or_load(
+        context: dict[str, Any] = await self.gateway.cache.get_or_load(
             ("issue", self.organization, str(issue)),
             lambda: issues.issue_context(self.gateway, self.organization, issue))
+        return context
 
     # ---- writes --------------------------------------------------------------------------
 

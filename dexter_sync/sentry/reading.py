@@ -137,9 +137,9 @@ async def read_state(gateway: Gateway, directory: Directory, kinds: list[str], *
     order = read_order(kinds)
     for name in order:
         live.objects.setdefault(name, [])
-    tasks: dict[str, asyncio.Task] = {}
+    tasks: dict[str, asyncio.Task[Any]] = {}
 
-    async def run(kind: ResourceKind) -> None:
+    async def run(kind: ResourceKind[Any]) -> None:
         for dep in kind.depends_on:
             if dep in tasks:
                 await tasks[dep]
@@ -161,7 +161,7 @@ async def read_state(gateway: Gateway, directory: Directory, kinds: list[str], *
     return live
 
 
-async def read_details(gateway: Gateway, kind: ResourceKind, organization: str,
+async def read_details(gateway: Gateway, kind: ResourceKind[Any], organization: str,
                        objects: list[LiveObject], desired: list[DesiredResource], *,
                        every: bool = False) -> None:
     """Complete `objects` with what only their detail responses carry, one GET each,
@@ -189,7 +189,7 @@ async def read_details(gateway: Gateway, kind: ResourceKind, organization: str,
         raise first_error(group) from None
 
 
-async def read_kind(gateway: Gateway, kind: ResourceKind, ctx: ReadContext, *,
+async def read_kind(gateway: Gateway, kind: ResourceKind[Any], ctx: ReadContext, *,
                     into: list[LiveObject]) -> None:
     listings = kind.list_requests(ctx)
     try:
@@ -212,7 +212,7 @@ def merged_by_id(objects: list[LiveObject]) -> list[LiveObject]:
     return list(unique.values())
 
 
-async def read_listing(gateway: Gateway, kind: ResourceKind, listing: ListRequest,
+async def read_listing(gateway: Gateway, kind: ResourceKind[Any], listing: ListRequest,
                        directory: Directory) -> list[LiveObject]:
     try:
         return await _read_listing(gateway, kind, listing, directory)
@@ -231,7 +231,7 @@ async def read_listing(gateway: Gateway, kind: ResourceKind, listing: ListReques
         raise
 
 
-async def _read_listing(gateway: Gateway, kind: ResourceKind, listing: ListRequest,
+async def _read_listing(gateway: Gateway, kind: ResourceKind[Any], listing: ListRequest,
                         directory: Directory) -> list[LiveObject]:
     """Every object of one listing, once per id: offset pagination while objects are created
     shifts rows, so a row can come twice; the later copy is the fresher one. A page that adds

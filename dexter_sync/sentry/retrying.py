@@ -14,6 +14,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
@@ -46,7 +47,7 @@ def is_retryable(method: str, error: BaseException) -> bool:
 def backoff(policy: RetryPolicy, attempt: int) -> float:
     """Exponential backoff with jitter: initial * 2^(attempt-1), capped, plus up to `jitter`."""
     base = min(policy.maximum, policy.initial * 2 ** max(0, attempt - 1))
-    return base + random.uniform(0, policy.jitter)
+    return cast("float", base + random.uniform(0, policy.jitter))
 
 
 def retrying(policy: RetryPolicy, *, method: str, route: str,

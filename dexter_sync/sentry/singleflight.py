@@ -8,6 +8,7 @@ is forgotten as soon as the call ends: this is deduplication, not caching.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ class SingleFlight:
     """Calls that really ran."""
     shared: int = 0
     """Callers served by a call another caller started."""
-    _inflight: dict[Hashable, asyncio.Task] = field(default_factory=dict)
+    _inflight: dict[Hashable, asyncio.Task[Any]] = field(default_factory=dict)
 
     async def do(self, key: Hashable, fn: Callable[[], Awaitable[Any]]) -> Any:
         task = self._inflight.get(key)
@@ -27,12 +28,12 @@ class SingleFlight:
             self.calls += 1
             task = asyncio.ensure_future(fn())
             self._inflight[key] = task
-            task.add_done_callback(lambda t, k=key: self._forget(k, t))
+            task.add_done_callback(functools.partial(self._forget, key))
         else:
             self.shared += 1
         return await asyncio.shield(task)
 
-    def _forget(self, key: Hashable, task: asyncio.Task) -> None:
+    def _forget(self, key: Hashable, task: asyncio.Task[Any]) -> None:
         if self._inflight.get(key) is task:
             del self._inflight[key]
         if not task.cancelled():

@@ -25,6 +25,8 @@ class StreamMessage:
     id: int
     type: str
     json: str
+    sse: bytes
+    """The Server-Sent Events frame, encoded once for every subscriber."""
 
 
 @dataclass(eq=False)
@@ -63,6 +65,12 @@ class Subscriber:
                 return None
         return self._queue.popleft()
 
+    def drain(self) -> list[StreamMessage]:
+        """Everything queued now (a stream writes a burst in one send)."""
+        messages = list(self._queue)
+        self._queue.clear()
+        return messages
+
     def close(self) -> None:
         self.closed = True
         self._ready.set()
@@ -80,8 +88,9 @@ class EventHub:
         self.last_id += 1
         body = event.as_dict()
         body["id"] = self.last_id
-        message = StreamMessage(self.last_id, event.type,
-                                json.dumps(body, sort_keys=True, default=str, separators=(",", ":")))
+        text = json.dumps(body, sort_keys=True, default=str, separators=(",", ":"))
+        frame = f"id: {self.last_id}\nevent: {event.type}\ndata: {text}\n\n".encode()
+        message = StreamMessage(self.last_id, event.type, text, frame)
         self.history.append(message)
         for subscriber in list(self.subscribers):
             if subscriber.wants(message) and not subscriber.offer(message):

@@ -11,11 +11,13 @@ turns the plan into drift events, polls the feeds the chosen event types need, a
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from ..apply.executor import execute_plan
 from ..apply.ports import WriteFacade
@@ -26,16 +28,32 @@ from ..core.state import DesiredState
 from ..sentry import feeds
 from ..sentry.errors import Forbidden, NotFound, SentryError, SentryHTTPError
 from ..sentry.facade import SentryFacade
+from ..sentry.release_numbers import compare_releases
 from .attribution import AuditLog
 from .drift import DriftWatcher
 from .emitter import Emitter
 from .events import WatchEvent
 from .feeds import IncidentWatcher, IssueWatcher, ReleaseWatcher
+from .regression import RegressionWatcher
 from .state import WatchState
 
 log = logging.getLogger(__name__)
 
+FULL_COLLECTION_EVERY = 10
+"""Cycles between explicit full garbage collections (see `run`)."""
+
 Planner = Callable[[SentryFacade, DesiredState], Awaitable[Plan]]
+Read = Callable[[], Awaitable[list[dict[str, Any]]]]
+
+
+class Watcher(Protocol):
+    """Turns one feed answer into events (sync, or async when it reads more)."""
+
+    @property
+    def types(self) -> tuple[str, ...]: ...
+
+    def events(self, answer: list[dict[str, Any]]
+               ) -> list[WatchEvent] | Awaitable[list[WatchEvent]]: ...
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,8 @@ class LoopOptions:
     stop_grace: float = 5.0
     """Seconds a stop request waits for the running cycle before cancelling it."""
     apply_concurrency: int = 4
+    regression_check: float = 300.0
+    """Seconds between two comparisons of one new release with its previous one."""
 
 
 def is_outage(error: BaseException) -> bool:
@@ -70,12 +90,21 @@ class WatchLoop:
         org = facade.organization
         self.drift = DriftWatcher(org, AuditLog(
             lambda: feeds.audit_rows(facade.gateway, org)))
-        self.feeds: list[tuple[Any, Callable[[], Awaitable[list[dict[str, Any]]]]]] = [
-            (watcher, read) for watcher, read in (
-                (IssueWatcher(org), lambda: feeds.recent_issues(facade.gateway, org)),
-                (IncidentWatcher(org), lambda: feeds.recent_incidents(facade.gateway, org)),
-                (ReleaseWatcher(org), lambda: feeds.recent_releases(facade.gateway, org)),
-            ) if any(emitter.wants(t) for t in watcher.types)]
+        issues, incidents, releases = IssueWatcher(org), IncidentWatcher(org), ReleaseWatcher(org)
+        regression = RegressionWatcher(
+            org, lambda base, candidate: compare_releases(facade.gateway, org, base, candidate),
+            check_every=options.regression_check)
+        specs: list[tuple[Read, list[Watcher]]] = [
+            (lambda: feeds.recent_issues(facade.gateway, org), [issues]),
+            (lambda: feeds.recent_incidents(facade.gateway, org), [incidents]),
+            (lambda: feeds.recent_releases(facade.gateway, org), [releases, regression]),
+        ]
+        # only the feeds (and watchers) some chosen event type needs
+        self.feeds: list[tuple[Read, list[Watcher]]] = []
+        for read, watchers in specs:
+            wanted = [w for w in watchers if any(emitter.wants(t) for t in w.types)]
+            if wanted:
+                self.feeds.append((read, wanted))
         self.wants_drift = options.auto_apply or any(
             emitter.wants(t) for t in ("drift.detected", "drift.resolved"))
         self._reported: set[str] = set()
@@ -109,19 +138,32 @@ class WatchLoop:
         failed half-way emits no half-truths (an unread feed is not "all resolved")."""
         plan_task = self.planner(self.facade, self.desired) if self.wants_drift else None
         answers = await asyncio.gather(
-            *(self._feed(read) for _, read in self.feeds),
+            *(self._feed(read) for read, _ in self.feeds),
             *([plan_task] if plan_task is not None else []))
         plan = answers[-1] if plan_task is not None else None
         events: list[WatchEvent] = []
         if plan is not None:
             events += await self.drift.events(plan)
-        for (watcher, _), answer in zip(self.feeds, answers, strict=False):
-            if answer is not None:
-                events += watcher.events(answer)
+        for (_, watchers), answer in zip(self.feeds, answers, strict=False):
+            if answer is None:
+                continue
+            for watcher in watchers:
+                events += await self._watch(watcher, answer)
         return events, plan
 
-    async def _feed(self, read: Callable[[], Awaitable[list[dict[str, Any]]]]
-                    ) -> list[dict[str, Any]] | None:
+    async def _watch(self, watcher: Watcher, answer: list[dict[str, Any]]) -> list[WatchEvent]:
+        """A watcher's events; one that reads more (release comparison) and is refused
+        (400/403/404: a Sentry without that endpoint or scope) is reported, not fatal."""
+        try:
+            found = watcher.events(answer)
+            return list(await found) if inspect.isawaitable(found) else list(found)
+        except SentryHTTPError as error:
+            if is_outage(error):
+                raise
+            self._report_once(f"{type(watcher).__name__}: Sentry refused a read: {error}")
+            return []
+
+    async def _feed(self, read: Read) -> list[dict[str, Any]] | None:
         """One feed's answer; None when this Sentry does not serve it to us (403/404:
         a feature the org lacks), reported once."""
         try:
@@ -191,6 +233,11 @@ class WatchLoop:
         try:
             while not stop.is_set():
                 await self._cycle_or_stop(stop)
+                if self.state.cycles % FULL_COLLECTION_EVERY == 0:
+                    # The planner freezes the collector while it plans (gc.freeze); what it
+                    # unfreezes lands in the oldest generation without counting toward the
+                    # next full collection, so the cycles' garbage would pile up there.
+                    gc.collect()
                 if once or stop.is_set():
                     return
                 try:

@@ -32,7 +32,7 @@ from ..core.diagnostics import DexterError
 from . import metrics, webhooks
 from .emitter import Emitter
 from .events import parse_types
-from .hub import EventHub, StreamMessage
+from .hub import EventHub
 from .metrics import Counters
 from .release_health import ProjectHealth
 from .state import WatchState
@@ -110,10 +110,6 @@ def _bad_request(error: DexterError) -> JSONResponse:
     return JSONResponse({"error": str(error), "code": error.code}, 400)
 
 
-def _sse(message: StreamMessage) -> bytes:
-    return f"id: {message.id}\nevent: {message.type}\ndata: {message.json}\n\n".encode()
-
-
 async def events(request: Request) -> Response:
     if not authorized(request):
         return JSONResponse({"error": "a bearer token is required"}, 401,
@@ -131,7 +127,7 @@ async def events(request: Request) -> Response:
             while not subscriber.closed:
                 message = await subscriber.next(timeout=context.keepalive)
                 if message is not None:
-                    yield _sse(message)
+                    yield b"".join([message.sse, *(m.sse for m in subscriber.drain())])
                 elif not subscriber.closed:
                     yield b": keep-alive\n\n"
         finally:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from ..api import ApiError, json_response, read_object, store_of
 from ..config import settings_dict, update_settings
+from ..routing import Handler
 from ..seeding import ensure_project, find_by, find_org
 from ..store import Store, now_iso
 from ..validation.fields import convert_keys
@@ -30,7 +31,7 @@ def copy_settings(source: Any, target: Any) -> None:
         setattr(target, item.name, copy.deepcopy(getattr(source, item.name)))
 
 
-def _settings_endpoint(attr: str):
+def _settings_endpoint(attr: str) -> Handler:
     async def handler(request: Request) -> Response:
         config = request.app.state.config
         settings = getattr(config, attr)
@@ -61,7 +62,7 @@ async def counters(request: Request) -> Response:
     return json_response(request.app.state.counters.snapshot())
 
 
-def _org(request: Request) -> dict:
+def _org(request: Request) -> dict[str, Any]:
     config = request.app.state.config
     org = find_org(store_of(request), config.organization)
     if org is None:
@@ -69,7 +70,7 @@ def _org(request: Request) -> dict:
     return org
 
 
-def _count(body: dict, key: str, high: int = 100_000) -> int:
+def _count(body: dict[str, Any], key: str, high: int = 100_000) -> int:
     value = body.get(key, 0)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
         raise ApiError(400, {key: [f"must be an integer 0..{high}"]})
@@ -103,7 +104,7 @@ async def seed(request: Request) -> Response:
                           "issue_rules": n_issue, "saved_queries": n_queries}, 201)
 
 
-def _metric(store: Store, i: int, project: dict) -> dict:
+def _metric(store: Store, i: int, project: dict[str, Any]) -> dict[str, Any]:
     ts = now_iso()
     return {"name": f"seed metric rule {i:05d}", "aggregate": "count()", "query": "",
             "timeWindow": 60, "thresholdType": 0, "thresholdPeriod": 1, "dataset": "events",
@@ -121,7 +122,7 @@ def _metric(store: Store, i: int, project: dict) -> dict:
                                        "dateCreated": ts}]}]}
 
 
-def _issue(i: int, project: dict) -> dict:
+def _issue(i: int, project: dict[str, Any]) -> dict[str, Any]:
     return {"name": f"seed issue rule {i:05d}", "actionMatch": "all", "filterMatch": None,
             "frequency": 30, "environment": None, "owner": None, "projectId": project["id"],
             "conditions": [{"id": "sentry.rules.conditions.event_frequency."
@@ -147,7 +148,7 @@ async def oob(request: Request) -> Response:
         raise ApiError(400, {"fields": ["must be an object"]})
     if op == "create":
         return json_response(_oob_create(request, store, org, kind, fields, body), 201)
-    record = store.get(kind, body.get("id"), org=org["id"])
+    record = store.get(kind, body.get("id") or "", org=org["id"])
     if record is None:
         raise ApiError(404, {"detail": f"no {kind} with id {body.get('id')!r}"})
     if op == "delete":
@@ -167,23 +168,24 @@ async def oob(request: Request) -> Response:
     return json_response(record)
 
 
-def _oob_create(request: Request, store: Store, org: dict, kind: str, fields: dict,
-                body: dict) -> dict:
+def _oob_create(request: Request, store: Store, org: dict[str, Any], kind: str, fields: dict[str, Any],
+                body: dict[str, Any]) -> dict[str, Any]:
     quirks = request.app.state.config.quirks
     if kind == "metric_rule":
-        from ..validation.metric_rules import resolve_slack, validate_rule
-        rule, lookups = validate_rule(store, org, convert_keys(fields), partial_of=None)
+        from ..validation import metric_rules
+        rule, lookups = metric_rules.validate_rule(store, org, convert_keys(fields),
+                                                   partial_of=None)
         for lookup in lookups:
-            resolve_slack(store, org, lookup)
+            metric_rules.resolve_slack(store, org, lookup)
         return metric_alerts.save_rule(store, org, rule, None, UI_USER)
     if kind == "issue_rule":
-        from ..validation.issue_rules import resolve_slack, validate_rule
+        from ..validation import issue_rules
         project = find_by(store, "project", org, body.get("project") or "", "slug")
         if project is None:
             raise ApiError(400, {"project": ["unknown project"]})
-        rule, lookups = validate_rule(store, org, project, fields, quirks)
+        rule, lookups = issue_rules.validate_rule(store, org, project, fields, quirks)
         for lookup in lookups:
-            resolve_slack(store, org, lookup)
+            issue_rules.resolve_slack(store, org, lookup)
         return issue_alerts.save_rule(store, org, project, rule, None, UI_USER)
     if kind == "saved_query":
         from .discover import KIND, validate

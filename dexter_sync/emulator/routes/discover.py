@@ -32,7 +32,7 @@ DISPLAYS = ["default", "previous", "top5", "daily", "dailytop5", "bar"]
 SORTS = {"name", "dateCreated", "dateUpdated", "mostPopular", "recentlyViewed", "myqueries"}
 
 
-def serialize(store: Store, query: dict) -> dict:
+def serialize(store: Store, query: dict[str, Any]) -> dict[str, Any]:
     body = {"id": str(query["id"]), "name": query["name"],
             "projects": [-1] if query.get("allProjects") else list(query["projects"]),
             "version": query.get("version") or 1, "queryDataset": query["queryDataset"],
@@ -44,7 +44,7 @@ def serialize(store: Store, query: dict) -> dict:
     return body
 
 
-def _user(actor: dict) -> dict:
+def _user(actor: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(actor["id"]), "name": actor["name"], "username": actor["email"],
             "email": actor["email"], "avatarUrl": "", "isActive": True,
             "hasPasswordAuth": True, "isManaged": False, "dateJoined": "2020-01-01T00:00:00Z",
@@ -53,10 +53,13 @@ def _user(actor: dict) -> dict:
                 "avatarType": "letter_avatar", "avatarUuid": None}}
 
 
-def validate(store: Store, org: dict, body: dict[str, Any]) -> dict:
+def validate(store: Store, org: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     errors = Errors()
-    name = string(errors, "name", body.get("name"), max_length=255) if "name" in body \
-        else errors.add("name", "This field is required.")
+    name: str | None = None
+    if "name" in body:
+        name = string(errors, "name", body.get("name"), max_length=255)
+    else:
+        errors.add("name", "This field is required.")
     version = body.get("version", 1)
     version = integer(errors, "version", version, low=1, high=2) if version is not None else 1
     dataset = body.get("queryDataset", "error-events")

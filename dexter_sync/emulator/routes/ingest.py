@@ -7,6 +7,7 @@ import json
 import time
 import uuid as uuidlib
 from datetime import UTC, datetime
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from starlette.requests import Request
@@ -33,7 +34,7 @@ from ..store import Store
 EVENT_ITEMS = {"event"}
 
 
-def _auth_key(request: Request, envelope_header: dict | None = None) -> str | None:
+def _auth_key(request: Request, envelope_header: dict[str, Any] | None = None) -> str | None:
     key = request.query_params.get("sentry_key")
     for header in ("x-sentry-auth", "authorization"):
         value = request.headers.get(header, "")
@@ -47,7 +48,7 @@ def _auth_key(request: Request, envelope_header: dict | None = None) -> str | No
     return key
 
 
-def _project_for(request: Request, key: str | None) -> tuple[dict, dict]:
+def _project_for(request: Request, key: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
     store = store_of(request)
     project_id = request.path_params["project_id"]
     project = store.get("project", project_id)
@@ -59,13 +60,14 @@ def _project_for(request: Request, key: str | None) -> tuple[dict, dict]:
     if not any(k["public"] == key for k in keys):
         raise ApiError(401, {"detail": "invalid authorization information"})
     org = store.get("org", _org_id(store, project))
+    assert org is not None  # a project always belongs to an organization
     return org, project
 
 
-def _org_id(store: Store, project: dict) -> int:
+def _org_id(store: Store, project: dict[str, Any]) -> int:
     for org in store.query("org"):
         if store.get("project", project["id"], org=org["id"]):
-            return org["id"]
+            return cast("int", org["id"])
     raise ApiError(400, {"detail": "invalid project id"})
 
 
@@ -109,7 +111,7 @@ async def store_endpoint(request: Request) -> Response:
     return json_response({"id": record_event(store_of(request), org, project, event)})
 
 
-def record_event(store: Store, org: dict, project: dict, event: dict) -> str:
+def record_event(store: Store, org: dict[str, Any], project: dict[str, Any], event: dict[str, Any]) -> str:
     """Store one event and fold it into its issue (creating the issue when new)."""
     event_id = str(event.get("event_id") or uuidlib.uuid4().hex).replace("-", "")[:32]
     now = datetime.now(UTC)
@@ -171,7 +173,7 @@ def record_event(store: Store, org: dict, project: dict, event: dict) -> str:
     return event_id
 
 
-def record_transaction(store: Store, org: dict, project: dict, event: dict) -> str:
+def record_transaction(store: Store, org: dict[str, Any], project: dict[str, Any], event: dict[str, Any]) -> str:
     """A transaction feeds only the Discover events table (no issue)."""
     event_id = str(event.get("event_id") or uuidlib.uuid4().hex).replace("-", "")[:32]
     ms = int(time.time() * 1000)

@@ -4,6 +4,7 @@ Slack rule-task endpoint."""
 from __future__ import annotations
 
 import bisect
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,6 +19,7 @@ from ..api import (
     read_object,
     store_of,
 )
+from ..config import EmulatorConfig, QuirkSettings
 from ..pagination import id_page
 from ..seeding import find_by
 from ..store import Store, now_iso
@@ -29,14 +31,14 @@ from .tasks import poll_task, start_task
 KIND = "issue_rule"
 
 
-def serialize(store: Store, rule: dict, quirks, org_id: int | None = None) -> dict:
-    def render(node: dict) -> dict:
+def serialize(store: Store, rule: dict[str, Any], quirks: QuirkSettings, org_id: int | None = None) -> dict[str, Any]:
+    def render(node: dict[str, Any]) -> dict[str, Any]:
         out = dict(node)
         if quirks.node_names:
             out["name"] = label(node)
         return out
 
-    def order(nodes: list[dict]) -> list[dict]:
+    def order(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return sorted(nodes, key=lambda n: n["id"]) if quirks.reorder_nodes else nodes
 
     conditions = [n for n in rule["conditions"] if node_type(n["id"]) == "condition"]
@@ -59,7 +61,7 @@ def serialize(store: Store, rule: dict, quirks, org_id: int | None = None) -> di
         "snooze": False}
 
 
-def refuse_duplicate(store: Store, project: dict, rule: dict, *, exclude: int | None) -> None:
+def refuse_duplicate(store: Store, project: dict[str, Any], rule: dict[str, Any], *, exclude: int | None) -> None:
     """Sentry's exact-duplicate check (REFERENCE.md §2.1): 400 naming the other rule."""
     dup = duplicate_of(store, project, rule, exclude=exclude)
     if dup is not None:
@@ -68,8 +70,8 @@ def refuse_duplicate(store: Store, project: dict, rule: dict, *, exclude: int | 
                              "ruleId": [dup["id"]]})
 
 
-def save_rule(store: Store, org: dict, project: dict, rule: dict, old: dict | None,
-              actor: dict) -> dict:
+def save_rule(store: Store, org: dict[str, Any], project: dict[str, Any], rule: dict[str, Any], old: dict[str, Any] | None,
+              actor: dict[str, Any]) -> dict[str, Any]:
     refuse_duplicate(store, project, rule, exclude=old["id"] if old else None)
     rule["projectId"] = project["id"]
     with store.transaction():
@@ -93,9 +95,9 @@ SLOW = {"sentry.rules.conditions.event_frequency." + name for name in (
     "EventFrequencyPercentCondition")}
 
 
-def _check_caps(store: Store, project: dict, rule: dict, config) -> None:
+def _check_caps(store: Store, project: dict[str, Any], rule: dict[str, Any], config: EmulatorConfig) -> None:
     """Creating beyond the per-project cap of this rule's condition type is refused."""
-    def slow(r: dict) -> bool:
+    def slow(r: dict[str, Any]) -> bool:
         return any(node["id"] in SLOW for node in r["conditions"])
 
     cap = config.max_slow_issue_rules if slow(rule) else config.max_fast_issue_rules
@@ -107,7 +109,7 @@ def _check_caps(store: Store, project: dict, rule: dict, config) -> None:
             f"You may not exceed {cap} rules with this type of condition per project."]})
 
 
-async def _write(request: Request, org: dict, project: dict, old: dict | None) -> Response:
+async def _write(request: Request, org: dict[str, Any], project: dict[str, Any], old: dict[str, Any] | None) -> Response:
     store, config = store_of(request), request.app.state.config
     body = await read_object(request, limit=config.max_body_bytes)
     rule, lookups = validate_rule(store, org, project, body, config.quirks)
@@ -127,7 +129,7 @@ async def _write(request: Request, org: dict, project: dict, old: dict | None) -
     return json_response(serialize(store, saved, config.quirks), 200)
 
 
-def complete_task(store: Store, org: dict, task: dict) -> dict:
+def complete_task(store: Store, org: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
     payload, project = task["payload"], store.get("project", task["projectId"])
     rule = payload["rule"]
     for action in rule["actions"]:
@@ -139,6 +141,7 @@ def complete_task(store: Store, org: dict, task: dict) -> dict:
             resolve_slack(store, org, {"action": action, "integration": integ,
                                        "channel_id": action.get("channel_id")})
     old = store.get(KIND, payload["oldId"]) if payload["oldId"] else None
+    assert project is not None  # a task is started for an existing project
     return save_rule(store, org, project, rule, old, payload["actor"])
 
 

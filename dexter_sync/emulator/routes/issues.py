@@ -7,6 +7,7 @@ import re
 import time
 from collections import Counter
 from datetime import datetime
+from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -46,8 +47,8 @@ def _instant_ms(text: str) -> int | None:
         return None
 
 
-def serialize_issue(store: Store, org: dict, issue: dict, *, request: Request,
-                    stats: bool = True) -> dict:
+def serialize_issue(store: Store, org: dict[str, Any], issue: dict[str, Any], *, request: Request,
+                    stats: bool = True) -> dict[str, Any]:
     project = store.get("project", issue["projectId"]) or {"id": 0, "slug": "?", "name": "?"}
     base = f"{request.url.scheme}://{request.url.netloc}"
     body = {"id": str(issue["id"]), "shareId": None, "shortId": issue["shortId"],
@@ -71,7 +72,7 @@ def serialize_issue(store: Store, org: dict, issue: dict, *, request: Request,
     return body
 
 
-def list_extras(issue: dict) -> dict:
+def list_extras(issue: dict[str, Any]) -> dict[str, Any]:
     """Keys the issue-stream serializer adds to each list item."""
     counts = {"count": str(issue["count"]), "userCount": len(issue["users"]),
               "firstSeen": issue["firstSeen"], "lastSeen": issue["lastSeen"]}
@@ -86,14 +87,14 @@ def list_extras(issue: dict) -> dict:
             "sentryAppIssues": [], "sessionCount": 0}
 
 
-def _hourly(store: Store, issue: dict) -> list[list[int]]:
+def _hourly(store: Store, issue: dict[str, Any]) -> list[list[int]]:
     """The last 24 hourly buckets of the issue's event counts (kept on the issue at ingest)."""
     now = int(time.time() // 3600 * 3600)
     counts = issue.get("hours", {})
     return [[t, counts.get(str(t), 0)] for t in range(now - 23 * 3600, now + 1, 3600)]
 
 
-def _matches(issue: dict, token: str) -> bool:
+def _matches(issue: dict[str, Any], token: str) -> bool:
     key, sep, value = token.partition(":")
     if not sep:
         return token.lower() in issue["title"].lower() or token.lower() in issue["culprit"].lower()
@@ -103,16 +104,16 @@ def _matches(issue: dict, token: str) -> bool:
                 "ignored": issue["status"] == "ignored",
                 "archived": issue["status"] == "ignored",
                 "new": issue["substatus"] == "new",
-                "regressed": issue["substatus"] == "regressed"}.get(value, True)
+                "regressed": issue["substatus"] == "regressed"}.get(value, True) is True
     if key in ("firstSeen", "lastSeen", "age"):
         field = "lastSeenMs" if key == "lastSeen" else "firstSeenMs"
         op = "<" if value.startswith("<") else ">"
         ms = _instant_ms(value.lstrip("<>="))
         if ms is None:
             raise ApiError(400, {"detail": f"Invalid date value for {key}: {value}"})
-        return issue[field] >= ms if op == ">" else issue[field] <= ms
+        return cast("bool", issue[field] >= ms if op == ">" else issue[field] <= ms)
     if key == "level":
-        return issue["level"] == value
+        return cast("bool", issue["level"] == value)
     if key == "release":
         return issue.get("firstRelease") == value
     return True
@@ -143,7 +144,7 @@ async def issue_list(request: Request) -> Response:
         raise ApiError(400, {"detail": f"{sort} is not a valid sort"})
     field = SORTS[sort]
 
-    def key(i: dict) -> int:
+    def key(i: dict[str, Any]) -> int:
         value = i[field]
         return len(value) if isinstance(value, list) else int(value)
 
@@ -157,7 +158,7 @@ async def issue_list(request: Request) -> Response:
                           for i in page.items], headers=page.headers)
 
 
-def issue_of(request: Request, org: dict) -> dict:
+def issue_of(request: Request, org: dict[str, Any]) -> dict[str, Any]:
     store = store_of(request)
     ref = request.path_params["issue_id"]
     issue = store.get("issue", ref, org=org["id"])
@@ -201,7 +202,7 @@ async def issue_detail(request: Request) -> Response:
     return json_response(body)
 
 
-def expanded_link(store: Store, ext: dict) -> dict:
+def expanded_link(store: Store, ext: dict[str, Any]) -> dict[str, Any]:
     """ExternalIssueSerializer (S: integrations/api/serializers/models/external_issue.py)."""
     integ = store.get("integration", ext["integrationId"]) or {"provider": None, "name": None}
     return {"id": str(ext["id"]), "key": ext["key"], "title": ext["title"],
@@ -209,12 +210,12 @@ def expanded_link(store: Store, ext: dict) -> dict:
             "integrationKey": integ["provider"], "integrationName": integ["name"]}
 
 
-def link_body(ext: dict) -> dict:
+def link_body(ext: dict[str, Any]) -> dict[str, Any]:
     return {"id": ext["id"], "key": ext["key"], "url": ext["url"],
             "integrationId": int(ext["integrationId"]), "displayName": ext["key"]}
 
 
-def serialize_event(event: dict, *, full: bool = True) -> dict:
+def serialize_event(event: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
     body = {"id": event["eventID"], "eventID": event["eventID"],
             "groupID": str(event["groupID"]), "title": event["title"],
             "message": event["message"], "dateCreated": event["dateCreated"],
@@ -234,8 +235,8 @@ def serialize_event(event: dict, *, full: bool = True) -> dict:
     return body
 
 
-def _tag_summary(events: list[dict]) -> list[dict]:
-    counts: dict[str, Counter] = {}
+def _tag_summary(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    counts: dict[str, Counter[str]] = {}
     seen: dict[tuple[str, str], list[str]] = {}
     for event in events:
         for key, value in event["tags"]:
@@ -249,7 +250,7 @@ def _tag_summary(events: list[dict]) -> list[dict]:
                            for v, n in c.most_common(9)]} for k, c in sorted(counts.items())]
 
 
-def _event_page(request: Request, events: list[dict]) -> Response:
+def _event_page(request: Request, events: list[dict[str, Any]]) -> Response:
     """One page of events, newest first as given, summarized unless `full` is asked for."""
     page = keyed_page(request, events, lambda e: e["id"])
     full = request.query_params.get("full", "false").lower() in ("1", "true")

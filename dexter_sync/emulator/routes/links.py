@@ -4,6 +4,7 @@ and the organization audit log."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,7 +30,7 @@ BRANCH = re.compile(r"^(?!/)[\w./-]+(?<!/)$")
 
 
 # -- code mappings ---------------------------------------------------------------------
-def serialize_mapping(store: Store, mapping: dict) -> dict:
+def serialize_mapping(store: Store, mapping: dict[str, Any]) -> dict[str, Any]:
     project = store.get("project", mapping["projectId"]) or {"slug": None}
     repo = store.get("repo", mapping["repoId"]) or {"name": None}
     integ = store.get("integration", mapping["integrationId"])
@@ -48,7 +49,7 @@ def serialize_mapping(store: Store, mapping: dict) -> dict:
             "automaticallyGenerated": False}
 
 
-def _validate_mapping(store: Store, org: dict, body: dict, existing: dict | None) -> dict:
+def _validate_mapping(store: Store, org: dict[str, Any], body: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
     body = convert_keys(body)
     integ_id = body.get("integration_id")
     if integ_id is None:
@@ -57,7 +58,8 @@ def _validate_mapping(store: Store, org: dict, body: dict, existing: dict | None
     if integ is None:
         raise ApiError(404, "Could not find this integration installed on your organization")
     try:
-        project_id = int(body.get("project_id"))
+        raw_id: Any = body.get("project_id")
+        project_id = int(raw_id)
     except (TypeError, ValueError):
         raise ApiError(400, "Invalid projectId param. Expected an integer.") from None
     project = store.get("project", project_id, org=org["id"])
@@ -90,6 +92,7 @@ def _validate_mapping(store: Store, org: dict, body: dict, existing: dict | None
                 and (existing is None or other["id"] != existing["id"]):
             raise ApiError(400, {"nonFieldErrors": [
                 "Code path config already exists with this project and stack trace root"]})
+    assert repo is not None  # refused above
     return {"projectId": project["id"], "repoId": repo["id"], "integrationId": integ["id"],
             "stackRoot": roots["stackRoot"], "sourceRoot": roots["sourceRoot"],
             "defaultBranch": branch}
@@ -135,7 +138,7 @@ async def mapping_detail(request: Request) -> Response:
 
 
 # -- external issues ---------------------------------------------------------------------
-def _ticket_url(integ: dict, key: str) -> str:
+def _ticket_url(integ: dict[str, Any], key: str) -> str:
     if integ["provider"] == "github":
         repo, _, number = key.partition("#")
         return f"https://github.com/{repo}/issues/{number}"
@@ -234,7 +237,7 @@ AUDIT_EVENTS = sorted({"alertrule.add", "alertrule.edit", "alertrule.remove", "r
                        "externalissue.link", "externalissue.unlink"})
 
 
-def serialize_audit(entry: dict) -> dict:
+def serialize_audit(entry: dict[str, Any]) -> dict[str, Any]:
     actor = entry.get("actor") or {"name": "Sentry"}
     return {"id": str(entry["id"]),
             "actor": {"id": str(actor.get("id", "")), "name": actor.get("name"),

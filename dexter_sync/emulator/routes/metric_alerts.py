@@ -4,6 +4,7 @@ project-scoped twin and the Slack task endpoint."""
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,12 +34,12 @@ def display_aggregate(aggregate: str) -> str:
     return aggregate.replace("tags[sentry:user]", "user")
 
 
-def serialize(store: Store, org: dict, rule: dict, *, detail: bool = False,
-              translate: bool = True) -> dict:
+def serialize(store: Store, org: dict[str, Any], rule: dict[str, Any], *,
+              detail: bool = False, translate: bool = True) -> dict[str, Any]:
     delta = rule.get("comparisonDelta")
     above = rule["thresholdType"] != 1
 
-    def back(value):  # percent rules store 100 ± x (REFERENCE.md §1.3)
+    def back(value: Any) -> float | None:  # percent rules store 100 ± x (REFERENCE.md §1.3)
         if value is None or not delta or not translate:
             return None if value is None else float(value)
         return float(value) - 100 if above else 100 - float(value)
@@ -74,7 +75,7 @@ def serialize(store: Store, org: dict, rule: dict, *, detail: bool = False,
     return body
 
 
-def _action(trig: dict, action: dict) -> dict:
+def _action(trig: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
     ident = action["targetIdentifier"]
     if action["type"] in ("pagerduty", "sentry_app") and str(ident).isdigit():
         ident = int(ident)
@@ -88,7 +89,7 @@ def _action(trig: dict, action: dict) -> dict:
     return out
 
 
-def _assign_ids(store: Store, rule: dict, old: dict | None) -> None:
+def _assign_ids(store: Store, rule: dict[str, Any], old: dict[str, Any] | None) -> None:
     """Triggers/actions with a known id are updated in place; the rest get new ids."""
     old_trigs = {t["id"]: t for t in (old or {}).get("triggers", [])}
     for trig in rule["triggers"]:
@@ -102,14 +103,14 @@ def _assign_ids(store: Store, rule: dict, old: dict | None) -> None:
             action["dateCreated"] = pa["dateCreated"] if pa else now_iso()
 
 
-def _int(value) -> int | None:
+def _int(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
         return None
 
 
-def _translate(rule: dict) -> None:
+def _translate(rule: dict[str, Any]) -> None:
     if not rule.get("comparisonDelta"):
         return
     sign = 1 if rule["thresholdType"] != 1 else -1
@@ -119,17 +120,17 @@ def _translate(rule: dict) -> None:
         rule["resolveThreshold"] = 100 + sign * rule["resolveThreshold"]
 
 
-def _untranslated(rule: dict) -> dict:
+def _untranslated(rule: dict[str, Any]) -> dict[str, Any]:
     """A copy of a stored rule with percent thresholds as the client sent them."""
     copy = json.loads(json.dumps(rule))
     if copy.get("comparisonDelta") and copy.get("resolveThreshold") is not None:
         sign = 1 if copy["thresholdType"] != 1 else -1
         copy["resolveThreshold"] = (copy["resolveThreshold"] - 100) * sign
-    return copy
+    return cast("dict[str, Any]", copy)
 
 
-def save_rule(store: Store, org: dict, rule: dict, old: dict | None, actor: dict,
-              *, actor_label: str = "api") -> dict:
+def save_rule(store: Store, org: dict[str, Any], rule: dict[str, Any], old: dict[str, Any] | None, actor: dict[str, Any],
+              *, actor_label: str = "api") -> dict[str, Any]:
     """Store a validated rule (create when `old` is None); records the audit entry."""
     _translate(rule)
     _assign_ids(store, rule, old)
@@ -152,7 +153,7 @@ def save_rule(store: Store, org: dict, rule: dict, old: dict | None, actor: dict
     return rule
 
 
-async def _write(request: Request, org: dict, old: dict | None, project: dict | None
+async def _write(request: Request, org: dict[str, Any], old: dict[str, Any] | None, project: dict[str, Any] | None
                  ) -> Response:
     store = store_of(request)
     body = convert_keys(await read_object(request, limit=request.app.state.config.max_body_bytes))
@@ -175,7 +176,7 @@ async def _write(request: Request, org: dict, old: dict | None, project: dict | 
                          201 if old is None else 200)
 
 
-def complete_task(store: Store, org: dict, task: dict) -> dict:
+def complete_task(store: Store, org: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
     payload = task["payload"]
     rule = payload["rule"]
     for trig in rule["triggers"]:  # the JSON round trip lost the lookups' references
@@ -186,11 +187,11 @@ def complete_task(store: Store, org: dict, task: dict) -> dict:
     return save_rule(store, org, rule, old, payload["actor"])
 
 
-def _rule_of(request: Request, org: dict) -> dict:
+def _rule_of(request: Request, org: dict[str, Any]) -> dict[str, Any]:
     return object_of(request, org, KIND, "rule_id")
 
 
-async def rule_list(request: Request, project: dict | None = None) -> Response:
+async def rule_list(request: Request, project: dict[str, Any] | None = None) -> Response:
     org, store = org_of(request), store_of(request)
     scopes: list[str] | str | None = None
     wanted = request.query_params.getlist("project")

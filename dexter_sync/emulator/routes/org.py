@@ -14,7 +14,7 @@ from ..seeding import PROVIDERS, find_by
 from ..store import Store
 
 
-def serialize_org(org: dict) -> dict:
+def serialize_org(org: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(org["id"]), "slug": org["slug"], "name": org["name"],
             "dateCreated": org["dateCreated"], "isEarlyAdopter": False, "require2FA": False,
             "avatar": {"avatarType": "letter_avatar", "avatarUuid": None},
@@ -26,7 +26,7 @@ def serialize_org(org: dict) -> dict:
             "allowSuperuserAccess": True}
 
 
-def serialize_team(team: dict) -> dict:
+def serialize_team(team: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(team["id"]), "slug": team["slug"], "name": team["name"],
             "dateCreated": team["dateCreated"], "isMember": True, "teamRole": "admin",
             "flags": {"idp:provisioned": False}, "access": ["project:read", "team:read"],
@@ -34,7 +34,7 @@ def serialize_team(team: dict) -> dict:
             "avatar": {"avatarType": "letter_avatar", "avatarUuid": None}}
 
 
-def serialize_project(store: Store, org: dict, project: dict) -> dict:
+def serialize_project(store: Store, org: dict[str, Any], project: dict[str, Any]) -> dict[str, Any]:
     teams = [t for t in (store.get("team", tid) for tid in project.get("teams", [])) if t]
     return {"id": str(project["id"]), "slug": project["slug"], "name": project["name"],
             "platform": project.get("platform"), "dateCreated": project["dateCreated"],
@@ -78,7 +78,7 @@ PROJECT_DETAIL_DEFAULTS = {
     "symbolSources": "[]", "tempestFetchScreenshots": False, "verifySSL": False}
 
 
-def serialize_member(member: dict) -> dict:
+def serialize_member(member: dict[str, Any]) -> dict[str, Any]:
     user = {"id": str(member["userId"]), "name": member["name"], "username": member["email"],
             "email": member["email"], "isActive": True, "hasPasswordAuth": True,
             "isManaged": False, "dateJoined": member["dateCreated"], "lastLogin": None,
@@ -97,7 +97,7 @@ def serialize_member(member: dict) -> dict:
             "inviterName": None, "teams": [], "teamRoles": []}
 
 
-def serialize_integration(org: dict, integ: dict) -> dict:
+def serialize_integration(org: dict[str, Any], integ: dict[str, Any]) -> dict[str, Any]:
     provider = PROVIDERS[integ["provider"]]
     return {"id": str(integ["id"]), "name": integ["name"], "icon": None,
             "domainName": f"{integ['name'].lower().replace(' ', '-')}.example.com",
@@ -110,7 +110,7 @@ def serialize_integration(org: dict, integ: dict) -> dict:
             "gracePeriodEnd": None}
 
 
-def serialize_repo(repo: dict) -> dict:
+def serialize_repo(repo: dict[str, Any]) -> dict[str, Any]:
     provider = repo["provider"]
     return {"id": str(repo["id"]), "name": repo["name"], "url": repo["url"],
             "provider": {"id": f"integrations:{provider}",
@@ -120,12 +120,12 @@ def serialize_repo(repo: dict) -> dict:
             "externalSlug": repo["name"], "externalId": repo["externalId"]}
 
 
-def dsn_of(request: Request, key: dict) -> str:
+def dsn_of(request: Request, key: dict[str, Any]) -> str:
     host = request.url.netloc
     return f"{request.url.scheme}://{key['public']}@{host}/{key['projectId']}"
 
 
-def serialize_key(request: Request, key: dict) -> dict:
+def serialize_key(request: Request, key: dict[str, Any]) -> dict[str, Any]:
     dsn = dsn_of(request, key)
     base = f"{request.url.scheme}://{request.url.netloc}/api/{key['projectId']}"
     return {"id": key["public"], "name": key["label"], "label": key["label"],
@@ -150,7 +150,7 @@ def serialize_key(request: Request, key: dict) -> dict:
                     "integration": f"{base}/integration/"}}
 
 
-def _query_filter(request: Request, items: list[dict], *keys: str) -> list[dict]:
+def _query_filter(request: Request, items: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
     """`query=slug:foo`, `name:foo` or free text (contains), as the list endpoints accept."""
     query = request.query_params.get("query", "").strip()
     if not query:
@@ -161,12 +161,12 @@ def _query_filter(request: Request, items: list[dict], *keys: str) -> list[dict]
     return [i for i in items if any(query.lower() in str(i.get(k, "")).lower() for k in keys)]
 
 
-def _searched(request: Request, org: dict, kind: str, *keys: str) -> list[dict]:
+def _searched(request: Request, org: dict[str, Any], kind: str, *keys: str) -> list[dict[str, Any]]:
     """The org's `kind` objects that the request's `query=` matches on `keys`."""
     return _query_filter(request, store_of(request).query(kind, org["id"]), *keys)
 
 
-def paged(request: Request, items: list, default: int = 100) -> Response:
+def paged(request: Request, items: list[Any], default: int = 100) -> Response:
     page = offset_page(request, lambda off, lim: items[off:off + lim], default=default,
                        hits=len(items))
     return json_response(page.items, headers=page.headers)
@@ -235,7 +235,7 @@ async def member_list(request: Request) -> Response:
     return paged(request, [serialize_member(m) for m in items])
 
 
-def _environments(request: Request, org: dict, **extra: Any) -> Response:
+def _environments(request: Request, org: dict[str, Any], **extra: Any) -> Response:
     """The org's environments by name (every project sees all of them), plus `extra` keys."""
     envs = sorted(store_of(request).query("environment", org["id"]), key=lambda e: e["name"])
     return json_response([{"id": str(e["id"]), "name": e["name"], **extra} for e in envs])

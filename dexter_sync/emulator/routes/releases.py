@@ -36,7 +36,7 @@ def valid_version(version: str) -> bool:
         c in version for c in "/\n\t\r") and len(version) <= 200
 
 
-def version_info(version: str) -> dict | None:
+def version_info(version: str) -> dict[str, Any] | None:
     match = SEMVER.match(version)
     if not match:
         return {"package": None, "version": {"raw": version}, "description": version,
@@ -54,20 +54,20 @@ def short_version(version: str) -> str:
     return version[:12] if re.fullmatch(r"[0-9a-f]{40}", version) else version
 
 
-def serialize_deploy(deploy: dict) -> dict:
+def serialize_deploy(deploy: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(deploy["id"]), "environment": deploy["environment"],
             "dateStarted": deploy["dateStarted"], "dateFinished": deploy["dateFinished"],
             "name": deploy["name"], "url": deploy["url"]}
 
 
-def last_deploy(deploy: dict) -> dict:
+def last_deploy(deploy: dict[str, Any]) -> dict[str, Any]:
     """A release's `lastDeploy`: the deploy serializer, with `name` always a string (the
     release serializer falls back to the generated deploy name)."""
     return {**serialize_deploy(deploy), "name": deploy["name"] or
             f"{deploy['environment']}-{deploy['id']}"}
 
 
-def serialize(store: Store, release: dict) -> dict:
+def serialize(store: Store, release: dict[str, Any]) -> dict[str, Any]:
     projects = [p for p in (store.get("project", pid) for pid in release["projects"]) if p]
     last = store.get("deploy", release["lastDeployId"]) if release.get("lastDeployId") else None
     return {
@@ -88,12 +88,12 @@ def serialize(store: Store, release: dict) -> dict:
         "adoptionStages": None}
 
 
-def find_release(store: Store, org: dict, version: str) -> dict | None:
+def find_release(store: Store, org: dict[str, Any], version: str) -> dict[str, Any] | None:
     found = store.find(KIND, org["id"], version=version)
     return found[0] if found else None
 
 
-def _projects(store: Store, org: dict, refs: Any, errors: Errors) -> list[int]:
+def _projects(store: Store, org: dict[str, Any], refs: Any, errors: Errors) -> list[int]:
     if not isinstance(refs, list) or not refs:
         errors.add("projects", "This field is required." if not refs else
                    f'Expected a list of items but got type "{type(refs).__name__}".')
@@ -109,7 +109,7 @@ def _projects(store: Store, org: dict, refs: Any, errors: Errors) -> list[int]:
     return ids
 
 
-def _commits(body: dict, release: dict, errors: Errors) -> None:
+def _commits(body: dict[str, Any], release: dict[str, Any], errors: Errors) -> None:
     commits = body.get("commits")
     if commits is None:
         return
@@ -137,7 +137,7 @@ async def project_release_index(request: Request) -> Response:
     return _list(request, org, store, [str(project["id"])])
 
 
-def _list(request: Request, org: dict, store: Store, project_ids: list[str]) -> Response:
+def _list(request: Request, org: dict[str, Any], store: Store, project_ids: list[str]) -> Response:
     rows = store.query(KIND, org["id"], descending=True)
     if project_ids and "-1" not in project_ids:
         wanted = {int(p) for p in project_ids if p.lstrip("-").isdigit()}
@@ -152,11 +152,14 @@ def _list(request: Request, org: dict, store: Store, project_ids: list[str]) -> 
     return json_response([serialize(store, r) for r in page.items], headers=page.headers)
 
 
-async def _create(request: Request, org: dict, store: Store, project: dict | None) -> Response:
+async def _create(request: Request, org: dict[str, Any], store: Store, project: dict[str, Any] | None) -> Response:
     body = await read_object(request, limit=request.app.state.config.max_body_bytes)
     errors = Errors()
-    version = string(errors, "version", body.get("version"), max_length=200) \
-        if "version" in body else errors.add("version", "This field is required.")
+    version: str | None = None
+    if "version" in body:
+        version = string(errors, "version", body.get("version"), max_length=200)
+    else:
+        errors.add("version", "This field is required.")
     if version is not None and not valid_version(version):
         errors.add("version", f"Release with name {version} is not allowed")
     if project is not None:
@@ -167,19 +170,22 @@ async def _create(request: Request, org: dict, store: Store, project: dict | Non
     if status not in ("open", "archived"):
         errors.add("status", "Invalid status")
     errors.raise_if_any()
-    release = find_release(store, org, version)
-    created = release is None
+    assert version is not None  # a missing or invalid version raised above
+    found = find_release(store, org, version)
+    created = found is None
     with store.transaction():
-        if created:
-            release = {"version": version, "projects": [], "status": status,
+        if found is None:
+            release: dict[str, Any] = {"version": version, "projects": [], "status": status,
                        "ref": body.get("ref"), "url": body.get("url"),
                        "dateReleased": body.get("dateReleased"), "dateCreated": now_iso(),
                        "owner": body.get("owner"), "commitCount": 0, "lastCommit": None,
                        "deployCount": 0, "lastDeployId": None,
                        "userAgent": request.headers.get("user-agent")}
             store.insert(KIND, org["id"], release)
-        elif status != release["status"] and "status" in body:
-            release["status"] = status
+        else:
+            release = found
+            if status != release["status"] and "status" in body:
+                release["status"] = status
         added = [pid for pid in ids if pid not in release["projects"]]
         release["projects"] += added
         _commits(body, release, errors)
@@ -192,7 +198,7 @@ async def _create(request: Request, org: dict, store: Store, project: dict | Non
     return json_response(serialize(store, release), 201 if created or added else 208)
 
 
-def _release_of(request: Request, org: dict) -> dict:
+def _release_of(request: Request, org: dict[str, Any]) -> dict[str, Any]:
     release = find_release(store_of(request), org, request.path_params["version"])
     if release is None:
         raise not_found()
@@ -253,7 +259,7 @@ async def deploy_index(request: Request) -> Response:
         wanted = {int(p) for p in multi_param(request, "project") if p.lstrip("-").isdigit()}
         ids = {did for key, did in latest.items()
                if not wanted or int(key.split(":")[0]) in wanted}
-        deploys = sorted((store.get("deploy", d) for d in ids),
+        deploys = sorted((d for d in (store.get("deploy", i) for i in ids) if d is not None),
                          key=lambda d: d["dateFinished"], reverse=True)
         page = offset_page(request, lambda off, lim: deploys[off:off + lim])
         return json_response([serialize_deploy(d) for d in page.items], headers=page.headers)
@@ -278,8 +284,9 @@ async def deploy_index(request: Request) -> Response:
             if bad:
                 raise ApiError(400, {"detail": f"Invalid projects ({', '.join(bad)}) for release "
                                                f"{release['version']}"})
-            projects = [p["id"] for p in found]
+            projects = [p["id"] for p in found if p is not None]
     errors.raise_if_any()
+    assert isinstance(env, str)  # refused above otherwise
     with store.transaction():
         ensure_environment(store, org, env)
         deploy = store.insert("deploy", org["id"], {

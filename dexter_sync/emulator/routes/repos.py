@@ -3,6 +3,8 @@ UI and integrations use (create by provider + installation, update, delete)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -43,7 +45,7 @@ async def repo_index(request: Request) -> Response:
     return paged(request, [serialize_repo(r) for r in items])
 
 
-async def _create(request: Request, org: dict) -> Response:
+async def _create(request: Request, org: dict[str, Any]) -> Response:
     store = store_of(request)
     body = await read_object(request)
     provider = body.get("provider")

@@ -7,16 +7,18 @@ from __future__ import annotations
 import time
 import uuid as uuidlib
 from collections.abc import Callable
+from typing import Any
 
 from ..api import ApiError
+from ..config import QuirkSettings
 from ..store import Store
 
 # kind -> function(store, org, task) completing the task's write; returns the rule record
-Completer = Callable[[Store, dict, dict], dict]
+Completer = Callable[[Store, dict[str, Any], dict[str, Any]], dict[str, Any]]
 
 
-def start_task(store: Store, org: dict, *, kind: str, project_id: int | None, op: str,
-               payload: dict) -> str:
+def start_task(store: Store, org: dict[str, Any], *, kind: str, project_id: int | None, op: str,
+               payload: dict[str, Any]) -> str:
     task_uuid = uuidlib.uuid4().hex
     store.insert("task", org["id"], {"uuid": task_uuid, "kind": kind, "projectId": project_id,
                                      "op": op, "payload": payload, "started": time.time(),
@@ -25,8 +27,8 @@ def start_task(store: Store, org: dict, *, kind: str, project_id: int | None, op
     return task_uuid
 
 
-def poll_task(store: Store, org: dict, task_uuid: str, kind: str, project_id: int,
-              quirks, complete: Completer) -> dict | None:
+def poll_task(store: Store, org: dict[str, Any], task_uuid: str, kind: str, project_id: int,
+              quirks: QuirkSettings, complete: Completer) -> dict[str, Any] | None:
     """Advance the task one poll; returns the task record (None when unknown)."""
     tasks = store.find("task", org["id"], uuid=task_uuid)
     if not tasks or tasks[0]["kind"] != kind or tasks[0]["projectId"] not in (None, project_id):
@@ -48,7 +50,7 @@ def poll_task(store: Store, org: dict, task_uuid: str, kind: str, project_id: in
     return task
 
 
-def _first_message(body) -> str:
+def _first_message(body: Any) -> str:
     if isinstance(body, dict):
         for value in body.values():
             return _first_message(value)

@@ -123,15 +123,9 @@ def string(errors: Errors, field: str, value: Any, *, max_length: int | None = N
     return text
 
 
-def choice(errors: Errors, field: str, value: Any, choices: list) -> Any:
+def choice(errors: Errors, field: str, value: Any, choices: list[Any]) -> Any:
     if value not in choices or isinstance(value, bool):
         errors.add(field, f'"{value}" is not a valid choice.')
         return None
     return value
 
-
-def string_list(errors: Errors, field: str, value: Any) -> list[str] | None:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors.add(field, f'Expected a list of items but got type "{type(value).__name__}".')
-        return None
-    return list(value)

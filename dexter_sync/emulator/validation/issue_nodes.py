@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..config import QuirkSettings
+
 INTERVALS = ["1m", "5m", "15m", "1h", "1d", "1w", "30d"]
 MATCHES = ["eq", "ne", "sw", "ew", "co", "nc", "is", "ns"]
 FORM_ERROR = "Ensure at least one action is enabled and all required fields are filled in."
@@ -21,7 +23,7 @@ _TAGGED = {"key": ("str", True, None), "match": ("choice", True, MATCHES),
            "value": ("str", False, None)}
 _LEVEL = {"match": ("choice", True, ["eq", "gte", "lte"]),
           "level": ("choice", True, ["50", "40", "30", "20", "10", "0"])}
-NODES: dict[str, tuple[str, str, dict[str, tuple]]] = {
+NODES: dict[str, tuple[str, str, dict[str, tuple[Any, ...]]]] = {
     "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition":
         (C, "A new issue is created", {}),
     "sentry.rules.conditions.regression_event.RegressionEventCondition":
@@ -136,7 +138,7 @@ def node_type(node_id: str) -> str | None:
     return entry[0] if entry else None
 
 
-def clean_node(node: dict[str, Any], quirks) -> tuple[dict[str, Any], list[str]]:
+def clean_node(node: dict[str, Any], quirks: QuirkSettings) -> tuple[dict[str, Any], list[str]]:
     """Django form cleaning: coerced values merged back into the node; returns errors."""
     _, _, spec = NODES[node["id"]]
     cleaned = {k: v for k, v in node.items() if k not in ("name",)}
@@ -158,7 +160,7 @@ def clean_node(node: dict[str, Any], quirks) -> tuple[dict[str, Any], list[str]]
     return cleaned, errors
 
 
-def _coerce(kind: str, value: Any, extra: Any, quirks) -> Any:
+def _coerce(kind: str, value: Any, extra: Any, quirks: QuirkSettings) -> Any:
     if isinstance(value, (dict, list)):
         raise ValueError("Enter a valid value.")
     if kind == "int":

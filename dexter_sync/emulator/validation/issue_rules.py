@@ -7,6 +7,7 @@ import uuid as uuidlib
 from typing import Any
 
 from ..api import ApiError
+from ..config import QuirkSettings
 from ..seeding import find_by
 from ..store import Store
 from .fields import REQUIRED, Errors, choice, integer, string
@@ -15,8 +16,9 @@ from .issue_nodes import EMAIL, SLACK, clean_node, node_type
 MATCH = ["all", "any", "none"]
 
 
-def validate_rule(store: Store, org: dict, project: dict, body: dict[str, Any], quirks
-                  ) -> tuple[dict, list[dict]]:
+def validate_rule(store: Store, org: dict[str, Any], project: dict[str, Any], body: dict[str, Any],
+                  quirks: QuirkSettings
+                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The stored record and the Slack actions whose channel needs a lookup."""
     errors = Errors()
     for key in ("name", "actionMatch", "actions", "frequency", "conditions"):
@@ -59,7 +61,7 @@ def validate_rule(store: Store, org: dict, project: dict, body: dict[str, Any], 
     if "actions" in body and not body.get("actions") and "actions" not in errors.items:
         errors.add("actions", "You must add an action for this alert to fire.")
     errors.raise_if_any()
-    slack = []
+    slack: list[Any] = []
     for action in actions:
         _check_action(store, org, action, errors, slack)
         sent = action.get("uuid")
@@ -84,7 +86,7 @@ def _valid_uuid(value: Any) -> bool:
         return False
 
 
-def _nodes(errors: Errors, field: str, raw: Any, allowed: tuple[str, ...], quirks) -> list[dict]:
+def _nodes(errors: Errors, field: str, raw: Any, allowed: tuple[str, ...], quirks: QuirkSettings) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         errors.add(field, f'Expected a list of items but got type "{type(raw).__name__}".')
         return []
@@ -104,9 +106,9 @@ def _nodes(errors: Errors, field: str, raw: Any, allowed: tuple[str, ...], quirk
     return out
 
 
-def _check_action(store: Store, org: dict, action: dict, errors: Errors, slack: list) -> None:
+def _check_action(store: Store, org: dict[str, Any], action: dict[str, Any], errors: Errors, slack: list[Any]) -> None:
     if action["id"] == SLACK:
-        integ = find_by(store, "integration", org, action.get("workspace"))
+        integ = find_by(store, "integration", org, action.get("workspace") or "")
         if integ is None or integ["provider"] != "slack":
             errors.add("actions", "Slack workspace is a required field.")
             return
@@ -130,7 +132,7 @@ def _check_action(store: Store, org: dict, action: dict, errors: Errors, slack: 
                 break
 
 
-def resolve_slack(store: Store, org: dict, lookup: dict) -> None:
+def resolve_slack(store: Store, org: dict[str, Any], lookup: dict[str, Any]) -> None:
     """The Slack channel lookup, against the seeded channels of the workspace."""
     action, integ = lookup["action"], lookup["integration"]
     name = action["channel"].lstrip("#@")
@@ -146,9 +148,9 @@ def resolve_slack(store: Store, org: dict, lookup: dict) -> None:
     action["channel_id"] = match["channelId"]
 
 
-def duplicate_of(store: Store, project: dict, rule: dict, *, exclude: int | None) -> dict | None:
+def duplicate_of(store: Store, project: dict[str, Any], rule: dict[str, Any], *, exclude: int | None) -> dict[str, Any] | None:
     """An active rule of the project that this one exactly duplicates (any name)."""
-    def comparable(r: dict) -> dict:
+    def comparable(r: dict[str, Any]) -> dict[str, Any]:
         env = r.get("environment")
         return {"environment": env, "actionMatch": r.get("actionMatch"),
                 "filterMatch": r.get("filterMatch"), "frequency": r.get("frequency"),

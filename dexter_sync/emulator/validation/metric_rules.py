@@ -32,8 +32,8 @@ def resolution_for(window: int, delta: int | None, detection: str) -> int:
     return res * 2 if delta else res
 
 
-def validate_rule(store: Store, org: dict, body: dict[str, Any], *, partial_of: dict | None,
-                  forced_project: dict | None = None) -> tuple[dict, list[dict]]:
+def validate_rule(store: Store, org: dict[str, Any], body: dict[str, Any], *, partial_of: dict[str, Any] | None,
+                  forced_project: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The validated rule record and the Slack actions that need a channel lookup.
 
     `partial_of` is the existing record on PUT (then absent fields keep their values,
@@ -95,7 +95,7 @@ def validate_rule(store: Store, org: dict, body: dict[str, Any], *, partial_of: 
         for key in ("name", "description"):
             if key in rec and not rec[key]:
                 merged[key] = old.get(key)
-    slack_lookups: list[dict] = []
+    slack_lookups: list[dict[str, Any]] = []
     merged["triggers"] = _triggers(store, org, get("triggers"), merged, errors, slack_lookups)
     errors.raise_if_any()
     return merged, slack_lookups
@@ -106,8 +106,8 @@ def _camel(key: str) -> str:
     return head + "".join(p.title() for p in rest)
 
 
-def _simple_optionals(store: Store, org: dict, body: dict, rec: dict, errors: Errors,
-                      partial_of: dict | None) -> None:
+def _simple_optionals(store: Store, org: dict[str, Any], body: dict[str, Any], rec: dict[str, Any], errors: Errors,
+                      partial_of: dict[str, Any] | None) -> None:
     get = body.get
     if "environment" in body and get("environment") is not None:
         env = get("environment")
@@ -162,7 +162,7 @@ def _simple_optionals(store: Store, org: dict, body: dict, rec: dict, errors: Er
             [] if ds == "metrics" else ["error"]
 
 
-def _owner(store: Store, org: dict, owner: Any, errors: Errors) -> str | None:
+def _owner(store: Store, org: dict[str, Any], owner: Any, errors: Errors) -> str | None:
     kind, _, ident = str(owner).partition(":")
     if kind == "team" and find_by(store, "team", org, ident):
         return f"team:{ident}"
@@ -174,8 +174,8 @@ def _owner(store: Store, org: dict, owner: Any, errors: Errors) -> str | None:
     return None
 
 
-def _projects(store: Store, org: dict, body: dict, rec: dict, errors: Errors,
-              forced: dict | None, old: dict) -> None:
+def _projects(store: Store, org: dict[str, Any], body: dict[str, Any], rec: dict[str, Any], errors: Errors,
+              forced: dict[str, Any] | None, old: dict[str, Any]) -> None:
     if forced is not None:
         rec["projects"] = [forced["id"]]
         return
@@ -201,8 +201,8 @@ def _projects(store: Store, org: dict, body: dict, rec: dict, errors: Errors,
     rec["projects"] = ids
 
 
-def _triggers(store: Store, org: dict, triggers: Any, rule: dict, errors: Errors,
-              slack: list[dict]) -> list[dict]:
+def _triggers(store: Store, org: dict[str, Any], triggers: Any, rule: dict[str, Any], errors: Errors,
+              slack: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not isinstance(triggers, list):
         if triggers is not None:
             errors.add("triggers",
@@ -239,7 +239,7 @@ def _triggers(store: Store, org: dict, triggers: Any, rule: dict, errors: Errors
     return out
 
 
-def _check_thresholds(rule: dict, triggers: list[dict], errors: Errors) -> None:
+def _check_thresholds(rule: dict[str, Any], triggers: list[dict[str, Any]], errors: Errors) -> None:
     """Sentry translates percent-change thresholds (`100 ± x`) first and checks the order of
     the translated values (alert_rule.py `validate`: `_translate_thresholds`, then the
     checks; REFERENCE §1.3). The resolve threshold is translated only when truthy."""
@@ -274,8 +274,8 @@ def _check_thresholds(rule: dict, triggers: list[dict], errors: Errors) -> None:
                        f"{trig['label']} alert threshold must be below resolution threshold")
 
 
-def _action(store: Store, org: dict, action: Any, label: str, errors: Errors,
-            slack: list[dict]) -> dict:
+def _action(store: Store, org: dict[str, Any], action: Any, label: str, errors: Errors,
+            slack: list[dict[str, Any]]) -> dict[str, Any]:
     if not isinstance(action, dict):
         errors.add("actions", "Invalid data. Expected a dictionary.")
         return {}
@@ -322,7 +322,7 @@ def _action(store: Store, org: dict, action: Any, label: str, errors: Errors,
     return out
 
 
-def _email_target(store: Store, org: dict, target_type: str, ident: str, errors: Errors) -> None:
+def _email_target(store: Store, org: dict[str, Any], target_type: str, ident: str, errors: Errors) -> None:
     if target_type == "user" and not any(str(m["userId"]) == ident
                                          for m in store.query("member", org["id"])):
         errors.add("nonFieldErrors", "User does not belong to this organization")
@@ -330,7 +330,7 @@ def _email_target(store: Store, org: dict, target_type: str, ident: str, errors:
         errors.add("nonFieldErrors", "Team does not exist")
 
 
-def resolve_slack(store: Store, org: dict, lookup: dict) -> None:
+def resolve_slack(store: Store, org: dict[str, Any], lookup: dict[str, Any]) -> None:
     """Fill a Slack action's channel name and id from the seeded channels (the lookup
     Sentry does against Slack); unknown channel → 400 like Sentry."""
     action = lookup["action"]

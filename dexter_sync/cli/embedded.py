@@ -1,4 +1,7 @@
-"""The embedded Sentry emulator: dexter's target when no SENTRY_URL is set.
+"""The embedded Sentry emulator: the CLI's target when no SENTRY_URL is set.
+
+Only the CLI wires the emulator in (`connect(..., embedded=open_embedded)`); the sentry
+package knows nothing of it.
 
 State lives in `.dexter/local-sentry.sqlite` under the current directory, or wherever
 DEXTER_EMBEDDED_DB says (`dexter emulator --reset` deletes it). On first use (no
@@ -19,11 +22,10 @@ import httpx
 
 from ..core.state import DesiredState
 from ..kinds.registry import get_kind
+from ..sentry.connect import URL_ENV, EmbeddedSentry
 
 DB_PATH = Path(".dexter") / "local-sentry.sqlite"
 DB_ENV = "DEXTER_EMBEDDED_DB"
-BASE_URL = "http://local-sentry.invalid"
-"""Never resolved: requests go through the ASGI transport, in process."""
 
 
 @dataclass
@@ -131,12 +133,18 @@ def names_in(desired: DesiredState, providers: set[str]) -> SeedNames:
     return names
 
 
+def embedded_notice() -> str:
+    """Said on every run that talks to the embedded emulator."""
+    return (f"using the local Sentry emulator at {embedded_db_path().as_posix()} "
+            f"({URL_ENV} is not set)")
+
+
 def open_embedded(organization: str, desired: DesiredState | None, *,
-                  db_path: Path | None = None,
-                  ) -> tuple[httpx.AsyncBaseTransport, Any, list[str]]:
-    """(transport, app, report lines of what the first use created) for the embedded
-    emulator; the report is empty on later runs."""
-    from ..emulator import EmulatorConfig, create_app  # late: only embedded runs need it
+                  db_path: Path | None = None) -> EmbeddedSentry:
+    """The embedded emulator as an in-process transport; on first use seeded with what the
+    manifests name (the report says what; it is empty on later runs)."""
+    # late: commands that never talk to Sentry (validate, --help) do not load the emulator
+    from ..emulator import EmulatorConfig, create_app
     from ..emulator.seeding import PROVIDERS
 
     db_path = db_path or embedded_db_path()
@@ -148,5 +156,6 @@ def open_embedded(organization: str, desired: DesiredState | None, *,
         names = names_in(desired, set(PROVIDERS))
         created = app.state.store.ensure_names(organization, **names.as_kwargs())
         report = seed_report({k: v for k, v in created.items() if v}, names.uses)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return transport, app, report
+    return EmbeddedSentry(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                          close=app.state.store.close, notice=embedded_notice(),
+                          report=report)
