@@ -75,10 +75,12 @@ def test_saved_plan_applies_exactly_and_a_stale_one_is_refused(emu, tmp_path):
 
     [rule] = list_all(emu, f"organizations/{emu.organization}/alert-rules/")
     emu.oob_change("metric_rule", "update", id=rule["id"], fields={"timeWindow": 60})
+    emu.reset_counters()
     refused = dexter(emu, "apply", str(plan_file))
     assert refused.exit_code == 1
     assert "stale-plan" in refused.stderr
     assert "metric_alert/m-0000: changed since the plan" in refused.stderr
+    assert count_writes(emu.counters()) == 0  # refused before any write
     assert "q-0002" not in live_names(emu)
 
     fresh_file = tmp_path / "fresh.json"

@@ -9,6 +9,7 @@ import json
 
 from click.testing import CliRunner
 
+from dexter_sync.apply.executor import DEFAULT_CONCURRENCY
 from dexter_sync.apply.report import Status
 from dexter_sync.cli.main import cli
 from tests.test_apply_support import (
@@ -34,6 +35,11 @@ def test_429_storm_finishes_without_surfacing_a_429(emu, tmp_path):
     assert "too frequently" not in result.stderr and "answered 429" not in result.stderr
     names = live_names(emu)
     assert duplicates(names) == {} and len(names) == 30
+    # Paced, not hammered: a 429 can only meet a request a worker sent before the endpoint's
+    # budget was announced or as a window turned, at most one per worker per write endpoint;
+    # a client that retried into the limit would meet several per write.
+    endpoints = 2  # discover queries and metric alerts
+    assert emu.counters()["rate_limited"] <= endpoints * DEFAULT_CONCURRENCY
 
 
 def test_breaker_opens_in_a_full_outage_and_a_later_run_completes(emu, tmp_path):

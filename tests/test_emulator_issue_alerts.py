@@ -160,8 +160,10 @@ def test_slack_rule_by_name_goes_through_the_rule_task(emulator):
 
 
 def test_unknown_slack_channel_is_a_400(emulator):
+    emulator.set_quirks(slack_task_polls=1, slack_task_delay=3600)  # the first poll decides
     response = emulator.client().post(URL, json=body(actions=[
         {**SLACK, "channel": "#nowhere", "channel_id": None}]))
+    assert response.status_code == 202
     # async by default: the lookup fails in the task
     task = emulator.client().get(
         f"projects/acme/backend/rule-task/{response.json()['uuid']}/").json()
@@ -172,7 +174,7 @@ def test_unknown_slack_channel_is_a_400(emulator):
     assert sync.json() == {"actions": [
         ('The slack resource "nowhere" does not exist or has not been granted access in the '
         'Acme Slack Slack workspace.')]}
-    assert task["status"] in ("pending", "failed")
+    assert task["status"] == "failed" and "nowhere" in task["error"]
 
 
 def test_per_project_cap_on_slow_rules():

@@ -125,11 +125,25 @@ def test_export_then_plan_shows_no_changes(target, tmp_path):
     explained = dexter("plan", str(out), "--explain").stdout
     assert "server-field (sent null, Sentry has" in explained
     assert len(explained.splitlines()) > len(quiet.stdout.splitlines()) + 10
+    # what the filter must select (an issue rule in backend) and what it must leave out (one
+    # in frontend, the seeded ones in other projects, every metric alert and query)
+    client = target.client()
+    for project in ("backend", "frontend"):
+        created = client.post(f"projects/acme/{project}/rules/", json={
+            "name": f"{project} only rule", "actionMatch": "any", "frequency": 30,
+            "conditions": [{"id": "sentry.rules.conditions.first_seen_event."
+                                  "FirstSeenEventCondition"}],
+            "actions": [{"id": "sentry.mail.actions.NotifyEmailAction",
+                         "targetType": "IssueOwners"}]})
+        assert created.status_code == 200, created.text
     only = dexter("export", "--org", "acme", "--out", str(tmp_path / "some"),
                   "--kinds", "issue_alerts", "--projects", "backend")
     assert only.exit_code == 0, only.output
-    assert [p.name for p in (tmp_path / "some").iterdir() if p.suffix == ".yaml"] == [
-        "dexter.yaml"] or (tmp_path / "some" / "issue_alerts").is_dir()
+    written = "".join(p.read_text() for p in (tmp_path / "some").rglob("*.yaml"))
+    assert "backend only rule" in written
+    assert "frontend only rule" not in written
+    assert "seed issue rule" not in written and "seed metric rule" not in written
+    assert "metric_alerts:" not in written and "discover_queries:" not in written
     assert not (tmp_path / "some" / "metric_alerts.yaml").exists()
     bad = dexter("export", "--org", "acme", "--kinds", "metric_alrts", "--out", str(tmp_path))
     assert bad.exit_code == 1 and "did you mean 'metric_alerts'" in bad.stderr

@@ -15,6 +15,7 @@ import pytest
 
 from dexter_sync.core.changes import Action, NoteReason, Plan
 from dexter_sync.core.planning import parse_targets
+from dexter_sync.emulator.routes.discover import KIND as DISCOVER_KIND
 from dexter_sync.kinds.registry import catalog
 from dexter_sync.render.jsonplan import render_json
 from dexter_sync.render.planfile import read_plan, stale_objects, write_plan
@@ -77,14 +78,19 @@ issue_alerts:
 """
 
 
-def test_conditions_returned_in_another_order(org):
+@pytest.mark.parametrize("reorder", [True, False], ids=["server-order", "as-sent"])
+def test_conditions_returned_in_either_order(org, reorder):
+    # REFERENCE.md §14 item 5 does not say whether Sentry keeps the nodes' order: quiet
+    # either way
+    org.app.state.config.quirks.reorder_nodes = reorder
     quiet = run(org.converge(ISSUE_RULE))
     assert_quiet(quiet)
     live = run(org.live("issue_alert"))[0]
     sent = ["FirstSeenEventCondition", "RegressionEventCondition", "ReappearedEventCondition",
             "EventFrequencyCondition"]
-    assert [c["id"].rsplit(".", 1)[-1] for c in live["conditions"]] != sent
-    assert quiet.cosmetic.get("order", 0) >= 1
+    returned = [c["id"].rsplit(".", 1)[-1] for c in live["conditions"]]
+    assert sorted(returned) == sorted(sent)
+    assert (returned != sent) is reorder
 
 
 def test_server_added_name_fields(org):
@@ -133,7 +139,10 @@ def test_thresholds_as_floats(org):
     assert quiet.cosmetic.get("type", 0) >= 1
 
 
-def test_projects_in_another_order(org):
+@pytest.mark.parametrize("reverse", [False, True], ids=["sorted", "reversed"])
+def test_projects_in_either_order(org, reverse):
+    # REFERENCE.md §14 item 7 does not say whether Sentry sorts a query's projects (the
+    # emulator does): quiet either way
     body = """
     discover_queries:
       - name: Both projects
@@ -143,8 +152,14 @@ def test_projects_in_another_order(org):
         range: 24h
     """
     assert_quiet(run(org.converge(body)))
+    store = org.app.state.store
+    if reverse:  # as a Sentry that keeps another order would answer
+        [record] = store.query(DISCOVER_KIND)
+        store.put(DISCOVER_KIND, {**record, "projects": sorted(record["projects"],
+                                                               reverse=True)})
     live = run(org.live("discover_query"))[0]
-    assert live["projects"] == sorted(live["projects"])
+    assert live["projects"] == sorted(live["projects"], reverse=reverse)
+    assert_quiet(run(org.plan()))
 
 
 # ---- one-field changes and drift ---------------------------------------------------
