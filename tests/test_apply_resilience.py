@@ -75,7 +75,8 @@ def test_a_rule_task_still_pending_at_the_bound_is_never_reported_applied(emu, t
     emu.set_quirks(slack_async=True, channel_listing=False, slack_task_delay=30.0, slack_task_polls=1000)
     _, report = apply_sync(emu, manifests, task_timeout=0.6)
     [outcome] = report.outcomes
-    assert outcome.status is Status.FAILED and "still pending" in (outcome.detail or "")
+    assert outcome.status is Status.FAILED and outcome.detail is not None
+    assert "still pending" in outcome.detail
     assert report.exit_code == 3
     assert "slow-slack" not in live_names(emu)
 

@@ -27,7 +27,7 @@ def test_doubled_error_rate_is_a_regression_with_its_numbers():
     # the z-score computed here from its definition
     pooled = 1500 / 20000
     expected = (0.1 - 0.05) / math.sqrt(pooled * (1 - pooled) * (2 / 10000))
-    assert math.isclose(result.z_score or 0, expected)
+    assert result.z_score is not None and math.isclose(result.z_score, expected)
     assert "5.00% (500/10000)" in result.reasons[0] and "10.00% (1000/10000)" in result.reasons[0]
 
 
@@ -35,7 +35,7 @@ def test_equal_rates_and_small_noisy_samples_are_not_regressions():
     assert compare(numbers("1.0", 10_000, 500), numbers("1.1", 9_000, 450)).verdict == "ok"
     # x3 the rate, but 3 errors in 200 events is no evidence
     noisy = compare(numbers("1.0", 200, 1), numbers("1.1", 200, 3))
-    assert noisy.verdict == "ok" and (noisy.z_score or 0) < 3
+    assert noisy.verdict == "ok" and noisy.z_score is not None and noisy.z_score < 3
     few = compare(numbers("1.0", 50, 1), numbers("1.1", 5_000, 2_500))
     assert few.verdict == "insufficient-data" and not few.regression
 

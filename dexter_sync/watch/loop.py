@@ -271,5 +271,6 @@ class WatchLoop:
             await self.cycle()
         except DexterError as error:
             self._report_once(f"watch cycle: {error}")
-        except Exception:
+        except Exception:  # noqa: BLE001 -- the daemon's boundary: log the bug with its
+            # traceback and keep watching; the next cycle starts from a fresh read
             log.exception("watch cycle failed unexpectedly")

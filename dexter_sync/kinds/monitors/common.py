@@ -4,6 +4,7 @@ owner/project conversions of detector responses."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field, StrictBool, model_validator
@@ -135,19 +136,24 @@ class MonitorKind(ResourceKind[M]):
     query_alias: ClassVar[str]
     """The `type:` alias of the detector list search (`metric`, `uptime`, `cron`)."""
 
-    # the type module's pure conversions; each subclass names its module's functions
+    # the type module's pure conversions: each subclass names its module's functions
+    # (`payload_of = staticmethod(build_payload)`); abstract, so a missing one is an error
+    # when the kind is created, not when it is first used
 
     @staticmethod
+    @abstractmethod
     def payload_of(entry: Any, directory: Directory) -> dict[str, Any]:
-        raise NotImplementedError
+        """The request body of an entry."""
 
     @staticmethod
+    @abstractmethod
     def canonical_of(entry: Any, directory: Directory) -> dict[str, Any]:
-        raise NotImplementedError
+        """The comparison form of an entry."""
 
     @staticmethod
+    @abstractmethod
     def entry_of(data: dict[str, Any], directory: Directory) -> Any:
-        raise NotImplementedError
+        """The entry that Sentry's detector JSON describes."""
 
     def key(self, entry: M) -> str:
         return entry.name
