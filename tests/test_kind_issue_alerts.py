@@ -13,8 +13,8 @@ from dexter_sync.core.changes import Action, ResourceChange
 from dexter_sync.core.diffing import diff_fields, restrict
 from dexter_sync.core.directory import Directory, Integration
 from dexter_sync.kinds.base import ReadContext
-from dexter_sync.kinds.issue_alert_nodes import CATALOGUE
 from dexter_sync.kinds.issue_alerts import IssueAlertEntry, IssueAlertKind, payload_for_update
+from dexter_sync.kinds.issue_alerts.nodes import CATALOGUE
 from tests.helpers_alerts import seeded_alert_app
 
 KIND = IssueAlertKind()

@@ -15,16 +15,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dexter_sync.core.directory import Directory, Integration
-from dexter_sync.kinds import issue_alert_live, metric_alert_live
 from dexter_sync.kinds.base import ResourceKind
-from dexter_sync.kinds.issue_alert_model import IssueAlertEntry
-from dexter_sync.kinds.issue_alert_nodes import CATALOGUE
 from dexter_sync.kinds.issue_alerts import IssueAlertKind
+from dexter_sync.kinds.issue_alerts import live as issue_alert_live
+from dexter_sync.kinds.issue_alerts.model import IssueAlertEntry
+from dexter_sync.kinds.issue_alerts.nodes import CATALOGUE
 from dexter_sync.kinds.live_memo import memo_scope
-from dexter_sync.kinds.metric_alert_actions import ACTION_TYPES, TARGET_TYPES
-from dexter_sync.kinds.metric_alert_live import Fallback
-from dexter_sync.kinds.metric_alert_model import MetricAlertEntry
 from dexter_sync.kinds.metric_alerts import MetricAlertKind
+from dexter_sync.kinds.metric_alerts import live as metric_alert_live
+from dexter_sync.kinds.metric_alerts.actions import ACTION_TYPES, TARGET_TYPES
+from dexter_sync.kinds.metric_alerts.live import Fallback
+from dexter_sync.kinds.metric_alerts.model import MetricAlertEntry
 from tests import test_kind_issue_alerts as issue_tests
 from tests import test_kind_metric_alerts as metric_tests
 from tests.helpers_alerts import seeded_alert_app

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from dexter_sync.core.directory import Directory
 from dexter_sync.emulator.testing import running_emulator
-from dexter_sync.kinds.metric_alert_model import MetricAlertEntry
+from dexter_sync.kinds.metric_alerts.model import MetricAlertEntry
 from dexter_sync.kinds.registry import get_kind
 
 DEXTER = [sys.executable, "-m", "dexter_sync.cli"]

@@ -19,7 +19,7 @@ from dexter_sync.cli.embedded import embedded_notice, open_embedded
 from dexter_sync.core.diagnostics import DexterError
 from dexter_sync.core.state import DesiredResource, DesiredState, ManifestSettings
 from dexter_sync.emulator.testing import running_emulator
-from dexter_sync.kinds.issue_alert_model import IssueAlertEntry
+from dexter_sync.kinds.issue_alerts.model import IssueAlertEntry
 from dexter_sync.sentry.client import SentryClient
 from dexter_sync.sentry.connect import open_facade
 from dexter_sync.sentry.errors import BadRequest, ServerError

@@ -18,8 +18,8 @@ _ORIGIN: dict[str, str] = {}
 
 # Order matters only for display; apply order comes from `depends_on`.
 KIND_MODULES = (
-    "dexter_sync.kinds.metric_alerts",
-    "dexter_sync.kinds.issue_alerts",
+    "dexter_sync.kinds.metric_alerts.kind",
+    "dexter_sync.kinds.issue_alerts.kind",
     "dexter_sync.kinds.discover_queries",
     "dexter_sync.kinds.releases",
     "dexter_sync.kinds.deploys",

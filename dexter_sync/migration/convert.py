@@ -15,10 +15,10 @@ from typing import Any
 
 from ..core.directory import Directory
 from ..core.state import DesiredState
-from ..kinds.issue_alert_model import IssueAlertEntry
-from ..kinds.issue_alert_nodes import node_friendly
-from ..kinds.metric_alert_actions import action_friendly, action_payload
-from ..kinds.metric_alert_model import MetricAlertEntry
+from ..kinds.issue_alerts.model import IssueAlertEntry
+from ..kinds.issue_alerts.nodes import node_friendly
+from ..kinds.metric_alerts.actions import action_friendly, action_payload
+from ..kinds.metric_alerts.model import MetricAlertEntry
 from ..kinds.registry import get_kind
 
 TRIGGERS = {"first_seen_event", "regression_event", "reappeared_event",

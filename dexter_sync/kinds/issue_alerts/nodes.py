@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..core.directory import Directory
-from . import issue_alert_params as p
-from .fields import (
+from ...core.directory import Directory
+from . import params as p
+from ..fields import (
     int_or_str,
     integration_id_for,
     integration_name_for,

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, StrictInt, StrictStr, field_validator, model_validator
 
-from .base import EntryModel
+from ..base import EntryModel
 
 Id = StrictInt | StrictStr
 

@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr, model_validator
 
-from ..core.directory import Directory
-from .base import EntryModel
-from .fields import (
+from ...core.directory import Directory
+from ..base import EntryModel
+from ..fields import (
     drop_none,
     exactly_one,
     int_or_str,

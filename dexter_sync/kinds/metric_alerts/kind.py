@@ -17,14 +17,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..core.changes import ResourceChange, SafetyFinding
-from ..core.diagnostics import DexterError
-from ..core.directory import Directory
-from ..core.requests import ApiRequest, path_segment
-from ..core.state import LiveObject
-from .alert_gates import metric_alert_gates
-from .base import Fallback, ListRequest, ReadContext, Reference, ResourceKind, SlackChannel
-from .fields import (
+from ...core.changes import ResourceChange, SafetyFinding
+from ...core.diagnostics import DexterError
+from ...core.directory import Directory
+from ...core.requests import ApiRequest, path_segment
+from ...core.state import LiveObject
+from ..alert_gates import metric_alert_gates
+from ..base import Fallback, ListRequest, ReadContext, Reference, ResourceKind, SlackChannel
+from ..fields import (
     actor_refs,
     duration_minutes,
     format_duration,
@@ -38,8 +38,9 @@ from .fields import (
     sorted_canonical,
     with_raw,
 )
-from .live_memo import memo_scope
-from .metric_alert_actions import (
+from ..live_memo import memo_scope
+from ..registry import register
+from .actions import (
     DEFAULT_PRIORITY,
     EmailTarget,
     FriendlyAction,
@@ -48,13 +49,12 @@ from .metric_alert_actions import (
     action_payload,
     echo_action_ids,
 )
-from .metric_alert_model import (
+from .model import (
     DATASET_QUERY_TYPE,
     QUERY_TYPES,
     THRESHOLD_TYPES,
     MetricAlertEntry,
 )
-from .registry import register
 
 THRESHOLD_NAMES = {v: k for k, v in THRESHOLD_TYPES.items()}
 QUERY_TYPE_NAMES = {v: k for k, v in QUERY_TYPES.items()}
@@ -341,8 +341,8 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
         return _canonical_body(payload, directory)
 
     def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
-        """canonical(entry_from_live(data)) built straight from the JSON (metric_alert_live)."""
-        from .metric_alert_live import canonical_live  # late: it imports this module
+        """canonical(entry_from_live(data)) built straight from the JSON (live.py)."""
+        from .live import canonical_live  # late: it imports this module
 
         try:
             return canonical_live(data, directory)

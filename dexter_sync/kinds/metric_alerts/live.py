@@ -17,9 +17,9 @@ from typing import Any, cast
 
 from pydantic import TypeAdapter
 
-from ..core.directory import Directory
-from .base import Fallback
-from .fields import (
+from ...core.directory import Directory
+from ..base import Fallback
+from ..fields import (
     check_owner,
     duration_minutes,
     format_duration,
@@ -29,9 +29,9 @@ from .fields import (
     owner_to_sentry,
     payload_number,
 )
-from .live_memo import frozen, memoized, sorted_thawed
-from .metric_alert_actions import TriggerAction, action_friendly, action_payload
-from .metric_alert_model import (
+from ..live_memo import frozen, memoized, sorted_thawed
+from .actions import TriggerAction, action_friendly, action_payload
+from .model import (
     DATASET_QUERY_TYPE,
     DATASETS,
     DETECTION_TYPES,
@@ -39,7 +39,7 @@ from .metric_alert_model import (
     EXTRAPOLATION_MODES,
     SENSITIVITIES,
 )
-from .metric_alerts import (
+from .kind import (
     QUERY_TYPE_NAMES,
     THRESHOLD_NAMES,
     display_aggregate,

@@ -14,14 +14,14 @@ from typing import Any, cast
 
 from pydantic import TypeAdapter
 
-from ..core.directory import Directory
-from .base import Fallback
-from .fields import owner_friendly, owner_to_sentry
-from .issue_alert_model import MATCHES, ActionItem, ConditionItem, FilterItem
-from .issue_alert_nodes import node_friendly
-from .issue_alerts import DEFAULT_FREQUENCY, DEFAULT_MATCH, LIST_OF_ROLE, node_payload
-from .live_memo import frozen, memoized, sorted_thawed
-from .metric_alert_live import checked_owner, live_duration
+from ...core.directory import Directory
+from ..base import Fallback
+from ..fields import owner_friendly, owner_to_sentry
+from .model import MATCHES, ActionItem, ConditionItem, FilterItem
+from .nodes import node_friendly
+from .kind import DEFAULT_FREQUENCY, DEFAULT_MATCH, LIST_OF_ROLE, node_payload
+from ..live_memo import frozen, memoized, sorted_thawed
+from ..metric_alerts.live import checked_owner, live_duration
 
 _ITEMS = {"conditions": TypeAdapter(ConditionItem), "filters": TypeAdapter(FilterItem),
           "actions": TypeAdapter(ActionItem)}

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from .base import EntryModel
-from .fields import (
+from ..base import EntryModel
+from ..fields import (
     RAW_DESCRIPTION,
     Duration,
     Owner,
@@ -34,7 +34,7 @@ from .fields import (
     minutes_in_range,
     raw_keys,
 )
-from .metric_alert_actions import TriggerAction
+from .actions import TriggerAction
 
 Number = StrictInt | StrictFloat | StrictStr
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..core.changes import ResourceChange, SafetyFinding
-from ..core.directory import Directory
-from ..core.requests import ApiRequest, path_segment
-from .alert_gates import issue_alert_gates
-from .base import Fallback, ListRequest, ReadContext, Reference, ResourceKind, SlackChannel
-from .fields import (
+from ...core.changes import ResourceChange, SafetyFinding
+from ...core.directory import Directory
+from ...core.requests import ApiRequest, path_segment
+from ..alert_gates import issue_alert_gates
+from ..base import Fallback, ListRequest, ReadContext, Reference, ResourceKind, SlackChannel
+from ..fields import (
     actor_refs,
     duration_minutes,
     format_duration,
@@ -33,10 +33,10 @@ from .fields import (
     sorted_canonical,
     with_raw,
 )
-from .issue_alert_model import IssueAlertEntry, OneKeyNode, SentryNode
-from .issue_alert_nodes import BY_SHORT, INTEGRATION_KEYS, node_friendly, spec_payload
-from .live_memo import memo_scope
-from .registry import register
+from ..live_memo import memo_scope
+from ..registry import register
+from .model import IssueAlertEntry, OneKeyNode, SentryNode
+from .nodes import BY_SHORT, INTEGRATION_KEYS, node_friendly, spec_payload
 
 DEFAULT_FREQUENCY = 30
 DEFAULT_MATCH = "all"
@@ -205,8 +205,8 @@ class IssueAlertKind(ResourceKind[IssueAlertEntry]):
         return out
 
     def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
-        """canonical(entry_from_live(data)) built straight from the JSON (issue_alert_live)."""
-        from .issue_alert_live import canonical_live  # late: it imports this module
+        """canonical(entry_from_live(data)) built straight from the JSON (live.py)."""
+        from .live import canonical_live  # late: it imports this module
 
         try:
             return canonical_live(data, directory)

@@ -24,9 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-from ..core.directory import Directory
-from .base import EntryModel
-from .fields import (
+from ...core.directory import Directory
+from ..base import EntryModel
+from ..fields import (
     RAW_DESCRIPTION,
     Duration,
     Owner,
@@ -35,8 +35,8 @@ from .fields import (
     minutes_in_range,
     raw_keys,
 )
-from .issue_alert_nodes import BY_ID, BY_SHORT, CATALOGUE, SERVER_KEYS, Role
-from .issue_alert_params import Empty
+from .nodes import BY_ID, BY_SHORT, CATALOGUE, SERVER_KEYS, Role
+from .params import Empty
 
 MATCHES = ("all", "any", "none")
 MODELLED_KEYS = {"name", "actionMatch", "filterMatch", "frequency", "environment", "owner",
