@@ -1,7 +1,8 @@
-"""The alert kinds' fast live canonical (`canonical_live`) equals the default path
-`canonical(entry_from_live(data))` for every live object: generated ones (hypothesis) and the
-ones the emulator returns. Where the default path raises, the fast path raises too or hands
-the object to the default path (`Fallback`); it never answers on its own."""
+"""The alert kinds' live comparison form (`canonical_live`, built straight from Sentry's
+JSON) equals the round trip `canonical(entry_from_live(data))` for every live object:
+generated ones (hypothesis) and the ones the emulator returns. The round trip is the oracle
+here and only here. Where it raises, the direct form raises too or hands the object to it
+(`Fallback`); it never answers on its own."""
 
 from __future__ import annotations
 
@@ -15,24 +16,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dexter_sync.core.directory import Directory, Integration
-from dexter_sync.kinds.base import ResourceKind
+from dexter_sync.kinds.base import Fallback, ResourceKind
 from dexter_sync.kinds.issue_alerts import IssueAlertKind
-from dexter_sync.kinds.issue_alerts import live as issue_alert_live
+from dexter_sync.kinds.issue_alerts import canonical as issue_canonical
 from dexter_sync.kinds.issue_alerts.model import IssueAlertEntry
 from dexter_sync.kinds.issue_alerts.nodes import CATALOGUE
-from dexter_sync.kinds.live_memo import memo_scope
 from dexter_sync.kinds.metric_alerts import MetricAlertKind
-from dexter_sync.kinds.metric_alerts import live as metric_alert_live
+from dexter_sync.kinds.metric_alerts import canonical as metric_canonical
 from dexter_sync.kinds.metric_alerts.actions import ACTION_TYPES, TARGET_TYPES
-from dexter_sync.kinds.metric_alerts.live import Fallback
 from dexter_sync.kinds.metric_alerts.model import MetricAlertEntry
 from tests import test_kind_issue_alerts as issue_tests
 from tests import test_kind_metric_alerts as metric_tests
 from tests.helpers_alerts import seeded_alert_app
 
 METRIC, ISSUE = MetricAlertKind(), IssueAlertKind()
-FAST = {"metric_alert": metric_alert_live.canonical_live,
-        "issue_alert": issue_alert_live.canonical_live}
+DIRECT = {"metric_alert": metric_canonical.canonical_live,
+          "issue_alert": issue_canonical.canonical_live}
 SETTINGS = settings(max_examples=250, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -78,7 +77,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def check_equivalent(kind: ResourceKind, data: dict[str, Any], directory: Directory) -> bool:
-    """Asserts fast == default for one live object; True when the fast path answered."""
+    """Asserts the hook == the round trip for one live object; True when the direct form
+    answered (without handing the object to the round trip)."""
     before = copy.deepcopy(data)
     default = _outcome(lambda: kind.canonical(kind.entry_from_live(data, directory=directory),
                                               directory=directory))
@@ -88,21 +88,17 @@ def check_equivalent(kind: ResourceKind, data: dict[str, Any], directory: Direct
         assert _same(hook[1], default[1]), (hook[1], default[1])
     else:
         assert hook[1] is default[1]
-    fast = _outcome(lambda: FAST[kind.name](data, directory))
+    direct = _outcome(lambda: DIRECT[kind.name](data, directory))
     assert data == before  # neither path changes the live object
-    if fast[0] == "ok":  # the fast path answers only where the default path answers the same
-        assert default[0] == "ok" and _same(fast[1], default[1]), (fast, default)
+    if direct[0] == "ok":  # the direct form answers only where the round trip answers the same
+        assert default[0] == "ok" and _same(direct[1], default[1]), (direct, default)
         return True
     return False
 
 
 def check_batch(kind: ResourceKind, objects: list[dict[str, Any]], directory: Directory) -> int:
-    """Every object inside one memo scope (as the planner reads them), then each alone."""
-    with memo_scope(directory):
-        answered = sum(check_equivalent(kind, data, directory) for data in objects)
-    for data in objects:
-        check_equivalent(kind, data, directory)
-    return answered
+    """Every object in turn (as the planner reads them); how many the direct form answered."""
+    return sum(check_equivalent(kind, data, directory) for data in objects)
 
 
 # ---- live metric alerts -------------------------------------------------------------------
@@ -203,12 +199,12 @@ def live_metric_alert(draw: st.DrawFn) -> dict[str, Any]:
 
 @SETTINGS
 @given(st.lists(live_metric_alert(), min_size=1, max_size=8))
-def test_metric_alert_fast_path_equals_default(objects):
+def test_metric_alert_live_form_equals_round_trip(objects):
     check_batch(METRIC, objects, DIRECTORY)
 
 
-def test_metric_alert_fast_path_answers_for_sentry_shaped_rules():
-    """Not a path that always falls back: every realistic live rule is answered fast."""
+def test_metric_alert_live_form_answers_for_sentry_shaped_rules():
+    """Not a form that always falls back: every realistic live rule is answered directly."""
     assert check_batch(METRIC, METRIC_LIVE, DIRECTORY) == len(METRIC_LIVE)
 
 
@@ -296,11 +292,11 @@ def live_issue_alert(draw: st.DrawFn) -> dict[str, Any]:
 
 @SETTINGS
 @given(st.lists(live_issue_alert(), min_size=1, max_size=8))
-def test_issue_alert_fast_path_equals_default(objects):
+def test_issue_alert_live_form_equals_round_trip(objects):
     check_batch(ISSUE, objects, DIRECTORY)
 
 
-def test_issue_alert_fast_path_answers_for_sentry_shaped_rules():
+def test_issue_alert_live_form_answers_for_sentry_shaped_rules():
     live = [{**p, "conditions": [{**n, "name": "label"} for n in p["conditions"]][::-1]}
             for p in ISSUE_PAYLOADS]
     assert check_batch(ISSUE, live, DIRECTORY) == len(live)
@@ -308,11 +304,11 @@ def test_issue_alert_fast_path_answers_for_sentry_shaped_rules():
 
 @pytest.mark.parametrize("kind", [METRIC, ISSUE])
 def test_fallback_for_objects_the_entry_model_refuses(kind):
-    """The default path's errors stay its own: the fast path steps aside."""
+    """The round trip's errors stay its own: the direct form steps aside."""
     data = copy.deepcopy(METRIC_LIVE[0] if kind is METRIC else ISSUE_PAYLOADS[0])
     data["name"] = ""
     with pytest.raises(Fallback):
-        FAST[kind.name](data, DIRECTORY)
+        DIRECT[kind.name](data, DIRECTORY)
     default = _outcome(lambda: kind.canonical(kind.entry_from_live(data, directory=DIRECTORY),
                                               directory=DIRECTORY))
     assert default[0] == "error"
@@ -329,7 +325,7 @@ def _variants(rules: list[dict[str, Any]], extra: list[dict[str, Any]]) -> list[
     return out
 
 
-def test_emulator_metric_alerts_fast_equals_default():
+def test_emulator_metric_alerts_live_form_equals_round_trip():
     from dexter_sync.emulator.testing import asgi_client
 
     app = seeded_alert_app()
@@ -358,7 +354,7 @@ def test_emulator_metric_alerts_fast_equals_default():
     assert check_batch(METRIC, live, directory) == len(live)
 
 
-def test_emulator_issue_alerts_fast_equals_default():
+def test_emulator_issue_alerts_live_form_equals_round_trip():
     from dexter_sync.emulator.testing import asgi_client
 
     app = seeded_alert_app()
@@ -403,7 +399,7 @@ def test_emulator_issue_alerts_fast_equals_default():
     assert check_batch(ISSUE, live, directory) == len(live)
 
 
-# ---- the memo: no two different nodes or actions share an entry ----------------------------
+# ---- every variant of every node and action (the validity caches keep them apart) ----------
 
 def _variants_of(item: dict[str, Any]) -> list[dict[str, Any]]:
     """The item, and for each key: its value as text, as a float, padded, and left out."""
@@ -420,7 +416,7 @@ def _variants_of(item: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def test_memo_keeps_every_issue_node_apart():
+def test_every_issue_node_variant_equals_round_trip():
     base = {"name": "one node", "projects": ["backend"], "frequency": 30}
     rules = [{**base, "conditions": [], "filters": [], "actions": [], name: [variant]}
              for name, nodes in NODES.items() for node in nodes
@@ -429,7 +425,7 @@ def test_memo_keeps_every_issue_node_apart():
     assert check_batch(ISSUE, rules, DIRECTORY) > len(rules) // 2
 
 
-def test_memo_keeps_every_metric_action_apart():
+def test_every_metric_action_variant_equals_round_trip():
     rules = []
     for action in METRIC_ACTIONS:
         for variant in _variants_of(action):

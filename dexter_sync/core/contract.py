@@ -10,7 +10,6 @@ each hook's default.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -71,7 +70,6 @@ class KindContract(Protocol):
                                directory: Directory) -> dict[str, Any]: ...
     def canonical_live(self, data: dict[str, Any], *,
                        directory: Directory) -> dict[str, Any]: ...
-    def live_scope(self, directory: Directory) -> AbstractContextManager[None]: ...
     def safety_findings(self, change: ResourceChange) -> list[SafetyFinding]: ...
 
 

@@ -52,8 +52,7 @@ def fingerprints_of(live: LiveState, kinds: KindCatalog) -> dict[str, str]:
     grouped: dict[str, list[str]] = {}
     for name, objects in live.objects.items():
         kind = kinds.get(name)
-        with kind.live_scope(live.directory):
-            for obj in objects:
-                grouped.setdefault(f"{obj.kind}/{obj.key}", []).append(
-                    fingerprint(obj, canonical_live(kind, obj, live.directory)))
+        for obj in objects:
+            grouped.setdefault(f"{obj.kind}/{obj.key}", []).append(
+                fingerprint(obj, canonical_live(kind, obj, live.directory)))
     return {address: combine(hashes) for address, hashes in sorted(grouped.items())}

@@ -176,14 +176,13 @@ def _plan_kind(kind: KindContract, wanted: list[DesiredResource],
     for obj in objects:
         groups.setdefault(obj.key, []).append(obj)
     canon: dict[int, dict[str, Any] | None] = {}
-    with kind.live_scope(directory):  # rules repeat actions and nodes; the directory is fixed
-        for key, group in groups.items():
-            hashes = []
-            for obj in group:
-                canon[id(obj)] = canonical_live(kind, obj, directory)
-                hashes.append(fingerprint(obj, canon[id(obj)]))
-            draft.fingerprints[f"{kind.name}/{key}"] = combine(hashes)
-            draft.addresses.add((kind.name, key))
+    for key, group in groups.items():
+        hashes = []
+        for obj in group:
+            canon[id(obj)] = canonical_live(kind, obj, directory)
+            hashes.append(fingerprint(obj, canon[id(obj)]))
+        draft.fingerprints[f"{kind.name}/{key}"] = combine(hashes)
+        draft.addresses.add((kind.name, key))
 
     declared: set[str] = set()
     for resource in wanted:

@@ -5,10 +5,13 @@ only these hooks. A kind overrides what its API does differently and nothing els
 
 Comparison contract (the heart of a quiet plan):
   desired:  manifest entry --canonical()--> dict in manifest field names
-  live:     Sentry JSON --entry_from_live()--> entry --canonical()--> dict
-Both sides pass through the *same* `canonical`, so a value Sentry reformats (60 vs 60.0,
-"80" vs 80, reordered conditions, added `name` keys, defaults filled in) compares equal,
-and `dexter export` (which writes entry_from_live) plans to zero changes by construction.
+  live:     Sentry JSON --canonical_live()--> dict
+            (default: --entry_from_live()--> entry --canonical()--> dict)
+By default both sides pass through the *same* `canonical`, so a value Sentry reformats
+(60 vs 60.0, "80" vs 80, reordered conditions, added `name` keys, defaults filled in)
+compares equal, and `dexter export` (which writes entry_from_live) plans to zero changes by
+construction. A kind that builds the live dict directly (the alert kinds, for speed) keeps
+that round trip as the test oracle (tests/test_kind_live_canonical.py).
 The planner compares only the keys present in canonical(desired): what the manifest
 manages (declared fields plus the defaults the payload sends), never server-only fields.
 """
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -35,9 +37,9 @@ __all__ = ["EntryModel", "Fallback", "ListRequest", "ReadContext", "Reference", 
 
 
 class Fallback(Exception):
-    """Raised by a kind's fast `canonical_live` for a live object it leaves to the
-    default round trip (`canonical(entry_from_live(data))`); the only exception the
-    fast path may use to decline."""
+    """Raised while a kind builds a live comparison form straight from Sentry's JSON, for a
+    value its entry model would refuse: the kind then reads that object the way export does
+    (`canonical(entry_from_live(data))`), which reports the value as export reports it."""
 
 
 @dataclass(frozen=True)
@@ -177,19 +179,14 @@ class ResourceKind(ABC, Generic[E]):
         return self.canonical(entry, directory=directory)
 
     def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
-        """The live side of a comparison: canonical(entry_from_live(data)).
+        """The live side of a comparison: canonical(entry_from_live(data)) by default.
 
-        A kind may override this with a faster, identical construction; it raises
-        `Fallback` for what it leaves to this default (and nothing else is caught).
+        A kind may build the same dict straight from the JSON instead (the alert kinds do,
+        with no entry model in between), handing an object it raises `Fallback` for to this
+        default.
         """
         return self.canonical(self.entry_from_live(data, directory=directory),
                               directory=directory)
-
-    def live_scope(self, directory: Directory) -> AbstractContextManager[None]:
-        """A scope around many `canonical_live` calls with one unchanging directory (the
-        planner opens one per kind); inside it a kind may remember conversions that repeat
-        across objects. Nothing by default."""
-        return nullcontext()
 
     def export(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
         """Manifest mapping for `dexter export`: the live entry without default values."""

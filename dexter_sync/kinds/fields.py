@@ -30,7 +30,7 @@ from pydantic import (
 
 from ..core.directory import Directory
 from ..core.sources import FieldPath
-from .base import Reference, SlackChannel
+from .base import Fallback, Reference, SlackChannel
 
 # ---- durations ------------------------------------------------------------------------
 
@@ -97,6 +97,24 @@ def minutes_in_range(value: float | str, low: float, high: float, *, what: str,
             f"({low:g}..{high:g} minutes), got {value!r}"
         )
     return minutes
+
+
+@functools.lru_cache(maxsize=256, typed=True)  # typed: 5, 5.0 and True stay apart
+def _live_duration(value: Any, low: float, high: float) -> str:
+    text = format_duration(float(value))
+    minutes_in_range(text, low, high, what="duration")  # the entry model's check
+    return format_duration(float(round(duration_minutes(text))))  # request, then canonical
+
+
+def live_duration(value: Any, low: float, high: float) -> str:
+    """A live duration (minutes) in comparison form, read as export reads it: its friendly
+    spelling, checked against the entry model's range, whole request minutes, and back.
+    A value the model would refuse (out of range, not a number) raises Fallback."""
+    try:
+        return _live_duration(value, low, high) if type(value) in (int, float, str) \
+            else _live_duration.__wrapped__(value, low, high)
+    except (ValueError, TypeError) as error:
+        raise Fallback from error
 
 
 # ---- numbers --------------------------------------------------------------------------
@@ -178,6 +196,19 @@ def owner_friendly(owner: str | None, directory: Directory) -> str | None:
     if "@" in name:
         return f"user:{name.lower()}"
     return f"user:{directory.user_email(name) or name}"
+
+
+def live_owner(value: Any, directory: Directory) -> str:
+    """A live owner in comparison form: its friendly form, checked as the entry model checks
+    it, to Sentry's actor and back. One the model would refuse raises Fallback."""
+    owner = owner_friendly(value, directory)
+    if type(owner) is not str:
+        raise Fallback
+    try:
+        checked = check_owner(owner)
+    except ValueError as error:
+        raise Fallback from error
+    return cast(str, owner_friendly(owner_to_sentry(checked, directory), directory))
 
 
 def team_ref(value: str | int, directory: Directory) -> str:

@@ -1,16 +1,13 @@
 """The `issue_alert` kind: Sentry's legacy project rules (REFERENCE §2).
 
-Natural key: `<project>/<name>`. Comparison: desired and live both become Sentry nodes and
-then friendly nodes (`node_friendly`), sorted (conditions, filters and actions are order-free
-for what a rule does), with conditions and filters re-split by class the way Sentry splits
-them on output; `frequency`/`filterMatch`/`actionMatch` defaults filled on both sides.
+Natural key: `<project>/<name>`. The comparison form of both sides is canonical.py's; here
+are the request body, the export form (`entry_from_live`) and the API calls.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,17 +27,12 @@ from ..fields import (
     revealed_channel,
     slack_channel_name,
     sort_key,
-    sorted_canonical,
     with_raw,
 )
-from ..live_memo import memo_scope
 from ..registry import register
+from .canonical import DEFAULT_FREQUENCY, DEFAULT_MATCH, canonical_body, canonical_live
 from .model import IssueAlertEntry, OneKeyNode, SentryNode
 from .nodes import BY_SHORT, INTEGRATION_KEYS, node_friendly, spec_payload
-
-DEFAULT_FREQUENCY = 30
-DEFAULT_MATCH = "all"
-LIST_OF_ROLE = {"condition": "conditions", "filter": "filters", "action": "actions"}
 
 
 def node_payload(node: Any, *, directory: Directory) -> dict[str, Any]:
@@ -98,27 +90,6 @@ def echo_uuids(payload: dict[str, Any], live_data: dict[str, Any] | None) -> dic
                 action["uuid"] = match["uuid"]
                 unused.remove(match)
     return body
-
-
-def _canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any]:
-    """Comparison form of a request body or live rule, in manifest field names."""
-    split: dict[str, list[Any]] = {"conditions": [], "filters": [], "actions": []}
-    for list_name in split:
-        for node in body.get(list_name) or []:
-            role, friendly = node_friendly(node, directory)
-            split[LIST_OF_ROLE[role] if role else list_name].append(friendly)
-    out: dict[str, Any] = {
-        "name": body.get("name"),
-        "action_match": body.get("actionMatch") or DEFAULT_MATCH,
-        "filter_match": body.get("filterMatch") or DEFAULT_MATCH,
-        "frequency": format_duration(float(body.get("frequency") or DEFAULT_FREQUENCY)),
-        **{name: sorted_canonical(nodes) for name, nodes in split.items()},
-    }
-    if "environment" in body:
-        out["environment"] = body["environment"]
-    if "owner" in body:
-        out["owner"] = owner_friendly(body["owner"], directory)
-    return out
 
 
 def entry_from_live(data: dict[str, Any], *, directory: Directory,
@@ -200,22 +171,17 @@ class IssueAlertKind(ResourceKind[IssueAlertEntry]):
     def canonical_from_payload(self, entry: IssueAlertEntry, payload: dict[str, Any], *,
                                directory: Directory) -> dict[str, Any]:
         """canonical() from the entry's request body, already built (the planner reuses it)."""
-        out = _canonical_body(payload, directory)
+        out = canonical_body(payload, directory)
         out["project"] = entry.project
         return out
 
     def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
-        """canonical(entry_from_live(data)) built straight from the JSON (live.py)."""
-        from .live import canonical_live  # late: it imports this module
-
+        """Sentry's JSON straight to the comparison form (canonical.py); a rule holding a
+        value the entry model refuses is read the way export reads it."""
         try:
             return canonical_live(data, directory)
-        except Fallback:  # what the fast path leaves to the default round trip
+        except Fallback:
             return super().canonical_live(data, directory=directory)
-
-    def live_scope(self, directory: Directory) -> AbstractContextManager[None]:
-        """Remember action and node conversions while a plan reads live rules (live_memo)."""
-        return memo_scope(directory)
 
     def safety_findings(self, change: ResourceChange) -> list[SafetyFinding]:
         return issue_alert_gates(change)

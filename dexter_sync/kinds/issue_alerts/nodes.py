@@ -125,9 +125,12 @@ def _with_extra_fields(known: tuple[str, ...]) -> Callable[[Fields, Directory], 
     return back
 
 
-def _str_ids(*keys: str) -> Callable[[Fields, Directory], Fields]:
+def _str_ids(*keys: str, then: Callable[[Fields, Directory], Fields] | None = None
+             ) -> Callable[[Fields, Directory], Fields]:
+    """Ids a form stores as strings (`project: 10000` is "10000"), then `then`."""
     def convert(f: Fields, d: Directory) -> Fields:
-        return {k: (str(v) if k in keys and v is not None else v) for k, v in f.items()}
+        out = {k: (str(v) if k in keys and v is not None else v) for k, v in f.items()}
+        return then(out, d) if then else out
     return convert
 
 
@@ -309,11 +312,13 @@ CATALOGUE: tuple[NodeSpec, ...] = (
              p.DiscordParams, *_integration("discord", "server", _discord_extra, _discord_back)),
     NodeSpec("jira", _I + "jira.notify_action.JiraCreateTicketAction", "action",
              p.TicketParams, *_integration("jira", "integration", _str_ids("project", "issuetype"),
-                                           _with_extra_fields(_TICKET_KEYS))),
+                                           _str_ids("project", "issuetype",
+                                                    then=_with_extra_fields(_TICKET_KEYS)))),
     NodeSpec("jira_server", _I + "jira_server.notify_action.JiraServerCreateTicketAction",
              "action", p.TicketParams,
              *_integration("jira_server", "integration", _str_ids("project", "issuetype"),
-                           _with_extra_fields(_TICKET_KEYS))),
+                           _str_ids("project", "issuetype",
+                                    then=_with_extra_fields(_TICKET_KEYS)))),
     NodeSpec("github", _I + "github.notify_action.GitHubCreateTicketAction", "action",
              p.GitHubParams, *_integration("github", "integration", None,
                                            _with_extra_fields(_GITHUB_KEYS))),
@@ -323,7 +328,8 @@ CATALOGUE: tuple[NodeSpec, ...] = (
                                            _with_extra_fields(_GITHUB_KEYS))),
     NodeSpec("azure_devops", _I + "vsts.notify_action.AzureDevopsCreateTicketAction", "action",
              p.AzureParams, *_integration("vsts", "integration", _str_ids("project"),
-                                          _with_extra_fields(_AZURE_KEYS))),
+                                          _str_ids("project",
+                                                   then=_with_extra_fields(_AZURE_KEYS)))),
     NodeSpec("pagerduty", _I + "pagerduty.notify_action.PagerDutyNotifyServiceAction", "action",
              p.PagerDutyParams, *_integration("pagerduty", "account", _str_ids("service"),
                                               _str_ids("service"))),

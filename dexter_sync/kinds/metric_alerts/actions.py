@@ -286,6 +286,21 @@ def _settings(value: Any) -> list[dict[str, Any]] | None:
     return sorted_canonical({"name": s.get("name"), "value": s.get("value")} for s in value)
 
 
+def without_default_priority(action: dict[str, Any], label: str) -> dict[str, Any]:
+    """Export leaves out the priority Sentry assumes anyway (canonical fills it back in)."""
+    for kind, params in action.items():
+        if kind in DEFAULT_PRIORITY and isinstance(params, dict) \
+                and params.get("priority") == DEFAULT_PRIORITY[kind].get(label):
+            return {kind: {k: v for k, v in params.items() if k != "priority"}}
+    return action
+
+
+def id_order(action: dict[str, Any]) -> tuple[int, str]:
+    """Live actions in creation order (numeric ids first), as export lists them."""
+    ident = str(action.get("id", ""))
+    return (int(ident), "") if ident.isdigit() else (0, ident)
+
+
 # ---- updates keep Sentry's ids ----------------------------------------------------------
 
 def _match_key(data: dict[str, Any]) -> tuple[Any, ...]:

@@ -1,18 +1,13 @@
 """The `metric_alert` kind: Sentry's legacy organization alert rules (REFERENCE §1).
 
-Natural key: the rule name. Comparison: desired and live both become a request body, and
-the request body becomes the canonical dict (`_canonical_body`), so every normalization is
-written once: floats vs ints, threshold tolerance, `count_unique(tags[sentry:user])` shown as
-`count_unique(user)`, Slack display name vs channel id, owner ids vs slugs, action order.
+Natural key: the rule name. The comparison form of both sides is canonical.py's; here are
+the request body, the export form (`entry_from_live`) and the API calls.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
-import re
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,52 +30,32 @@ from ..fields import (
     payload_number,
     revealed_channel,
     slack_channel_name,
-    sorted_canonical,
     with_raw,
 )
-from ..live_memo import memo_scope
 from ..registry import register
 from .actions import (
-    DEFAULT_PRIORITY,
     EmailTarget,
     FriendlyAction,
     SentryAction,
     action_friendly,
     action_payload,
     echo_action_ids,
+    id_order,
+    without_default_priority,
 )
+from .canonical import OPTIONAL, canonical_body, canonical_live, display_aggregate
 from .model import (
     DATASET_QUERY_TYPE,
+    QUERY_TYPE_NAMES,
     QUERY_TYPES,
-    THRESHOLD_TYPES,
+    THRESHOLD_NAMES,
     MetricAlertEntry,
 )
 
-THRESHOLD_NAMES = {v: k for k, v in THRESHOLD_TYPES.items()}
-QUERY_TYPE_NAMES = {v: k for k, v in QUERY_TYPES.items()}
-_OPTIONAL = {  # request key -> manifest field, sent only when declared
-    "environment": "environment", "owner": "owner", "resolveThreshold": "resolve_threshold",
-    "comparisonDelta": "comparison_delta", "description": "description",
-    "detectionType": "detection_type", "sensitivity": "sensitivity",
-    "seasonality": "seasonality", "extrapolationMode": "extrapolation_mode",
-    "queryType": "query_type", "eventTypes": "event_types",
-}
 _PROVIDERS = {"slack": "slack", "pagerduty": "pagerduty", "opsgenie": "opsgenie",
               "msteams": "msteams", "discord": "discord"}
 _INTEGRATION_FIELD = {"slack": "workspace", "pagerduty": "account", "opsgenie": "account",
                       "msteams": "team", "discord": "server"}
-
-
-@functools.lru_cache(maxsize=1024)  # a few aggregates recur across all rules of a plan
-def display_aggregate(aggregate: str) -> str:
-    """The aggregate as Sentry shows it (REFERENCE §1.5), with insignificant whitespace
-    removed, so stored and display forms compare equal: `count_unique(tags[sentry:user])` is
-    `count_unique(user)`, `percentage(a, b) AS x` is `percentage(a,b) AS x`."""
-    text = " ".join(aggregate.split())
-    text = re.sub(r"\s*([(,])\s*", r"\1", text)
-    text = re.sub(r"\s*\)", ")", text)
-    text = text.replace("tags[sentry:user]", "user")
-    return text.replace("upsampled_count()", "count()")
 
 
 def build_payload(entry: MetricAlertEntry, *, directory: Directory) -> dict[str, Any]:
@@ -101,7 +76,7 @@ def build_payload(entry: MetricAlertEntry, *, directory: Directory) -> dict[str,
         ],
     }
     declared = entry.model_fields_set
-    for key, field in _OPTIONAL.items():
+    for key, field in OPTIONAL.items():
         if field in declared:
             body[key] = getattr(entry, field)
     # what Sentry would store anyway; sent so an update also turns a dynamic rule back
@@ -136,56 +111,6 @@ def echo_ids(payload: dict[str, Any], live_data: dict[str, Any] | None) -> dict[
             trigger["id"] = live["id"]
         echo_action_ids(trigger.get("actions", []), live.get("actions") or [])
     return body
-
-
-def _canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any]:
-    """Comparison form of a request body or live rule, in manifest field names."""
-    out: dict[str, Any] = {
-        "name": body.get("name"),
-        "projects": sorted(body.get("projects") or []),
-        "aggregate": display_aggregate(str(body.get("aggregate") or "")),
-        "query": " ".join(str(body.get("query") or "").split()),
-        "dataset": body.get("dataset") or "events",
-        "time_window": format_duration(float(body.get("timeWindow") or 0)),
-        "threshold_type": THRESHOLD_NAMES.get(int(body.get("thresholdType") or 0)),
-        "threshold_period": int(body.get("thresholdPeriod") or 1),
-        "detection_type": _detection(body),
-        "triggers": {
-            t.get("label"): {
-                "threshold": number(t.get("alertThreshold")),
-                "actions": sorted_canonical(
-                    action_friendly(a, label=t.get("label"), directory=directory)
-                    for a in t.get("actions") or []
-                ),
-            }
-            for t in body.get("triggers") or []
-        },
-    }
-    for key, field in _OPTIONAL.items():
-        if key in body and key != "detectionType":
-            out[field] = body[key]
-    if "owner" in out:
-        out["owner"] = owner_friendly(out["owner"], directory)
-    if "resolve_threshold" in out:
-        out["resolve_threshold"] = number(out["resolve_threshold"])
-    if out.get("comparison_delta") is not None:
-        out["comparison_delta"] = format_duration(float(out["comparison_delta"]))
-    if isinstance(out.get("query_type"), int):
-        out["query_type"] = QUERY_TYPE_NAMES.get(out["query_type"], out["query_type"])
-    if out.get("event_types") is not None:
-        out["event_types"] = sorted(set(out["event_types"]))
-    if out.get("description") is not None:
-        out["description"] = out["description"].strip()
-    return out
-
-
-def _detection(body: dict[str, Any]) -> str:
-    declared = body.get("detectionType")
-    if declared == "dynamic":
-        return "dynamic"
-    if body.get("comparisonDelta") is not None:
-        return "percent"
-    return declared or "static"
 
 
 def entry_from_live(data: dict[str, Any], *, directory: Directory) -> MetricAlertEntry:
@@ -250,23 +175,9 @@ def _live_triggers(data: dict[str, Any], directory: Directory) -> dict[str, Any]
     return triggers
 
 
-def without_default_priority(action: dict[str, Any], label: str) -> dict[str, Any]:
-    """Export leaves out the priority Sentry assumes anyway (canonical fills it back in)."""
-    for kind, params in action.items():
-        if kind in DEFAULT_PRIORITY and isinstance(params, dict) \
-                and params.get("priority") == DEFAULT_PRIORITY[kind].get(label):
-            return {kind: {k: v for k, v in params.items() if k != "priority"}}
-    return action
-
-
 DEFAULT_EVENT_TYPES: dict[str, list[str]] = {
     "events": ["error"], "transactions": ["transaction"], "metrics": []}
 """What Sentry stores when a rule is created without eventTypes (REFERENCE §1.3a)."""
-
-
-def id_order(action: dict[str, Any]) -> tuple[int, str]:
-    ident = str(action.get("id", ""))
-    return (int(ident), "") if ident.isdigit() else (0, ident)
 
 
 class MetricAlertKind(ResourceKind[MetricAlertEntry]):
@@ -333,25 +244,20 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
         return build_payload(entry, directory=directory)
 
     def canonical(self, entry: MetricAlertEntry, *, directory: Directory) -> dict[str, Any]:
-        return _canonical_body(build_payload(entry, directory=directory), directory)
+        return canonical_body(build_payload(entry, directory=directory), directory)
 
     def canonical_from_payload(self, entry: MetricAlertEntry, payload: dict[str, Any], *,
                                directory: Directory) -> dict[str, Any]:
         """canonical() from the entry's request body, already built (the planner reuses it)."""
-        return _canonical_body(payload, directory)
+        return canonical_body(payload, directory)
 
     def canonical_live(self, data: dict[str, Any], *, directory: Directory) -> dict[str, Any]:
-        """canonical(entry_from_live(data)) built straight from the JSON (live.py)."""
-        from .live import canonical_live  # late: it imports this module
-
+        """Sentry's JSON straight to the comparison form (canonical.py); a rule holding a
+        value the entry model refuses is read the way export reads it, which reports it."""
         try:
             return canonical_live(data, directory)
-        except Fallback:  # what the fast path leaves to the default round trip
+        except Fallback:
             return super().canonical_live(data, directory=directory)
-
-    def live_scope(self, directory: Directory) -> AbstractContextManager[None]:
-        """Remember action and node conversions while a plan reads live rules (live_memo)."""
-        return memo_scope(directory)
 
     def safety_findings(self, change: ResourceChange) -> list[SafetyFinding]:
         return metric_alert_gates(change)

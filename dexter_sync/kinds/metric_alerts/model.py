@@ -43,6 +43,8 @@ EVENT_TYPES = ("error", "default", "transaction", "trace_item_span", "trace_item
                "trace_item_metric")
 THRESHOLD_TYPES = {"above": 0, "below": 1, "above_and_below": 2}
 QUERY_TYPES = {"error": 0, "performance": 1, "crash_rate": 2}
+THRESHOLD_NAMES = {v: k for k, v in THRESHOLD_TYPES.items()}
+QUERY_TYPE_NAMES = {v: k for k, v in QUERY_TYPES.items()}
 DATASET_QUERY_TYPE = {"events": 0, "transactions": 1, "generic_metrics": 1, "metrics": 2,
                       "events_analytics_platform": 1}
 CRASH_RATE_WINDOWS = (30, 60, 120, 240, 720, 1440)
