@@ -53,6 +53,16 @@ class NodeSpec:
     """Values Sentry assumes when a parameter is absent (filled in for comparison)."""
 
 
+def filled(f: Fields) -> Fields:
+    """Form values without end whitespace, blank ones left out (a form reads them as unset)."""
+    out = {}
+    for k, v in f.items():
+        v = strip_text(v)
+        if v is not None and v != "":
+            out[k] = v
+    return out
+
+
 def _renamed(pairs: dict[str, str], *, numbers: tuple[str, ...] = (),
              strings: tuple[str, ...] = ()) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """Converters for nodes whose friendly keys only rename Sentry's (friendly -> sentry).
@@ -65,7 +75,7 @@ def _renamed(pairs: dict[str, str], *, numbers: tuple[str, ...] = (),
     back = {v: k for k, v in pairs.items()}  # once per node kind, not per node
 
     def from_sentry(f: Fields, d: Directory) -> Fields:
-        out = {back.get(k, k): strip_text(v) for k, v in f.items() if v not in (None, "")}
+        out = {back.get(k, k): v for k, v in filled(f).items()}
         for key in numbers:
             if key in out:
                 out[key] = number(out[key])
@@ -96,7 +106,7 @@ def _integration(provider: str, key: str, extra: Callable[[Fields, Directory], F
         return extra(out, d) if extra else out
 
     def from_sentry(f: Fields, d: Directory) -> Fields:
-        out = {k: strip_text(v) for k, v in f.items() if v not in (None, "")}
+        out = filled(f)
         out[key] = integration_name_for(f.get(key), provider, d)
         for name in numbers:
             if name in out:
@@ -377,8 +387,7 @@ def node_friendly(node: Fields, directory: Directory, *, defaults: bool = True
         return spec.role, spec.short
     fields = {k: v for k, v in node.items() if k not in SERVER_KEYS}
     if spec is None:
-        kept = {k: strip_text(v) for k, v in fields.items() if v not in (None, "")}
-        return None, {"id": node_id, **kept}
+        return None, {"id": node_id, **filled(fields)}
     assert spec.params is not None  # a node without params returned above
     params = _in_model_order(spec.params, spec.from_sentry(fields, directory))
     if not spec.defaults:
