@@ -24,7 +24,7 @@ from ...core.directory import Directory
 from ..base import Fallback
 from ..fields import format_duration, live_duration, live_owner, owner_friendly, sorted_canonical
 from .model import MATCHES, ActionItem, ConditionItem, FilterItem
-from .nodes import node_friendly
+from .nodes import node_forms
 
 DEFAULT_FREQUENCY = 30
 DEFAULT_MATCH = "all"
@@ -39,9 +39,9 @@ def _split(body: dict[str, Any], directory: Directory, *, live: bool) -> dict[st
     split: dict[str, list[Any]] = {"conditions": [], "filters": [], "actions": []}
     for list_name in split:
         for node in body.get(list_name) or []:
-            if live:
-                _check_node(node, list_name, directory)
-            role, friendly = node_friendly(node, directory)
+            role, friendly, exported = node_forms(node, directory)
+            if live and not _valid_node(list_name, marshal.dumps(exported)):
+                raise Fallback  # the node model refuses the export form
             split[LIST_OF_ROLE[role] if role else list_name].append(friendly)
     return {name: sorted_canonical(nodes) for name, nodes in split.items()}
 
@@ -93,13 +93,6 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
         out["owner"] = live_owner(data["owner"], directory)
     out["project"] = project
     return out
-
-
-def _check_node(node: dict[str, Any], list_name: str, directory: Directory) -> None:
-    """Fallback unless the node model takes the live node's export form."""
-    exported = node_friendly(node, directory, defaults=False)[1]
-    if not _valid_node(list_name, marshal.dumps(exported)):
-        raise Fallback
 
 
 @functools.lru_cache(maxsize=1024)  # a plan's rules repeat the same few nodes

@@ -381,22 +381,27 @@ def node_friendly(node: Fields, directory: Directory, *, defaults: bool = True
     """(role, friendly node) for a Sentry node. `defaults` fills Sentry's implied values
     (comparison form); without it they are dropped (export form). Unknown ids keep Sentry's
     form without the server-added keys and empty values, with role None."""
+    role, compared, exported = node_forms(node, directory)
+    return role, compared if defaults else exported
+
+
+def node_forms(node: Fields, directory: Directory) -> tuple[Role | None, Any, Any]:
+    """(role, comparison form, export form) of a Sentry node, converted once."""
     node_id = str(node.get("id", ""))
     spec = BY_ID.get(node_id)
     if spec is not None and spec.params is None:
-        return spec.role, spec.short
+        return spec.role, spec.short, spec.short
     fields = {k: v for k, v in node.items() if k not in SERVER_KEYS}
     if spec is None:
-        return None, {"id": node_id, **filled(fields)}
+        kept = {"id": node_id, **filled(fields)}
+        return None, kept, kept
     assert spec.params is not None  # a node without params returned above
     params = _in_model_order(spec.params, spec.from_sentry(fields, directory))
     if not spec.defaults:
-        return spec.role, {spec.short: params}
-    if defaults:
-        params = {**params, **{k: v for k, v in spec.defaults.items() if k not in params}}
-    else:
-        params = {k: v for k, v in params.items() if spec.defaults.get(k, _ABSENT) != v}
-    return spec.role, {spec.short: params}
+        return spec.role, {spec.short: params}, {spec.short: params}
+    compared = {**params, **{k: v for k, v in spec.defaults.items() if k not in params}}
+    exported = {k: v for k, v in params.items() if spec.defaults.get(k, _ABSENT) != v}
+    return spec.role, {spec.short: compared}, {spec.short: exported}
 
 
 def _in_model_order(model: type[BaseModel], params: Fields) -> Fields:
