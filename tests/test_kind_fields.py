@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import BaseModel, ValidationError
 
 from dexter_sync.core.directory import Directory, Integration
+from dexter_sync.core.durations import Minutes
 from dexter_sync.kinds import fields as f
+from dexter_sync.render.view import redact
 
 
 @pytest.fixture
@@ -46,16 +50,24 @@ def test_format_duration(minutes, text):
     assert f.duration_minutes(text) == minutes
 
 
-def test_duration_type_keeps_the_written_value_and_checks_it():
+def test_duration_type_reads_minutes_once_and_exports_the_spelling():
     class M(BaseModel):
         d: f.Duration
 
-    assert M(d="5m").d == "5m"
-    assert M(d=5).d == 5
-    with pytest.raises(ValidationError):
-        M(d="five minutes")
-    with pytest.raises(ValidationError):
-        M(d=True)
+    assert (M(d="5m").d, M(d="90s").d, M(d=5).d, M(d="1h").d) == (5, 1.5, 5, 60)
+    assert M(d=90).model_dump(mode="json") == {"d": "90m"}  # export writes the spelling
+    assert M(d="60m").model_dump(mode="json") == {"d": "1h"}
+    for bad in ("five minutes", True, [5], 0, "-1m"):
+        with pytest.raises(ValidationError):
+            M(d=bad)
+
+
+def test_minutes_compare_as_numbers_and_show_their_spelling():
+    assert Minutes(60) == 60 == Minutes(60.0) and hash(Minutes(60)) == hash(60)
+    assert (str(Minutes(60)), str(Minutes(1.5)), repr(Minutes(2880))) == ("1h", "90s", "2d")
+    assert json.dumps({"w": Minutes(5)}) == '{"w": 5.0}'  # fingerprints read the number
+    assert redact({"time_window": Minutes(5), "token": "x"}) == {"time_window": "5m",
+                                                                 "token": "(sensitive)"}
 
 
 def test_minutes_in_range_names_the_field_and_the_range():

@@ -178,7 +178,10 @@ def test_one_field_change_and_out_of_band_drift(org):
     run(org.oob("metric_rule", "update", id=live["id"], fields={"timeWindow": 30}))
     drift = run(org.plan())
     assert [(d.path, d.before, d.after) for d in drift.changes[0].diff] == [
-        (("time_window",), "30m", "1h")]
+        (("time_window",), 30, 60)]  # durations compare as minutes
+    shown = json.loads(render_json(drift))["changes"][0]
+    assert [(d["before"], d["after"]) for d in shown["diff"]] == [("30m", "1h")]
+    assert (shown["before"]["time_window"], shown["after"]["time_window"]) == ("30m", "1h")
 
 
 # ---- prune, ambiguity, targets, stale plans -----------------------------------------
@@ -246,7 +249,7 @@ KIND_CASES = {
             conditions: [first_seen_event]
             actions:
               - email: {{target: issue_owners, fallthrough: active_members}}
-        """, ("30m", "1h"), ("frequency",), "issue_rule", {"frequency": 1440}, "1d"),
+        """, (30, 60), ("frequency",), "issue_rule", {"frequency": 1440}, 1440),
     "discover_query": (
         """
         discover_queries:

@@ -21,14 +21,16 @@ from pydantic import (
     AfterValidator,
     Discriminator,
     Field,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
+    PlainSerializer,
+    PlainValidator,
     StringConstraints,
     Tag,
+    WithJsonSchema,
 )
 
 from ..core.directory import Directory
+from ..core.durations import Minutes as Minutes
+from ..core.durations import format_duration as format_duration
 from ..core.sources import FieldPath
 from .base import Fallback, Reference, SlackChannel
 
@@ -67,22 +69,22 @@ def _text_minutes(text: str) -> float | None:
     return float(match.group(1)) * _UNIT_MINUTES[match.group(2)]
 
 
-def format_duration(minutes: float) -> str:
-    """The shortest friendly spelling of a number of minutes: 60 -> '1h', 90 -> '90m'."""
-    seconds = round(minutes * 60)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+_DURATION_SCHEMA = {"anyOf": [{"type": "integer"}, {"type": "number"}, {"type": "string"}]}
 
 
-def _check_duration(value: float | str) -> int | float | str:
-    duration_minutes(value)
-    return value
+def read_duration(value: Any) -> float:
+    """A manifest duration (`5m`, `1h`, `90s`, or minutes) as its number of minutes."""
+    if not isinstance(value, (int, float, str)):
+        raise ValueError(f"a duration is a number of minutes or a string like '5m', '1h', "
+                         f"'1d', got {value!r}")
+    return duration_minutes(value)
 
 
-Duration = Annotated[StrictInt | StrictFloat | StrictStr, AfterValidator(_check_duration)]
-"""A duration as written in a manifest (kept as written; `duration_minutes` reads it)."""
+Duration = Annotated[float, PlainValidator(read_duration),
+                     PlainSerializer(format_duration, return_type=str, when_used="json"),
+                     WithJsonSchema(_DURATION_SCHEMA)]
+"""A duration field: read once into minutes (a float) when the manifest is validated,
+written back (export) in its shortest friendly spelling."""
 
 
 def minutes_in_range(value: float | str, low: float, high: float, *, what: str,
@@ -90,30 +92,35 @@ def minutes_in_range(value: float | str, low: float, high: float, *, what: str,
     """Minutes of a duration, checked against Sentry's range (raises ValueError for pydantic)."""
     minutes = duration_minutes(value)
     if whole and abs(minutes - round(minutes)) > 1e-9:
-        raise ValueError(f"{what} must be a whole number of minutes, got {value!r}")
+        raise ValueError(f"{what} must be a whole number of minutes, got {_written(value)}")
     if not low <= minutes <= high:
         raise ValueError(
             f"{what} must be between {format_duration(low)} and {format_duration(high)} "
-            f"({low:g}..{high:g} minutes), got {value!r}"
+            f"({low:g}..{high:g} minutes), got {_written(value)}"
         )
     return minutes
 
 
+def _written(value: float | str) -> str:
+    """A duration in a message: as written when text, else in its friendly spelling."""
+    return repr(value) if isinstance(value, str) else format_duration(value)
+
+
 @functools.lru_cache(maxsize=256, typed=True)  # typed: 5, 5.0 and True stay apart
-def _live_duration(value: Any, low: float, high: float) -> str:
-    text = format_duration(float(value))
-    minutes_in_range(text, low, high, what="duration")  # the entry model's check
-    return format_duration(float(round(duration_minutes(text))))  # request, then canonical
+def _live_duration(value: Any, low: float, high: float) -> Minutes:
+    # whole seconds, as export spells it; then the entry model's check; then whole minutes,
+    # as the request sends it
+    minutes = minutes_in_range(round(float(value) * 60) / 60, low, high, what="duration")
+    return Minutes(round(minutes))
 
 
-def live_duration(value: Any, low: float, high: float) -> str:
-    """A live duration (minutes) in comparison form, read as export reads it: its friendly
-    spelling, checked against the entry model's range, whole request minutes, and back.
-    A value the model would refuse (out of range, not a number) raises Fallback."""
+def live_duration(value: Any, low: float, high: float) -> Minutes:
+    """A live duration (minutes) in comparison form, read as export and the request body read
+    it. A value the entry model would refuse (out of range, not a number) raises Fallback."""
     try:
         return _live_duration(value, low, high) if type(value) in (int, float, str) \
             else _live_duration.__wrapped__(value, low, high)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, OverflowError) as error:
         raise Fallback from error
 
 

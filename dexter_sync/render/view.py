@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from ..core.changes import Action, NoteReason, Plan, ResourceChange
+from ..core.durations import Minutes
 from ..core.sources import format_path
 
 SENSITIVE = re.compile(r"token|secret|password|passwd|api_?key|authorization|credential",
@@ -23,12 +24,15 @@ SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.NO
 
 
 def redact(value: Any) -> Any:
-    """A copy of `value` with the values of sensitive-looking keys masked."""
+    """A copy of `value` as plans show it: the values of sensitive-looking keys masked,
+    durations (compared as minutes) in their friendly spelling (`5m`, `1h`)."""
     if isinstance(value, dict):
         return {k: MASK if isinstance(k, str) and SENSITIVE.search(k) else redact(v)
                 for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v) for v in value]
+    if isinstance(value, Minutes):
+        return str(value)
     return value
 
 

@@ -39,7 +39,7 @@ from ..fields import (
     RuleName,
     actor_refs,
     duration_minutes,
-    format_duration,
+    Minutes,
     owner_friendly,
     owner_refs,
     owner_to_sentry,
@@ -212,7 +212,7 @@ def _canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any
     out: dict[str, Any] = {
         "name": body.get("name"), "enabled": body.get("enabled", True) is not False,
         "environment": body.get("environment") or None,
-        "frequency": format_duration(float(frequency)) if frequency else 0,
+        "frequency": Minutes(frequency) if frequency else 0,
         "monitors": sorted(monitors), "projects": sorted(projects),
         "issue_streams": sorted(streams),
         "triggers": {"match": triggers.get("logicType"), "conditions": sorted_canonical(

@@ -22,7 +22,7 @@ from pydantic import TypeAdapter
 
 from ...core.directory import Directory
 from ..base import Fallback
-from ..fields import format_duration, live_duration, live_owner, owner_friendly, sorted_canonical
+from ..fields import Minutes, live_duration, live_owner, owner_friendly, sorted_canonical
 from .model import MATCHES, ActionItem, ConditionItem, FilterItem
 from .nodes import node_forms
 
@@ -52,7 +52,7 @@ def canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any]
         "name": body.get("name"),
         "action_match": body.get("actionMatch") or DEFAULT_MATCH,
         "filter_match": body.get("filterMatch") or DEFAULT_MATCH,
-        "frequency": format_duration(float(body.get("frequency") or DEFAULT_FREQUENCY)),
+        "frequency": Minutes(body.get("frequency") or DEFAULT_FREQUENCY),
         **_split(body, directory, live=False),
     }
     if "environment" in body:
@@ -81,7 +81,6 @@ def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]
         "name": name,
         "action_match": matches[0],
         "filter_match": matches[1],
-        # entry spelling checked against the model's 5m..30d, request minutes, canonical form
         "frequency": live_duration(data.get("frequency") or DEFAULT_FREQUENCY, 5, 43200),
         **_split(data, directory, live=True),
     }

@@ -19,7 +19,6 @@ from ..alert_gates import issue_alert_gates
 from ..base import Fallback, ListRequest, ReadContext, Reference, ResourceKind, SlackChannel
 from ..fields import (
     actor_refs,
-    duration_minutes,
     format_duration,
     owner_friendly,
     owner_refs,
@@ -52,7 +51,7 @@ def build_payload(entry: IssueAlertEntry, *, directory: Directory) -> dict[str, 
         "name": entry.name,
         "actionMatch": entry.action_match,
         "filterMatch": entry.filter_match or DEFAULT_MATCH,
-        "frequency": round(duration_minutes(entry.frequency)),
+        "frequency": round(entry.frequency),
         "conditions": [node_payload(n, directory=directory) for n in entry.conditions],
         "filters": [node_payload(n, directory=directory) for n in entry.filters],
         "actions": [node_payload(n, directory=directory) for n in entry.actions],

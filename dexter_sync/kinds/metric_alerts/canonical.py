@@ -24,7 +24,7 @@ from pydantic import TypeAdapter
 from ...core.directory import Directory
 from ..base import Fallback
 from ..fields import (
-    format_duration,
+    Minutes,
     live_duration,
     live_owner,
     number,
@@ -78,7 +78,7 @@ def canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any]
         "aggregate": display_aggregate(str(body.get("aggregate") or "")),
         "query": " ".join(str(body.get("query") or "").split()),
         "dataset": body.get("dataset") or "events",
-        "time_window": format_duration(float(body.get("timeWindow") or 0)),
+        "time_window": Minutes(body.get("timeWindow") or 0),
         "threshold_type": THRESHOLD_NAMES.get(int(body.get("thresholdType") or 0)),
         "threshold_period": int(body.get("thresholdPeriod") or 1),
         "detection_type": _detection(body),
@@ -101,7 +101,7 @@ def canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any]
     if "resolve_threshold" in out:
         out["resolve_threshold"] = number(out["resolve_threshold"])
     if out.get("comparison_delta") is not None:
-        out["comparison_delta"] = format_duration(float(out["comparison_delta"]))
+        out["comparison_delta"] = Minutes(out["comparison_delta"])
     if isinstance(out.get("query_type"), int):
         out["query_type"] = QUERY_TYPE_NAMES.get(out["query_type"], out["query_type"])
     if out.get("event_types") is not None:

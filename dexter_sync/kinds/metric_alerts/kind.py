@@ -21,7 +21,6 @@ from ..alert_gates import metric_alert_gates
 from ..base import Fallback, ListRequest, ReadContext, Reference, ResourceKind, SlackChannel
 from ..fields import (
     actor_refs,
-    duration_minutes,
     format_duration,
     number,
     owner_friendly,
@@ -65,7 +64,7 @@ def build_payload(entry: MetricAlertEntry, *, directory: Directory) -> dict[str,
         "aggregate": entry.aggregate,
         "query": entry.query,
         "dataset": entry.dataset or "events",
-        "timeWindow": round(duration_minutes(entry.time_window)),
+        "timeWindow": round(entry.time_window),
         "thresholdType": entry.threshold_type_code(),
         "thresholdPeriod": entry.threshold_period,
         "projects": entry.project_slugs(),
@@ -86,7 +85,7 @@ def build_payload(entry: MetricAlertEntry, *, directory: Directory) -> dict[str,
     if body.get("resolveThreshold") is not None:
         body["resolveThreshold"] = payload_number(body["resolveThreshold"])
     if body.get("comparisonDelta") is not None:
-        body["comparisonDelta"] = round(duration_minutes(body["comparisonDelta"]))
+        body["comparisonDelta"] = round(body["comparisonDelta"])
     if isinstance(body.get("queryType"), str):
         body["queryType"] = QUERY_TYPES[body["queryType"]]
     return with_raw(body, entry.raw)

@@ -30,7 +30,6 @@ from ..fields import (
     Duration,
     Owner,
     RuleName,
-    duration_minutes,
     minutes_in_range,
     raw_keys,
 )
@@ -266,7 +265,7 @@ def _translated(entry: MetricAlertEntry, value: float) -> float:
 
 def _check_dataset(entry: MetricAlertEntry) -> None:
     dataset = entry.dataset or "events"
-    minutes = duration_minutes(entry.time_window)
+    minutes = entry.time_window
     if dataset == "metrics" and round(minutes) not in CRASH_RATE_WINDOWS:
         raise ValueError("crash-rate alerts (dataset metrics) need time_window one of "
                          "30m, 1h, 2h, 4h, 12h, 1d")

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field, StrictInt, StrictStr, model_validator
 
 from ...core.directory import Directory
-from ..fields import Duration, duration_minutes, format_duration, snakify
+from ..fields import Duration, Minutes, format_duration, snakify
 from ..registry import register
 from .common import (
     MonitorFields,
@@ -78,13 +78,14 @@ class CronMonitorEntry(MonitorFields):
         schedule_form(self.schedule)
         for name in ("checkin_margin", "max_runtime"):
             value = getattr(self, name)
-            if value is not None and not 1 <= duration_minutes(value) <= 40320:
-                raise ValueError(f"{name} must be between 1m and 28d, got {value!r}")
+            if value is not None and not 1 <= value <= 40320:
+                raise ValueError(f"{name} must be between 1m and 28d, "
+                                 f"got {format_duration(value)}")
         return self
 
 
-def _minutes(value: Any) -> int | None:
-    return None if value is None else round(duration_minutes(value))
+def _minutes(value: float | None) -> int | None:
+    return None if value is None else round(value)
 
 
 def build_payload(entry: CronMonitorEntry, directory: Directory) -> dict[str, Any]:
@@ -104,9 +105,9 @@ def canonical(entry: CronMonitorEntry, directory: Directory) -> dict[str, Any]:
     out = common_canonical(entry, directory)
     out.update(schedule=schedule_friendly(kind, schedule), timezone=entry.timezone,
                checkin_margin=None if entry.checkin_margin is None
-               else format_duration(duration_minutes(entry.checkin_margin)),
+               else Minutes(entry.checkin_margin),
                max_runtime=None if entry.max_runtime is None
-               else format_duration(duration_minutes(entry.max_runtime)),
+               else Minutes(entry.max_runtime),
                failure_issue_threshold=entry.failure_issue_threshold,
                recovery_threshold=entry.recovery_threshold)
     return out

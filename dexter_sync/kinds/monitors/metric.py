@@ -21,7 +21,7 @@ from ..base import EntryModel
 from ..fields import (
     Duration,
     camelize,
-    duration_minutes,
+    Minutes,
     format_duration,
     number,
     payload_number,
@@ -88,13 +88,13 @@ class MetricMonitorEntry(MonitorFields):
 
     @model_validator(mode="after")
     def _rules(self) -> MetricMonitorEntry:
-        if round(duration_minutes(self.time_window) * 60) not in WINDOW_SECONDS:
+        if round(self.time_window * 60) not in WINDOW_SECONDS:
             raise ValueError(f"time_window must be one of 1m, 5m, 10m, 15m, 30m, 1h, 2h, 4h, "
-                             f"1d, got {self.time_window!r}")
+                             f"1d, got {format_duration(self.time_window)}")
         if self.comparison_delta is not None and \
-                round(duration_minutes(self.comparison_delta) * 60) not in DELTA_SECONDS:
+                round(self.comparison_delta * 60) not in DELTA_SECONDS:
             raise ValueError("comparison_delta must be one of 5m, 15m, 1h, 1d, 1w, 30d, got "
-                             f"{self.comparison_delta!r}")
+                             f"{format_duration(self.comparison_delta)}")
         if self.effective_detection() == "dynamic":
             if self.sensitivity is None:
                 raise ValueError("dynamic monitors need a sensitivity (low, medium, high)")
@@ -115,8 +115,8 @@ class MetricMonitorEntry(MonitorFields):
         return "percent" if self.comparison_delta is not None else "static"
 
 
-def _seconds(value: Any) -> int | None:
-    return None if value is None else round(duration_minutes(value) * 60)
+def _seconds(value: float | None) -> int | None:
+    return None if value is None else round(value * 60)
 
 
 def _conditions(entry: MetricMonitorEntry) -> list[dict[str, Any]]:
@@ -158,12 +158,12 @@ def canonical(entry: MetricMonitorEntry, directory: Directory) -> dict[str, Any]
     detection = entry.effective_detection()
     out.update(
         dataset=entry.dataset, aggregate=display_aggregate(entry.aggregate),
-        query=" ".join(entry.query.split()), time_window=format_duration(
-            duration_minutes(entry.time_window)), environment=entry.environment,
+        query=" ".join(entry.query.split()), time_window=Minutes(entry.time_window),
+        environment=entry.environment,
         event_types=sorted(entry.event_types or DEFAULT_EVENT_TYPES.get(entry.dataset, [])),
         detection_type=detection, threshold_type=entry.threshold_type,
         comparison_delta=None if entry.comparison_delta is None
-        else format_duration(duration_minutes(entry.comparison_delta)))
+        else Minutes(entry.comparison_delta))
     if detection == "dynamic":
         out["sensitivity"] = entry.sensitivity
         return out

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from ...core.directory import Directory
-from ..fields import Duration, camelize, duration_minutes, format_duration
+from ..fields import Duration, Minutes, camelize, format_duration
 from ..registry import register
 from .common import (
     MonitorFields,
@@ -33,7 +33,8 @@ class UptimeMonitorEntry(MonitorFields):
 
     url: str = Field(min_length=1, max_length=255, description="The URL to check.")
     interval: Duration = Field(description="1m, 5m, 10m, 20m, 30m or 1h (sent in seconds).")
-    timeout: Duration = Field("5s", description="1s..30s (sent in milliseconds).")
+    timeout: Duration = Field(5 / 60, description="1s..30s (sent in milliseconds).",
+                              json_schema_extra={"default": "5s"})  # 5s, in minutes
     method: Literal[METHODS] = "GET"  # type: ignore[valid-type]
     headers: dict[str, str] | list[tuple[str, str]] | None = Field(
         None, description="Request headers: a mapping, or Sentry's list of [name, value].")
@@ -50,9 +51,10 @@ class UptimeMonitorEntry(MonitorFields):
             raise ValueError(f"url must start with http:// or https://, got {self.url!r}")
         if _seconds(self.interval) not in INTERVAL_SECONDS:
             raise ValueError(f"interval must be one of 1m, 5m, 10m, 20m, 30m, 1h, got "
-                             f"{self.interval!r}")
+                             f"{format_duration(self.interval)}")
         if not 1000 <= _millis(self.timeout) <= 30000:
-            raise ValueError(f"timeout must be between 1s and 30s, got {self.timeout!r}")
+            raise ValueError("timeout must be between 1s and 30s, got "
+                             f"{format_duration(self.timeout)}")
         return self
 
     @classmethod
@@ -64,12 +66,12 @@ class UptimeMonitorEntry(MonitorFields):
         return sorted([str(k), str(v)] for k, v in pairs)
 
 
-def _seconds(value: Any) -> int:
-    return round(duration_minutes(value) * 60)
+def _seconds(value: float) -> int:
+    return round(value * 60)
 
 
-def _millis(value: Any) -> int:
-    return round(duration_minutes(value) * 60000)
+def _millis(value: float) -> int:
+    return round(value * 60000)
 
 
 def build_payload(entry: UptimeMonitorEntry, directory: Directory) -> dict[str, Any]:
@@ -89,8 +91,8 @@ def build_payload(entry: UptimeMonitorEntry, directory: Directory) -> dict[str, 
 
 def canonical(entry: UptimeMonitorEntry, directory: Directory) -> dict[str, Any]:
     out = common_canonical(entry, directory)
-    out.update(url=entry.url, interval=format_duration(duration_minutes(entry.interval)),
-               timeout=format_duration(duration_minutes(entry.timeout)), method=entry.method,
+    out.update(url=entry.url, interval=Minutes(entry.interval),
+               timeout=Minutes(entry.timeout), method=entry.method,
                headers=entry.header_pairs(), body=entry.body or None,
                trace_sampling=entry.trace_sampling, environment=entry.environment,
                downtime_threshold=entry.downtime_threshold,
