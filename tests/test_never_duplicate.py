@@ -137,6 +137,22 @@ def test_a_kill_while_the_slack_task_is_polled_converges(emu, tmp_path):
     assert metric_rules(emu) == Counter({"paged": 1})
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["502", "drop"])
+def test_a_slack_rule_whose_202_is_lost_is_not_sent_twice(emu, tmp_path, monkeypatch, mode):
+    without_channel_listing(emu)
+    # Sentry's task ends a second after the POST, unpolled: after dexter's first look-up
+    emu.set_quirks(slack_task_delay=1.0, slack_task_polls=1000)
+    monkeypatch.setenv("DEXTER_TASK_WAIT", "30")  # the bound; the rule shows up well before
+    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100, SLACK))
+    emu.set_faults(route="/alert-rules/", methods="POST", lost_response_rate=1.0,
+                   lost_response_mode=mode)
+    assert converge(emu, path) <= 3
+    emu.clear_faults()
+    assert sum(slack_statuses(emu).values()) == 1  # one POST, its 202 lost; never re-sent
+    assert metric_rules(emu) == Counter({"paged": 1})  # 0 duplicates, 0 missing
+
+
 def issue_rule(name: str) -> str:
     return (f"  - name: {name}\n    project: backend\n    conditions: [first_seen_event]\n"
             "    actions: [{email: {team: backend}}]\n")
