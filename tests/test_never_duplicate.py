@@ -1,6 +1,7 @@
 """Never a duplicate, for the writes Sentry does not make idempotent: deploys (a second POST
-is a second deploy), a Slack rule answered 202 + task, issue rules caught by Sentry's
-exact-duplicate check, updates and deletes whose answers are lost, and a `dexter apply`
+is a second deploy), Slack rules answered 202 + task (the 202 lost while Sentry's task still
+runs, or the apply killed while it polls), issue rules caught by Sentry's exact-duplicate
+check, external-issue links, updates and deletes whose answers are lost, and a `dexter apply`
 process killed while its writes are provably in flight (held by the emulator). Each is
 counted from the emulator's state: 0 duplicates, 0 missing, and a quiet plan after at most
 3 runs of the real CLI."""
@@ -156,6 +157,22 @@ def test_a_slack_rule_whose_202_is_lost_is_not_sent_twice(emu, tmp_path, monkeyp
 def issue_rule(name: str) -> str:
     return (f"  - name: {name}\n    project: backend\n    conditions: [first_seen_event]\n"
             "    actions: [{email: {team: backend}}]\n")
+
+
+@pytest.mark.slow
+def test_an_issue_rule_with_slack_whose_202_is_lost_is_not_sent_twice(emu, tmp_path,
+                                                                       monkeypatch):
+    without_channel_listing(emu)
+    emu.set_quirks(slack_task_delay=1.0, slack_task_polls=1000)
+    monkeypatch.setenv("DEXTER_TASK_WAIT", "30")
+    path = manifests(tmp_path / "m", "issue_alerts:\n" + issue_rule("ours").replace(
+        "{email: {team: backend}}", SLACK[1:-1]))
+    emu.set_faults(route="/rules/", methods="POST", lost_response_rate=1.0)
+    assert converge(emu, path) <= 3
+    emu.clear_faults()
+    posts = emu.counters()["routes"]["POST /api/0/projects/{org}/{project}/rules/"]
+    assert sum(posts.values()) == 1  # its 202 lost, the task still running: never re-sent
+    assert [r["name"] for r in list_all(emu, "projects/acme/backend/rules/")] == ["ours"]
 
 
 @pytest.mark.slow
