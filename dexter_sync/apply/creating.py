@@ -103,6 +103,7 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organizati
 
     async def look() -> LiveObject | None:
         return await _lookup_after_task(facade, change, task_wait)
+
     writes = 0
     maybe_created = False  # an earlier POST of this change may have landed
     last: WriteFailure | None = None
