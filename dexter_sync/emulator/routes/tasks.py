@@ -74,27 +74,23 @@ class DueTasks:
         self._generation: tuple[int, int] | None = None
         self._earliest: float | None = None  # start of the oldest pending task
 
-    def finish_due(self, quirks: QuirkSettings, now: float | None = None) -> int:
-        """Finish every pending task started `slack_task_delay` seconds ago or earlier;
-        returns how many were finished."""
-        now = time.time() if now is None else now
+    def finish_due(self, quirks: QuirkSettings) -> None:
+        """Finish every pending task started `slack_task_delay` seconds ago or earlier."""
+        now = time.time()
         if self.store.generation("task") == self._generation:
             if self._earliest is None or now - self._earliest < quirks.slack_task_delay:
-                return 0
+                return
         pending = [t for t in self.store.query("task") if t["status"] == "pending"]
-        finished = 0
         for task in pending:
             org = self.store.get("org", task.get("orgId", ""))
             if org is None or now - task["started"] < quirks.slack_task_delay:
                 continue  # not due yet (or a record from before tasks knew their org)
             _finish(self.store, org, task)
             self.store.put("task", task)
-            finished += 1
         waiting = [t["started"] for t in pending
                    if t["status"] == "pending" and "orgId" in t]
         self._earliest = min(waiting, default=None)
         self._generation = self.store.generation("task")
-        return finished
 
 
 def _first_message(body: Any) -> str:
