@@ -13,7 +13,6 @@ to Sentry (`validate` without `--online`) does not pay for it at start-up.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -127,4 +126,6 @@ async def connect(*, sentry_url: str | None, organization: str,
 
 def run(coroutine: Awaitable[T]) -> T:
     """Run a verb's async body to completion (one event loop per command)."""
+    import asyncio  # late: `validate` without --online never runs a loop (start-up)
+
     return asyncio.run(coroutine)  # type: ignore[arg-type]
