@@ -73,6 +73,10 @@ def test_issue_example_validates_applies_plans_quiet_and_exports_quiet(monkeypat
         exported = asyncio.run(plan_only(emu, tmp_path / "exported"))
         assert not exported.has_changes, render_json(exported)
         assert exported.unchanged == 3
+        # durations are written back in their spelling; defaults (30m, 5s) are left out
+        text = "\n".join(p.read_text() for p in sorted((tmp_path / "exported").rglob("*.yaml")))
+        assert ("time_window: 5m" in text, "interval: 1m" in text) == (True, True), text
+        assert ("frequency" in text, "timeout" in text) == (False, False), text
 
 
 LEGACY = """\

@@ -69,7 +69,7 @@ def _text_minutes(text: str) -> float | None:
     return float(match.group(1)) * _UNIT_MINUTES[match.group(2)]
 
 
-_DURATION_SCHEMA = {"anyOf": [{"type": "integer"}, {"type": "number"}, {"type": "string"}]}
+DURATION_SCHEMA = {"anyOf": [{"type": "integer"}, {"type": "number"}, {"type": "string"}]}
 
 
 def read_duration(value: Any) -> float:
@@ -82,7 +82,7 @@ def read_duration(value: Any) -> float:
 
 Duration = Annotated[float, PlainValidator(read_duration),
                      PlainSerializer(format_duration, return_type=str, when_used="json"),
-                     WithJsonSchema(_DURATION_SCHEMA)]
+                     WithJsonSchema(DURATION_SCHEMA)]
 """A duration field: read once into minutes (a float) when the manifest is validated,
 written back (export) in its shortest friendly spelling."""
 

@@ -20,12 +20,11 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     Field,
+    PlainSerializer,
+    PlainValidator,
     StrictBool,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -38,8 +37,10 @@ from ..fields import (
     Owner,
     RuleName,
     actor_refs,
-    duration_minutes,
+    DURATION_SCHEMA,
     Minutes,
+    duration_minutes,
+    format_duration,
     owner_friendly,
     owner_refs,
     owner_to_sentry,
@@ -70,12 +71,19 @@ def frequency_minutes(value: float | str) -> float:
     return duration_minutes(value)
 
 
-def _check_frequency(value: float | str) -> int | float | str:
-    frequency_minutes(value)
-    return value
+def _read_frequency(value: Any) -> float:
+    if not isinstance(value, (int, float, str)):
+        raise ValueError(f"a frequency is a duration like '30m' or minutes, got {value!r}")
+    return frequency_minutes(value)
 
 
-Frequency = Annotated[StrictInt | StrictFloat | StrictStr, AfterValidator(_check_frequency)]
+def _spelled(minutes: float) -> str | int:
+    return format_duration(minutes) if minutes else 0
+
+
+Frequency = Annotated[float, PlainValidator(_read_frequency),
+                      PlainSerializer(_spelled, when_used="json"), WithJsonSchema(DURATION_SCHEMA)]
+"""A frequency read once into minutes (0: every event); export writes `30m` (or 0)."""
 
 
 class ActionFilter(EntryModel):
@@ -92,8 +100,9 @@ class AlertEntry(EntryModel):
     name: RuleName
     enabled: StrictBool = True
     environment: str | None = Field(None, description="Environment name; all when absent.")
-    frequency: Frequency = Field("30m", description="Least time between actions for one "
-                                                    "issue (sent in minutes; 0: every time).")
+    frequency: Frequency = Field(30, description="Least time between actions for one "
+                                 "issue (sent in minutes; 0: every time).",
+                                 json_schema_extra={"default": "30m"})
     owner: Owner | None = Field(None, description="`team:<slug>` or `user:<email>`.")
     monitors: list[str] = Field(default_factory=list, description="Monitor names it watches.")
     projects: list[str] = Field(default_factory=list,
@@ -138,10 +147,10 @@ class AlertEntry(EntryModel):
         if self.action_filters is not None and (
                 {"filters", "actions", "filter_match"} & self.model_fields_set):
             raise ValueError("write either filters/actions or action_filters, not both")
-        minutes = frequency_minutes(self.frequency)
+        minutes = self.frequency
         if abs(minutes - round(minutes)) > 1e-9 or minutes > 43200:
             raise ValueError(f"frequency must be whole minutes up to 30d, got "
-                             f"{self.frequency!r}")
+                             f"{_spelled(minutes)}")
         return self
 
     def filter_groups(self) -> list[ActionFilter]:
@@ -172,7 +181,7 @@ def _detector_refs(entry: AlertEntry, directory: Directory) -> list[str]:
 def build_payload(entry: AlertEntry, directory: Directory) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": entry.name, "enabled": entry.enabled, "environment": entry.environment,
-        "config": {"frequency": round(frequency_minutes(entry.frequency))},
+        "config": {"frequency": round(entry.frequency)},
         "triggers": {"logicType": entry.trigger_match, "conditions": [
             condition_form(t, TRIGGER_TYPES, "trigger") for t in entry.triggers]},
         "actionFilters": [
@@ -237,7 +246,7 @@ def entry_from_live(data: dict[str, Any], directory: Directory) -> AlertEntry:
         entry["enabled"] = False
     if canon["environment"]:
         entry["environment"] = canon["environment"]
-    if canon["frequency"] != "30m":
+    if canon["frequency"] != 30:
         entry["frequency"] = canon["frequency"]
     if data.get("owner"):
         entry["owner"] = owner_friendly(data["owner"], directory)
