@@ -343,6 +343,13 @@ def _named(value: str) -> str:
 RuleName = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_named)]
 """A rule's name: Sentry's length limits, and not blank."""
 
+
+def live_rule_name(value: Any) -> str:
+    """A live rule's name, as `RuleName` takes it; Fallback for one it refuses."""
+    if type(value) is not str or not 1 <= len(value) <= 256 or not value.strip():
+        raise Fallback
+    return value
+
 RAW_DESCRIPTION = "Extra Sentry request keys sent as they are (not compared)."
 
 

@@ -22,7 +22,14 @@ from pydantic import TypeAdapter
 
 from ...core.directory import Directory
 from ..base import Fallback
-from ..fields import Minutes, live_duration, live_owner, owner_friendly, sorted_canonical
+from ..fields import (
+    Minutes,
+    live_duration,
+    live_owner,
+    live_rule_name,
+    owner_friendly,
+    sorted_canonical,
+)
 from .model import MATCHES, ActionItem, ConditionItem, FilterItem
 from .nodes import node_forms
 
@@ -64,9 +71,7 @@ def canonical_body(body: dict[str, Any], directory: Directory) -> dict[str, Any]
 
 def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]:
     """The comparison form of a live rule; raises Fallback for a value the model refuses."""
-    name = data.get("name")
-    if type(name) is not str or not 1 <= len(name) <= 256 or not name.strip():
-        raise Fallback
+    name = live_rule_name(data.get("name"))
     projects = data.get("projects") or []
     project = projects[0] if projects else ""
     if type(project) is not str or not project:

@@ -27,6 +27,7 @@ from ..fields import (
     Minutes,
     live_duration,
     live_owner,
+    live_rule_name,
     number,
     owner_friendly,
     payload_number,
@@ -124,9 +125,7 @@ def _detection(body: dict[str, Any]) -> str:
 
 def canonical_live(data: dict[str, Any], directory: Directory) -> dict[str, Any]:
     """The comparison form of a live rule; raises Fallback for a value the model refuses."""
-    name = data.get("name")
-    if type(name) is not str or not 1 <= len(name) <= 256 or not name.strip():
-        raise Fallback
+    name = live_rule_name(data.get("name"))
     aggregate = str(data.get("aggregate") or "")
     query = data.get("query") or ""
     if not aggregate or type(query) is not str:
