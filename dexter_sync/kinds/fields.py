@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import marshal
 import math
 import re
 from collections.abc import Iterable
@@ -384,7 +385,17 @@ def sort_key(value: Any) -> str:
     """An order key for an order-free list of JSON values (strings sort first, as they are)."""
     if isinstance(value, str):
         return "\x00" + value
-    return _KEY_ENCODER.encode(value)
+    try:
+        packed = marshal.dumps(value)
+    except ValueError:  # a type marshal does not take (a datetime, a float subclass)
+        return _KEY_ENCODER.encode(value)
+    return _packed_key(packed)
+
+
+@functools.lru_cache(maxsize=4096)  # the rules of a plan repeat the same few nodes
+def _packed_key(packed: bytes) -> str:
+    """The key of a value given as its marshal bytes (which keep 1, 1.0 and True apart)."""
+    return _KEY_ENCODER.encode(marshal.loads(packed))
 
 
 def sorted_canonical(values: Iterable[Any]) -> list[Any]:
