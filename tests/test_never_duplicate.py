@@ -8,6 +8,7 @@ counted from the emulator's state: 0 duplicates, 0 missing, and a quiet plan aft
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -136,6 +137,84 @@ def test_a_kill_while_the_slack_task_is_polled_converges(emu, tmp_path):
     assert slack_statuses(emu) == {"202": 1}
     assert converge(emu, path) == 1
     assert metric_rules(emu) == Counter({"paged": 1})
+
+
+RECORD = Path(".dexter") / "pending-tasks.json"
+
+
+def recorded_tasks(path: Path) -> list[tuple[str, str]]:
+    """(kind/key, task uuid) of each task the record at the manifest root lists."""
+    document = json.loads((path / RECORD).read_text())
+    return [(f"{t['kind']}/{t['key']}", t["uuid"]) for t in document["tasks"]]
+
+
+def killed_while_a_slow_task_is_polled(emu, path: Path) -> str:
+    """An apply killed while it polls a Slack rule task that nothing but polls finish (never
+    due by time in this test): the rule is not there yet, the record names its task."""
+    without_channel_listing(emu)
+    emu.set_quirks(slack_task_delay=3600.0, slack_task_polls=3)
+    killed_apply(emu, path, hold={"route": "/alert-rule-task/", "methods": "GET"})
+    assert slack_statuses(emu) == {"202": 1}
+    assert metric_rules(emu) == Counter()
+    [(address, uuid)] = recorded_tasks(path)
+    assert address == "metric_alert/paged"
+    return uuid
+
+
+@pytest.mark.slow
+def test_a_rerun_settles_the_task_a_killed_apply_left_pending(emu, tmp_path):
+    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100, SLACK))
+    killed_while_a_slow_task_is_polled(emu, path)
+    # the re-run polls the recorded task to its end (it creates the rule) before planning
+    assert converge(emu, path) == 1
+    assert slack_statuses(emu) == {"202": 1}  # one POST in all
+    assert metric_rules(emu) == Counter({"paged": 1})
+    assert not (path / RECORD).exists()  # the ended task is forgotten
+
+
+@pytest.mark.slow
+def test_without_the_record_a_rerun_would_duplicate_the_rule(emu, tmp_path):
+    """What the record prevents: a re-run that does not know the task POSTs again, and the
+    first task, finished later by Sentry, makes a second rule."""
+    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100, SLACK))
+    uuid = killed_while_a_slow_task_is_polled(emu, path)
+    (path / RECORD).unlink()
+    assert converge(emu, path) == 1  # the re-run's own task made a rule: the plan is quiet
+    assert slack_statuses(emu) == {"202": 2}
+    client = emu.client()
+    states = [client.get(f"projects/acme/backend/alert-rule-task/{uuid}/").json()["status"]
+              for _ in range(3)]  # each poll advances the first task; it ends on its third
+    assert states[-1] == "success"
+    assert metric_rules(emu) == Counter({"paged": 2})
+
+
+@pytest.mark.slow
+def test_a_task_still_pending_after_the_wait_holds_its_create_back(emu, tmp_path, monkeypatch):
+    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100, SLACK))
+    uuid = killed_while_a_slow_task_is_polled(emu, path)
+    manifests(path, "metric_alerts:\n" + metric("paged", 100, SLACK) + metric("other", 200))
+    emu.set_quirks(slack_task_polls=1000)  # the task outlasts the re-run's wait
+    monkeypatch.setenv("DEXTER_TASK_WAIT", "0")
+    plan = dexter(emu, "plan", str(path))
+    assert plan.returncode == 0, plan.stderr
+    [note] = [line for line in plan.stderr.splitlines() if uuid in line]
+    assert note.startswith(f"metric_alert/paged: the Slack rule task {uuid} an earlier apply "
+                           "started ")
+    assert note.endswith(" ago is still pending; apply waits for it and does not create this "
+                         "rule while it runs")
+    refused = dexter(emu, "apply", str(path), "--auto-approve")
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stderr
+    [held] = [line for line in refused.stdout.splitlines() if "[earlier-task-pending]" in line]
+    assert "create metric_alert/paged" in held
+    assert slack_statuses(emu) == {"202": 1, "201": 1}  # the held create was not sent
+    assert metric_rules(emu) == Counter({"other": 1})  # the rest of the plan was applied
+    assert recorded_tasks(path) == [("metric_alert/paged", uuid)]  # kept for the next run
+    emu.set_quirks(slack_task_polls=1)  # Sentry's task ends
+    assert converge(emu, path) == 1
+    assert slack_statuses(emu) == {"202": 1, "201": 1}
+    assert metric_rules(emu) == Counter({"paged": 1, "other": 1})
+    assert not (path / RECORD).exists()
 
 
 @pytest.mark.slow

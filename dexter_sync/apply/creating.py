@@ -11,7 +11,9 @@ is adopted when the object with its natural key turns out to exist.
 A POST Sentry may have handed to a background task (a Slack rule answered 202, the kind's
 `may_answer_with_task`) can land after the look-up: there the look-up is repeated until the
 object appears or `TaskLimits.wait` has passed (any such task has ended by then), and only
-then may the POST go out again.
+then may the POST go out again. A task whose 202 did come back is written to the pending-task
+record while it is polled (pending.py): a run killed meanwhile leaves the next run a task to
+settle, not a create to repeat.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from ..core.state import LiveObject
 from ..kinds.base import ResourceKind
 from ..sentry.errors import SentryError
 from .failures import BreakerOpen, WriteFailure, classify
+from .pending import PendingTaskRecord
 from .ports import WriteFacade, send_write
 from .report import ChangeOutcome, Status
-from .tasks import DEFAULT_LIMITS, TaskLimits, follow_task, task_uuid
+from .tasks import (DEFAULT_LIMITS, TaskLimits, TaskResult, follow_task, task_project,
+                    task_uuid)
 
 CREATE_ATTEMPTS = 5
 ADOPTED = "adopted: it already exists under its natural key (an earlier answer was lost)"
@@ -63,6 +67,21 @@ async def _lookup_after_task(facade: WriteFacade, change: ResourceChange,
         delay = min(delay * 2, 5.0)
 
 
+async def _follow_recorded(facade: WriteFacade, organization: str, change: ResourceChange,
+                           uuid: str, limits: TaskLimits,
+                           pending: PendingTaskRecord | None) -> TaskResult:
+    """Follow a create's task, recorded until it has ended."""
+    project = task_project(change)
+    entry = None
+    if pending is not None and project is not None:
+        entry = pending.add(organization, kind=change.kind, key=change.key, project=project,
+                            uuid=uuid)
+    task = await follow_task(facade, change, uuid, limits=limits)
+    if entry is not None and pending is not None and task.ended:
+        pending.remove(entry)
+    return task
+
+
 def _body_id(body: object) -> str | None:
     if isinstance(body, dict) and body.get("id") is not None:
         return str(body["id"])
@@ -94,8 +113,8 @@ async def _after_rejection(facade: WriteFacade, kind: ResourceKind[Any], change:
 
 async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organization: str,
                         change: ResourceChange, *, attempts: int = CREATE_ATTEMPTS,
-                        backoff: float = 0.1, tasks: TaskLimits = DEFAULT_LIMITS
-                        ) -> ChangeOutcome:
+                        backoff: float = 0.1, tasks: TaskLimits = DEFAULT_LIMITS,
+                        pending: PendingTaskRecord | None = None) -> ChangeOutcome:
     """Create one object, at most once, whatever the network does."""
     request = kind.create_request(organization, change)
     idempotent = kind.create_is_idempotent()
@@ -123,7 +142,8 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organizati
                 if uuid is None:
                     return ChangeOutcome(change, Status.APPLIED, None,
                                          _body_id(sent.response.body), writes)
-                task = await follow_task(facade, change, uuid, limits=tasks)
+                task = await _follow_recorded(facade, organization, change, uuid, tasks,
+                                              pending)
                 status = Status.APPLIED if task.state == "success" else Status.FAILED
                 return ChangeOutcome(change, status, task.error, task.live_id, writes)
             last = sent.failure

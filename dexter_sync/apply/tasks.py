@@ -51,6 +51,8 @@ class TaskResult:
     state: TaskState
     live_id: str | None = None
     error: str | None = None
+    ended: bool = True
+    """False when the task may still be running (still pending, or its state unreadable)."""
 
 
 def task_uuid(status: int, body: Any) -> str | None:
@@ -89,17 +91,22 @@ async def follow_task(facade: WriteFacade, change: ResourceChange, uuid: str, *,
     project = task_project(change)
     if project is None:
         return TaskResult("failed", error=f"Sentry answered 202 (task {uuid}) but the rule "
-                                          "names no project whose task endpoint to poll")
+                                          "names no project whose task endpoint to poll",
+                          ended=False)
     try:
         result = await facade.poll_task(project, uuid, kind=change.kind,
                                         timeout=limits.timeout)
     except SentryError as error:  # a failed or unfinished task: never reported applied
         code = getattr(error, "code", "")
-        if code in ("task-failed", "task-pending"):
+        if code == "task-failed":
             return TaskResult("failed", error=str(error))
-        return TaskResult("failed", error=f"could not follow rule task {uuid}: {error}")
+        if code == "task-pending":
+            return TaskResult("failed", error=str(error), ended=False)
+        return TaskResult("failed", error=f"could not follow rule task {uuid}: {error}",
+                          ended=False)
     outcome = interpret(result)
     if outcome.state == "pending":
         return TaskResult("failed", error=f"rule task {uuid} still pending; "
-                                          "not reported applied (the next plan shows its state)")
+                                          "not reported applied (the next plan shows its state)",
+                          ended=False)
     return outcome

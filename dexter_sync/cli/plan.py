@@ -14,8 +14,11 @@ from typing import Any
 
 import click
 
+from ..apply.earlier_tasks import EarlierTasks, settle_earlier_tasks
+from ..apply.pending import PendingTaskRecord, record_path
 from ..core.changes import Plan
 from ..core.diagnostics import ValidationError
+from ..core.escaping import printable
 from ..core.planning import Target, make_plan, parse_targets
 from ..core.references import check_references, desired_projects
 from ..core.state import DesiredState
@@ -25,7 +28,7 @@ from ..render.jsonplan import render_json
 from ..render.markdown import render_markdown
 from ..render.planfile import write_plan
 from ..render.text import render_text, use_colour
-from .common import connect, global_options, resolve_org, run, sentry_options
+from .common import connect, global_options, notice, resolve_org, run, sentry_options
 from .progress import reading_progress
 
 
@@ -71,6 +74,19 @@ async def plan_live(facade: Any, desired: DesiredState, *, targets: Iterable[Tar
     return plan
 
 
+async def earlier_tasks(facade: Any, manifest_root: str | None, organization: str, *,
+                        wait: float, look_only: bool = False
+                        ) -> tuple[PendingTaskRecord, EarlierTasks]:
+    """The pending-task record of the manifests at `manifest_root` and its tasks of this
+    Sentry and organization, settled (apply) or looked at (plan); each is told on stderr."""
+    record = PendingTaskRecord(record_path(manifest_root), facade.base_url)
+    earlier = await settle_earlier_tasks(facade, record, organization, wait=wait,
+                                         look_only=look_only)
+    for note in earlier.notes:
+        notice(printable(note))
+    return record, earlier
+
+
 def load_desired(path: str, organization: str | None) -> DesiredState:
     """The manifests at `path`; `--org` / SENTRY_ORG override their `organization:`."""
     desired = load_manifests(path)
@@ -84,6 +100,8 @@ async def _plan(desired: DesiredState, *, sentry_url: str | None, concurrency: i
     async with (connect(sentry_url=sentry_url, organization=organization, desired=desired,
                         concurrency=concurrency) as facade,
                 reading_progress(facade, organization)):
+        await earlier_tasks(facade, desired.settings.root, organization, wait=0.0,
+                            look_only=True)
         return await plan_live(facade, desired, targets=targets)
 
 
