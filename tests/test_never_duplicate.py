@@ -217,6 +217,46 @@ def test_a_task_still_pending_after_the_wait_holds_its_create_back(emu, tmp_path
     assert not (path / RECORD).exists()
 
 
+TASK_GET = "GET /api/0/projects/{org}/{project}/alert-rule-task/{task_uuid}/"
+
+
+def write_record(emu, path: Path, *, age: float) -> None:
+    """A record naming a task Sentry does not know, as if an apply had died `age` s ago."""
+    (path / RECORD).parent.mkdir(exist_ok=True)
+    (path / RECORD).write_text(json.dumps({"written_by": "dexter apply", "version": 1, "tasks": [
+        {"sentry": emu.url, "organization": "acme", "kind": "metric_alert", "key": "paged",
+         "project": "backend", "uuid": "0" * 32, "started": time.time() - age}]}))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("age, polls", [(5.0, 1), (3700.0, 0)])
+def test_a_task_sentry_no_longer_knows_is_dropped(emu, tmp_path, age, polls):
+    """Sentry answers 404 for a task it does not know; past an hour it would answer
+    "pending" for any uuid, so an entry that old is dropped unpolled."""
+    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100))
+    write_record(emu, path, age=age)
+    result = dexter(emu, "apply", str(path), "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"metric_alert/paged: Sentry no longer knows the task {'0' * 32}" in result.stderr
+    assert sum(emu.counters()["routes"].get(TASK_GET, {}).values()) == polls
+    assert metric_rules(emu) == Counter({"paged": 1})
+    assert not (path / RECORD).exists()
+
+
+@pytest.mark.slow
+def test_an_unreadable_record_stops_apply_before_any_write(emu, tmp_path):
+    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100))
+    (path / RECORD).parent.mkdir()
+    (path / RECORD).write_text("{truncated")
+    result = dexter(emu, "apply", str(path), "--auto-approve")
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()[-1:]
+    assert line.startswith(f"error: {path / RECORD}: not valid JSON")
+    assert line.endswith("running) [pending-tasks-file]")
+    assert writes(emu) == 0
+    assert (path / RECORD).read_text() == "{truncated"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["502", "drop"])
 def test_a_slack_rule_whose_202_is_lost_is_not_sent_twice(emu, tmp_path, monkeypatch, mode):

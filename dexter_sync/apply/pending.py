@@ -64,8 +64,8 @@ def record_path(manifest_root: str | Path | None) -> Path:
 def _unusable(path: Path, why: str) -> DexterError:
     return DexterError(f"{path}: {why}; it lists Sentry rule tasks earlier applies left "
                        "pending, so nothing is created until it is readable again. Check it "
-                       "(or move it away once Sentry has no such task running) "
-                       "[pending-tasks-file]", code="pending-tasks-file")
+                       "(or move it away once Sentry has no such task running)",
+                       code="pending-tasks-file")
 
 
 def _parse(path: Path, text: str) -> list[PendingTask]:
