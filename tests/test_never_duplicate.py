@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -148,27 +149,54 @@ def recorded_tasks(path: Path) -> list[tuple[str, str]]:
     return [(f"{t['kind']}/{t['key']}", t["uuid"]) for t in document["tasks"]]
 
 
-def killed_while_a_slow_task_is_polled(emu, path: Path) -> str:
+@dataclass(frozen=True)
+class SlackRule:
+    """A rule named `paged` with a Slack action, of one kind, and where Sentry keeps it."""
+
+    address: str
+    manifest: str
+    task_route: str
+    post_route: str
+    listing: str
+
+    def posts(self, emu) -> dict:
+        return emu.counters()["routes"].get(self.post_route, {})
+
+    def names(self, emu) -> Counter:
+        return Counter(r["name"] for r in list_all(emu, self.listing))
+
+
+METRIC_RULE = SlackRule("metric_alert/paged", "metric_alerts:\n" + metric("paged", 100, SLACK),
+                        "/alert-rule-task/", "POST /api/0/organizations/{org}/alert-rules/",
+                        "organizations/acme/alert-rules/")
+ISSUE_RULE = SlackRule("issue_alert/backend/paged", "issue_alerts:\n" + (
+    "  - name: paged\n    project: backend\n    conditions: [first_seen_event]\n"
+    f"    actions: {SLACK}\n"), "/rule-task/", "POST /api/0/projects/{org}/{project}/rules/",
+                       "projects/acme/backend/rules/")
+
+
+def killed_while_a_slow_task_is_polled(emu, path: Path, rule: SlackRule = METRIC_RULE) -> str:
     """An apply killed while it polls a Slack rule task that nothing but polls finish (never
     due by time in this test): the rule is not there yet, the record names its task."""
     without_channel_listing(emu)
     emu.set_quirks(slack_task_delay=3600.0, slack_task_polls=3)
-    killed_apply(emu, path, hold={"route": "/alert-rule-task/", "methods": "GET"})
-    assert slack_statuses(emu) == {"202": 1}
-    assert metric_rules(emu) == Counter()
+    killed_apply(emu, path, hold={"route": rule.task_route, "methods": "GET"})
+    assert rule.posts(emu) == {"202": 1}
+    assert rule.names(emu) == Counter()
     [(address, uuid)] = recorded_tasks(path)
-    assert address == "metric_alert/paged"
+    assert address == rule.address
     return uuid
 
 
 @pytest.mark.slow
-def test_a_rerun_settles_the_task_a_killed_apply_left_pending(emu, tmp_path):
-    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100, SLACK))
-    killed_while_a_slow_task_is_polled(emu, path)
+@pytest.mark.parametrize("rule", [METRIC_RULE, ISSUE_RULE], ids=lambda r: r.address)
+def test_a_rerun_settles_the_task_a_killed_apply_left_pending(emu, tmp_path, rule):
+    path = manifests(tmp_path / "m", rule.manifest)
+    killed_while_a_slow_task_is_polled(emu, path, rule)
     # the re-run polls the recorded task to its end (it creates the rule) before planning
     assert converge(emu, path) == 1
-    assert slack_statuses(emu) == {"202": 1}  # one POST in all
-    assert metric_rules(emu) == Counter({"paged": 1})
+    assert rule.posts(emu) == {"202": 1}  # one POST in all
+    assert rule.names(emu) == Counter({"paged": 1})
     assert not (path / RECORD).exists()  # the ended task is forgotten
 
 
@@ -176,7 +204,7 @@ def test_a_rerun_settles_the_task_a_killed_apply_left_pending(emu, tmp_path):
 def test_without_the_record_a_rerun_would_duplicate_the_rule(emu, tmp_path):
     """What the record prevents: a re-run that does not know the task POSTs again, and the
     first task, finished later by Sentry, makes a second rule."""
-    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100, SLACK))
+    path = manifests(tmp_path / "m", METRIC_RULE.manifest)
     uuid = killed_while_a_slow_task_is_polled(emu, path)
     (path / RECORD).unlink()
     assert converge(emu, path) == 1  # the re-run's own task made a rule: the plan is quiet
@@ -190,9 +218,9 @@ def test_without_the_record_a_rerun_would_duplicate_the_rule(emu, tmp_path):
 
 @pytest.mark.slow
 def test_a_task_still_pending_after_the_wait_holds_its_create_back(emu, tmp_path, monkeypatch):
-    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100, SLACK))
+    path = manifests(tmp_path / "m", METRIC_RULE.manifest)
     uuid = killed_while_a_slow_task_is_polled(emu, path)
-    manifests(path, "metric_alerts:\n" + metric("paged", 100, SLACK) + metric("other", 200))
+    manifests(path, METRIC_RULE.manifest + metric("other", 200))
     emu.set_quirks(slack_task_polls=1000)  # the task outlasts the re-run's wait
     monkeypatch.setenv("DEXTER_TASK_WAIT", "0")
     plan = dexter(emu, "plan", str(path))
