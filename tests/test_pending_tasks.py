@@ -45,6 +45,17 @@ def test_entries_are_read_back_per_sentry_and_organization(tmp_path):
     assert other_sentry.tasks("acme") == [theirs]
 
 
+def test_a_write_is_recorded_before_its_answer_and_then_with_its_task(tmp_path):
+    target = record(tmp_path)
+    sent = target.add("acme", kind="issue_alert", key="backend/paged", project="backend",
+                      uuid=None)
+    assert target.tasks("acme") == [sent]  # answer not come back: no uuid yet
+    answered = target.add("acme", kind="issue_alert", key="backend/paged",
+                          project="backend", uuid="abc", replacing=sent)
+    assert target.tasks("acme") == [answered]
+    assert answered.started >= sent.started
+
+
 def test_the_file_goes_once_its_last_entry_is_removed(tmp_path):
     target = record(tmp_path)
     first, second = add(target, "a"), add(target, "b")

@@ -10,6 +10,10 @@ started (one poll at least):
 - still pending (or unreadable): the create of that key is held back, reported not
   attempted (`earlier-task-pending`, exit 3), and the entry stays for the next run.
 
+An entry without a uuid is a write that was sent and never answered: it may have started a
+task nobody knows. Its rule is looked up until it appears or `--task-wait` has passed since
+the write (any such task has ended by then), as after a lost answer (creating.py).
+
 An ended task's entry is dropped. Sentry keeps a task's status for an hour, then answers
 "pending" for a uuid it no longer knows (RedisRuleStatus: `ex=60*60`, `nx=True`): an older
 entry is dropped unpolled, since its task ended long ago and the plan reads whether the rule
@@ -29,11 +33,12 @@ from ..sentry.errors import SentryError
 from .pending import PendingTask, PendingTaskRecord
 from .ports import WriteFacade
 from .report import format_seconds
+from .tasks import await_appearance
 
 STATUS_LIFETIME = 3600.0
 """Seconds Sentry keeps a rule task's status."""
 
-Settled = Literal["success", "failed", "forgotten", "pending"]
+Settled = Literal["success", "failed", "forgotten", "ended", "pending"]
 
 
 @dataclass
@@ -44,63 +49,87 @@ class EarlierTasks:
     """One line per recorded task, for stderr."""
 
 
-async def _poll(facade: WriteFacade, task: PendingTask, wait: float) -> tuple[Settled, str]:
+async def _look(facade: WriteFacade, task: PendingTask, wait: float,
+                once: bool) -> tuple[Settled, str]:
+    """A write whose answer never came: look for its rule until it appears or `wait` has
+    passed since the write was sent (any task it started has ended by then)."""
+    try:
+        found = await await_appearance(
+            lambda: facade.find_live(task.kind, task.key, project=task.project or None),
+            0.0 if once else max(0.0, wait - (time.time() - task.started)))
+    except SentryError as error:
+        return "pending", f"the rule could not be looked up ({error})"
+    if found is not None:
+        return "success", ""
+    if time.time() - task.started < wait:
+        return "pending", "its task may still be running"
+    return "ended", ""
+
+
+async def _poll(facade: WriteFacade, task: PendingTask, wait: float,
+                once: bool) -> tuple[Settled, str]:
+    if task.uuid is None:
+        return await _look(facade, task, wait, once)
     age = time.time() - task.started
     if age >= STATUS_LIFETIME:
         return "forgotten", "Sentry keeps a task's status for an hour"
     try:
         await facade.poll_task(task.project, task.uuid, kind=task.kind,
-                               timeout=max(0.0, wait - age))
+                               timeout=0.0 if once else max(0.0, wait - age))
     except SentryError as error:
         if error.code == "task-failed":
             return "failed", str(error)
         if error.code == "sentry-not-found":
             return "forgotten", str(error)
         if error.code == "task-pending":
-            return "pending", "is still pending"
-        return "pending", f"could not be read ({error})"
+            return "pending", "it is still pending"
+        return "pending", f"its state could not be read ({error})"
     return "success", ""
 
 
-def _still_running(task: PendingTask, state: str) -> str:
+def _what(task: PendingTask) -> str:
     age = format_seconds(max(0.0, time.time() - task.started))
-    return f"the Slack rule task {task.uuid} an earlier apply started {age} ago {state}"
+    if task.uuid is None:
+        return f"a Slack rule write an earlier apply sent {age} ago, never answered,"
+    return f"the Slack rule task {task.uuid} an earlier apply started {age} ago"
 
 
-def _held(task: PendingTask, state: str) -> str:
-    return (f"{_still_running(task, state)}, and may still create this rule: not created, so "
-            "that it is not doubled; run apply again once the task has ended "
+def _held(task: PendingTask, why: str) -> str:
+    return (f"{_what(task)} may still create this rule ({why}): not created, so that it is "
+            f"not doubled; run apply again once the task has ended "
             f"[{ErrorCode.EARLIER_TASK_PENDING}]")
+
+
+def _ended(task: PendingTask, settled: Settled, detail: str) -> str:
+    """What became of a recorded task that has ended, for stderr."""
+    if settled == "success":
+        return f"{_what(task)} made the rule: it exists, and is not created again"
+    if settled == "failed":
+        return f"{_what(task)} failed ({detail}); the rule is planned afresh"
+    if settled == "ended":
+        return f"{_what(task)} made no rule within the task wait; the rule is planned afresh"
+    return (f"{_what(task)} is no longer known to Sentry ({detail}); the plan reads whether "
+            "the rule exists")
 
 
 async def settle_earlier_tasks(facade: WriteFacade, record: PendingTaskRecord,
                                organization: str, *, wait: float,
                                look_only: bool = False) -> EarlierTasks:
-    """Poll the recorded tasks of this Sentry and organization; drop the ended ones (not
-    with `look_only`, which polls once). Raises DexterError when the record is unusable."""
+    """Settle the recorded tasks of this Sentry and organization and drop the ended ones;
+    `look_only` polls each once and changes nothing. Raises DexterError when the record is
+    unusable."""
     earlier = EarlierTasks()
     tasks = record.tasks(organization)
-    polled = await asyncio.gather(*(_poll(facade, task, 0.0 if look_only else wait)
-                                    for task in tasks))
+    polled = await asyncio.gather(*(_poll(facade, task, wait, look_only) for task in tasks))
     for task, (settled, detail) in zip(tasks, polled):
         where = f"{task.address}: "
         if settled == "pending":
             earlier.held[task.address] = _held(task, detail)
-            earlier.notes.append(where + (f"{_still_running(task, detail)}; apply waits for "
-                                          "it and does not create this rule while it runs"
-                                          if look_only else earlier.held[task.address]))
-            continue
-        if look_only:
-            continue  # the plan reads the outcome from Sentry itself
-        record.remove(task)
-        if settled == "success":
-            earlier.notes.append(f"{where}the Slack rule task {task.uuid} an earlier apply "
-                                 "left pending has succeeded: the rule exists")
-        elif settled == "failed":
-            earlier.notes.append(f"{where}the Slack rule task {task.uuid} an earlier apply "
-                                 f"left pending failed ({detail}); the rule is planned afresh")
-        else:
-            earlier.notes.append(f"{where}Sentry no longer knows the task {task.uuid} an "
-                                 f"earlier apply left pending ({detail}); the plan reads "
-                                 "whether the rule exists")
+            earlier.notes.append(where + (
+                f"{_what(task)} may still create this rule ({detail}); apply waits for it "
+                "and does not create the rule while it may run" if look_only
+                else earlier.held[task.address]))
+        elif not look_only:  # the plan reads an ended task's outcome from Sentry itself
+            record.remove(task)
+            earlier.notes.append(where + _ended(task, settled, detail))
     return earlier

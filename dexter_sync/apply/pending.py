@@ -4,7 +4,9 @@ A Slack rule create answered 202 `{"uuid"}` is finished by Sentry in the backgro
 the apply that received the 202 die before the task ends (SIGKILL, a cancelled CI job), the
 next run would find no rule and POST again: a duplicate. So the task is written here before
 it is polled, and removed once it has succeeded or failed; the next apply settles whatever
-is left before it plans (earlier_tasks.py).
+is left before it plans (earlier_tasks.py). A create that may be answered so is written
+here before it is sent, without a uuid: a run that dies before the answer comes leaves the
+next run a write that may have started a task.
 
 The file is `<manifest root>/.dexter/pending-tasks.json`, or the file DEXTER_PENDING_TASKS
 names (a CI cache, say). Each write replaces it atomically (a temporary file, fsync'd, then
@@ -46,9 +48,10 @@ class PendingTask:
     key: str
     project: str
     """The project whose task endpoint reports on it."""
-    uuid: str
+    uuid: str | None
+    """None: the write was sent and its answer has not come back (yet)."""
     started: float
-    """Wall-clock time the 202 came back (seconds since the epoch)."""
+    """Wall-clock time the write was sent, or its 202 came back (seconds since the epoch)."""
 
     @property
     def address(self) -> str:
@@ -85,7 +88,8 @@ def _parse(path: Path, text: str) -> list[PendingTask]:
     tasks = []
     for number, entry in enumerate(entries, 1):
         valid = isinstance(entry, dict) and set(entry) == set(names) and all(
-            isinstance(entry[name], (int, float) if name == "started" else str)
+            isinstance(entry[name], (int, float) if name == "started" else
+                       (str, type(None)) if name == "uuid" else str)
             for name in names)
         if not valid:
             raise _unusable(path, f"task entry {number} is damaged")
@@ -117,16 +121,18 @@ class PendingTaskRecord:
                 if t.sentry == self.sentry and t.organization == organization]
 
     def add(self, organization: str, *, kind: str, key: str, project: str,
-            uuid: str) -> PendingTask:
-        """Record a task that just started (durably, before anyone polls it)."""
+            uuid: str | None, replacing: PendingTask | None = None) -> PendingTask:
+        """Record a task that just started (durably, before anyone polls it), or a write
+        about to be sent (`uuid` None); `replacing` the entry of an earlier step of it."""
         task = PendingTask(self.sentry, organization, kind, key, project, uuid, time.time())
-        self._change(lambda tasks: [*tasks, task], f"record task {uuid} of {task.address}")
+        self._change(lambda tasks: [*(t for t in tasks if t != replacing), task],
+                     f"record the task {uuid or '(not yet answered)'} of {task.address}")
         return task
 
     def remove(self, task: PendingTask) -> None:
-        """Forget a task that has ended."""
+        """Forget a task that has ended (or a write that started none)."""
         self._change(lambda tasks: [t for t in tasks if t != task],
-                     f"forget the ended task {task.uuid} of {task.address}")
+                     f"forget the task {task.uuid or '(none)'} of {task.address}")
 
     def _change(self, edit: Any, what: str) -> None:
         """Read, edit and replace the file under the lock. A failure is logged, not raised:

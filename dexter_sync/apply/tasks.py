@@ -13,14 +13,18 @@ start a task, apply looks for the rule until it appears or `TaskLimits.wait` has
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from ..core.changes import ResourceChange
 from ..sentry.errors import SentryError
 from .ports import WriteFacade
 
 TaskState = Literal["success", "failed", "pending"]
+T = TypeVar("T")
 
 TASK_TIMEOUT = 60.0
 """Seconds a rule task may stay pending before the change is reported failed."""
@@ -68,6 +72,20 @@ def task_project(change: ResourceChange) -> str | None:
         return change.project
     projects = (change.payload or {}).get("projects") or []
     return str(projects[0]) if projects else None
+
+
+async def await_appearance(look: Callable[[], Awaitable[T | None]], wait: float) -> T | None:
+    """`look` until it finds something or `wait` seconds have passed (once at least): a task
+    Sentry started for a write whose answer was lost creates its object in the background."""
+    deadline = time.monotonic() + wait
+    delay = 0.1
+    while True:
+        found = await look()
+        left = deadline - time.monotonic()
+        if found is not None or left <= 0:
+            return found
+        await asyncio.sleep(min(delay, left))
+        delay = min(delay * 2, 5.0)
 
 
 def _field(result: Any, name: str) -> Any:

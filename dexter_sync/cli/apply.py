@@ -23,7 +23,7 @@ import click
 from ..apply.executor import execute_plan
 from ..apply.progress import progress_for
 from ..apply.report import ApplyReport, render_json, render_text
-from ..apply.tasks import TASK_WAIT, TASK_WAIT_ENV, TaskLimits
+from ..apply.tasks import TASK_WAIT, TaskLimits
 from ..core.changes import Plan
 from ..core.diagnostics import DexterError
 from ..core.planning import Target, parse_targets
@@ -31,7 +31,7 @@ from ..kinds.registry import catalog, get_kind
 from ..render.planfile import read_plan, stale_objects
 from ..render.text import use_colour
 from .common import connect, run, sentry_options
-from .plan import earlier_tasks, load_desired, plan_live, render
+from .plan import earlier_tasks, load_desired, plan_live, render, task_wait_option
 from .progress import reading_progress
 
 
@@ -147,12 +147,7 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
 @click.option("--force", is_flag=True, help="Apply even when the plan breaches safety limits.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Format of the final report (stdout).")
-@click.option("--task-wait", type=click.FloatRange(0, 3600), envvar=TASK_WAIT_ENV,
-              default=TASK_WAIT, show_default=True, metavar="SECONDS",
-              help="After a lost answer to a Slack rule write Sentry may finish in a "
-                   f"background task, look for the rule this long before sending the write "
-                   f"again; wait as long (from its start) for a task an earlier apply left "
-                   f"pending (env {TASK_WAIT_ENV}).")
+@task_wait_option
 @sentry_options
 @click.pass_context
 def command(ctx: click.Context, path: str, auto_approve: bool, target_texts: tuple[str, ...],

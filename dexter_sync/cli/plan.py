@@ -16,6 +16,7 @@ import click
 
 from ..apply.earlier_tasks import EarlierTasks, settle_earlier_tasks
 from ..apply.pending import PendingTaskRecord, record_path
+from ..apply.tasks import TASK_WAIT, TASK_WAIT_ENV
 from ..core.changes import Plan
 from ..core.diagnostics import ValidationError
 from ..core.escaping import printable
@@ -87,6 +88,16 @@ async def earlier_tasks(facade: Any, manifest_root: str | None, organization: st
     return record, earlier
 
 
+def task_wait_option(func: Any) -> Any:
+    return click.option(
+        "--task-wait", type=click.FloatRange(0, 3600), envvar=TASK_WAIT_ENV, default=TASK_WAIT,
+        show_default=True, metavar="SECONDS",
+        help="Sentry may finish a Slack rule write in a background task: after a lost answer, "
+             "look for the rule this long before sending the write again, and wait as long "
+             "(from its start) for a task an earlier apply left pending; plan says which "
+             f"creates apply would hold back (env {TASK_WAIT_ENV}).")(func)
+
+
 def load_desired(path: str, organization: str | None) -> DesiredState:
     """The manifests at `path`; `--org` / SENTRY_ORG override their `organization:`."""
     desired = load_manifests(path)
@@ -95,12 +106,12 @@ def load_desired(path: str, organization: str | None) -> DesiredState:
 
 
 async def _plan(desired: DesiredState, *, sentry_url: str | None, concurrency: int,
-                targets: list[Target]) -> Plan:
+                targets: list[Target], task_wait: float) -> Plan:
     organization = desired.settings.organization
     async with (connect(sentry_url=sentry_url, organization=organization, desired=desired,
                         concurrency=concurrency) as facade,
                 reading_progress(facade, organization)):
-        await earlier_tasks(facade, desired.settings.root, organization, wait=0.0,
+        await earlier_tasks(facade, desired.settings.root, organization, wait=task_wait,
                             look_only=True)
         return await plan_live(facade, desired, targets=targets)
 
@@ -126,15 +137,18 @@ def render(plan: Plan, fmt: str, *, explain: bool = False, colour: bool = False,
               help="Exit 2 when the plan has changes, 0 when it has none.")
 @click.option("--explain", is_flag=True,
               help="List the cosmetic differences normalization suppressed.")
+@task_wait_option
 @sentry_options
 @click.pass_context
 def command(ctx: click.Context, path: str, fmt: str, out: str | None,
             target_texts: tuple[str, ...], detailed_exitcode: bool, explain: bool,
-            sentry_url: str | None, org: str | None, concurrency: int) -> None:
+            task_wait: float, sentry_url: str | None, org: str | None,
+            concurrency: int) -> None:
     """Show what `dexter apply` would change in Sentry to match the manifests at PATH."""
     targets = parse_targets(target_texts, catalog())
     desired = load_desired(path, org)
-    plan = run(_plan(desired, sentry_url=sentry_url, concurrency=concurrency, targets=targets))
+    plan = run(_plan(desired, sentry_url=sentry_url, concurrency=concurrency, targets=targets,
+                     task_wait=task_wait))
     if out:
         write_plan(plan, out)
     click.echo(render(plan, fmt, explain=explain, colour=use_colour(sys.stdout),
