@@ -22,9 +22,9 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
 
 from filelock import FileLock, Timeout
 
@@ -134,7 +134,8 @@ class PendingTaskRecord:
         self._change(lambda tasks: [t for t in tasks if t != task],
                      f"forget the task {task.uuid or '(none)'} of {task.address}")
 
-    def _change(self, edit: Any, what: str) -> None:
+    def _change(self, edit: Callable[[list[PendingTask]], list[PendingTask]],
+                what: str) -> None:
         """Read, edit and replace the file under the lock. A failure is logged, not raised:
         it happens mid-apply, after the write was sent, and the task is still followed;
         only the protection against a killed run is lost (an entry left behind is settled

@@ -81,6 +81,11 @@ async def earlier_tasks(facade: Any, manifest_root: str | None, organization: st
     """The pending-task record of the manifests at `manifest_root` and its tasks of this
     Sentry and organization, settled (apply) or looked at (plan); each is told on stderr."""
     record = PendingTaskRecord(record_path(manifest_root), facade.base_url)
+    count = len(record.tasks(organization))
+    if count and not look_only:  # the wait may be long: say why nothing seems to happen
+        notice(f"settling {count} Slack rule write{'s' if count != 1 else ''} an earlier "
+               f"apply left unfinished in {record.path} (at most {wait:g}s after each was "
+               "sent) before planning")
     earlier = await settle_earlier_tasks(facade, record, organization, wait=wait,
                                          look_only=look_only)
     for note in earlier.notes:
