@@ -219,6 +219,24 @@ def test_a_kill_before_the_202_came_back_converges(emu, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+def test_a_task_that_failed_after_the_kill_is_reported_and_the_rule_planned_afresh(emu,
+                                                                                  tmp_path):
+    """Sentry's task fails (the channel does not exist in the workspace): nothing to double,
+    so the re-run says so, drops the entry and sends the create again."""
+    ghost = SLACK.replace("#alerts", "#ghost")
+    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100, ghost))
+    killed_while_a_slow_task_is_polled(emu, path)
+    result = dexter(emu, "apply", str(path), "--auto-approve")
+    assert result.returncode == 3, result.stdout + result.stderr  # its own task fails too
+    [note] = [line for line in result.stderr.splitlines() if " failed (" in line]
+    assert note.startswith("metric_alert/paged: the Slack rule task ")
+    assert note.endswith("; the rule is planned afresh")
+    assert slack_statuses(emu) == {"202": 2}
+    assert metric_rules(emu) == Counter()
+    assert not (path / RECORD).exists()  # both tasks ended
+
+
+@pytest.mark.slow
 def test_without_the_record_a_rerun_would_duplicate_the_rule(emu, tmp_path):
     """What the record prevents: a re-run that does not know the task POSTs again, and the
     first task, finished later by Sentry, makes a second rule."""
