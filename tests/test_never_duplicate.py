@@ -200,6 +200,28 @@ def test_a_rerun_settles_the_task_a_killed_apply_left_pending(emu, tmp_path, rul
     assert not (path / RECORD).exists()  # the ended task is forgotten
 
 
+def watch_cycle(emu, path: Path) -> list[dict]:
+    """One `dexter watch --auto-apply` cycle; its apply events."""
+    done = dexter(emu, "watch", str(path), "--once", "--auto-apply", "--events", "apply.*")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.slow
+def test_the_watch_daemon_holds_the_create_back_until_the_task_has_ended(emu, tmp_path):
+    path = manifests(tmp_path / "m", METRIC_RULE.manifest)
+    killed_while_a_slow_task_is_polled(emu, path)  # the task ends on its third poll
+    [held] = watch_cycle(emu, path)  # polled once (the second poll): still pending
+    assert (held["type"], held["key"], held["data"]["status"]) == (
+        "apply.failed", "paged", "not_attempted")
+    assert held["data"]["detail"].endswith("[earlier-task-pending]")
+    assert slack_statuses(emu) == {"202": 1}
+    assert watch_cycle(emu, path) == []  # the third poll ends the task: nothing to apply
+    assert slack_statuses(emu) == {"202": 1}
+    assert metric_rules(emu) == Counter({"paged": 1})
+    assert not (path / RECORD).exists()
+
+
 @pytest.mark.slow
 def test_a_kill_before_the_202_came_back_converges(emu, tmp_path, monkeypatch):
     """The POST is received (held by the emulator) and the apply dies before its answer: the

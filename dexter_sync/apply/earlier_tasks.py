@@ -18,7 +18,8 @@ An ended task's entry is dropped. Sentry keeps a task's status for an hour, then
 "pending" for a uuid it no longer knows (RedisRuleStatus: `ex=60*60`, `nx=True`): an older
 entry is dropped unpolled, since its task ended long ago and the plan reads whether the rule
 exists. So is an entry whose task Sentry answers 404 for. `dexter plan` polls once and says
-which creates apply would hold back; it changes nothing.
+which creates apply would hold back; it changes nothing. `dexter watch --auto-apply` polls
+once per cycle: a create held back in one cycle is tried again in the next.
 """
 
 from __future__ import annotations
@@ -113,23 +114,23 @@ def _ended(task: PendingTask, settled: Settled, detail: str) -> str:
 
 
 async def settle_earlier_tasks(facade: WriteFacade, record: PendingTaskRecord,
-                               organization: str, *, wait: float,
-                               look_only: bool = False) -> EarlierTasks:
-    """Settle the recorded tasks of this Sentry and organization and drop the ended ones;
-    `look_only` polls each once and changes nothing. Raises DexterError when the record is
-    unusable."""
+                               organization: str, *, wait: float, once: bool = False,
+                               dry: bool = False) -> EarlierTasks:
+    """Settle the recorded tasks of this Sentry and organization and drop the ended ones.
+    `once` polls each once (a daemon's cycle: the next cycle polls again); `dry` (plan)
+    also changes nothing. Raises DexterError when the record is unusable."""
     earlier = EarlierTasks()
     tasks = record.tasks(organization)
-    polled = await asyncio.gather(*(_poll(facade, task, wait, look_only) for task in tasks))
+    polled = await asyncio.gather(*(_poll(facade, task, wait, once or dry) for task in tasks))
     for task, (settled, detail) in zip(tasks, polled):
         where = f"{task.address}: "
         if settled == "pending":
             earlier.held[task.address] = _held(task, detail)
             earlier.notes.append(where + (
                 f"{_what(task)} may still create this rule ({detail}); apply waits for it "
-                "and does not create the rule while it may run" if look_only
+                "and does not create the rule while it may run" if dry
                 else earlier.held[task.address]))
-        elif not look_only:  # the plan reads an ended task's outcome from Sentry itself
+        elif not dry:  # the plan reads an ended task's outcome from Sentry itself
             record.remove(task)
             earlier.notes.append(where + _ended(task, settled, detail))
     return earlier

@@ -76,18 +76,17 @@ async def plan_live(facade: Any, desired: DesiredState, *, targets: Iterable[Tar
 
 
 async def earlier_tasks(facade: Any, manifest_root: str | None, organization: str, *,
-                        wait: float, look_only: bool = False
+                        wait: float, dry: bool = False
                         ) -> tuple[PendingTaskRecord, EarlierTasks]:
     """The pending-task record of the manifests at `manifest_root` and its tasks of this
     Sentry and organization, settled (apply) or looked at (plan); each is told on stderr."""
     record = PendingTaskRecord(record_path(manifest_root), facade.base_url)
     count = len(record.tasks(organization))
-    if count and not look_only:  # the wait may be long: say why nothing seems to happen
+    if count and not dry:  # the wait may be long: say why nothing seems to happen
         notice(f"settling {count} Slack rule write{'s' if count != 1 else ''} an earlier "
                f"apply left unfinished in {record.path} (at most {wait:g}s after each was "
                "sent) before planning")
-    earlier = await settle_earlier_tasks(facade, record, organization, wait=wait,
-                                         look_only=look_only)
+    earlier = await settle_earlier_tasks(facade, record, organization, wait=wait, dry=dry)
     for note in earlier.notes:
         notice(printable(note))
     return record, earlier
@@ -117,7 +116,7 @@ async def _plan(desired: DesiredState, *, sentry_url: str | None, concurrency: i
                         concurrency=concurrency) as facade,
                 reading_progress(facade, organization)):
         await earlier_tasks(facade, desired.settings.root, organization, wait=task_wait,
-                            look_only=True)
+                            dry=True)
         return await plan_live(facade, desired, targets=targets)
 
 
