@@ -84,8 +84,8 @@ async def earlier_tasks(facade: Any, manifest_root: str | None, organization: st
     count = len(record.tasks(organization))
     if count and not dry:  # the wait may be long: say why nothing seems to happen
         notice(f"settling {count} Slack rule write{'s' if count != 1 else ''} an earlier "
-               f"apply left unfinished in {record.path} (at most {wait:g}s after each was "
-               "sent) before planning")
+               f"apply left unfinished in {record.path} first (at most {wait:g}s after each "
+               "was sent)")
     earlier = await settle_earlier_tasks(facade, record, organization, wait=wait, dry=dry)
     for note in earlier.notes:
         notice(printable(note))
@@ -112,12 +112,12 @@ def load_desired(path: str, organization: str | None) -> DesiredState:
 async def _plan(desired: DesiredState, *, sentry_url: str | None, concurrency: int,
                 targets: list[Target], task_wait: float) -> Plan:
     organization = desired.settings.organization
-    async with (connect(sentry_url=sentry_url, organization=organization, desired=desired,
-                        concurrency=concurrency) as facade,
-                reading_progress(facade, organization)):
+    async with connect(sentry_url=sentry_url, organization=organization, desired=desired,
+                       concurrency=concurrency) as facade:
         await earlier_tasks(facade, desired.settings.root, organization, wait=task_wait,
                             dry=True)
-        return await plan_live(facade, desired, targets=targets)
+        async with reading_progress(facade, organization):
+            return await plan_live(facade, desired, targets=targets)
 
 
 def render(plan: Plan, fmt: str, *, explain: bool = False, colour: bool = False,
