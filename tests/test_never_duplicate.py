@@ -8,11 +8,13 @@ counted from the emulator's state: 0 duplicates, 0 missing, and a quiet plan aft
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -136,6 +138,211 @@ def test_a_kill_while_the_slack_task_is_polled_converges(emu, tmp_path):
     assert slack_statuses(emu) == {"202": 1}
     assert converge(emu, path) == 1
     assert metric_rules(emu) == Counter({"paged": 1})
+
+
+RECORD = Path(".dexter") / "pending-tasks.json"
+
+
+def recorded_tasks(path: Path) -> list[tuple[str, str]]:
+    """(kind/key, task uuid) of each task the record at the manifest root lists."""
+    document = json.loads((path / RECORD).read_text())
+    return [(f"{t['kind']}/{t['key']}", t["uuid"]) for t in document["tasks"]]
+
+
+@dataclass(frozen=True)
+class SlackRule:
+    """A rule named `paged` with a Slack action, of one kind, and where Sentry keeps it."""
+
+    address: str
+    manifest: str
+    task_route: str
+    post_route: str
+    listing: str
+
+    def posts(self, emu) -> dict:
+        return emu.counters()["routes"].get(self.post_route, {})
+
+    def names(self, emu) -> Counter:
+        return Counter(r["name"] for r in list_all(emu, self.listing))
+
+
+METRIC_RULE = SlackRule("metric_alert/paged", "metric_alerts:\n" + metric("paged", 100, SLACK),
+                        "/alert-rule-task/", "POST /api/0/organizations/{org}/alert-rules/",
+                        "organizations/acme/alert-rules/")
+ISSUE_RULE = SlackRule("issue_alert/backend/paged", "issue_alerts:\n" + (
+    "  - name: paged\n    project: backend\n    conditions: [first_seen_event]\n"
+    f"    actions: {SLACK}\n"), "/rule-task/", "POST /api/0/projects/{org}/{project}/rules/",
+                       "projects/acme/backend/rules/")
+
+
+def killed_while_a_slow_task_is_polled(emu, path: Path, rule: SlackRule = METRIC_RULE) -> str:
+    """An apply killed while it polls a Slack rule task that nothing but polls finish (never
+    due by time in this test): the rule is not there yet, the record names its task."""
+    without_channel_listing(emu)
+    emu.set_quirks(slack_task_delay=3600.0, slack_task_polls=3)
+    killed_apply(emu, path, hold={"route": rule.task_route, "methods": "GET"})
+    assert rule.posts(emu) == {"202": 1}
+    assert rule.names(emu) == Counter()
+    [(address, uuid)] = recorded_tasks(path)
+    assert address == rule.address
+    return uuid
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rule", [METRIC_RULE, ISSUE_RULE], ids=lambda r: r.address)
+def test_a_rerun_settles_the_task_a_killed_apply_left_pending(emu, tmp_path, rule):
+    path = manifests(tmp_path / "m", rule.manifest)
+    killed_while_a_slow_task_is_polled(emu, path, rule)
+    # the re-run polls the recorded task to its end (it creates the rule) before planning
+    assert converge(emu, path) == 1
+    assert rule.posts(emu) == {"202": 1}  # one POST in all
+    assert rule.names(emu) == Counter({"paged": 1})
+    assert not (path / RECORD).exists()  # the ended task is forgotten
+
+
+def watch_cycle(emu, path: Path) -> list[dict]:
+    """One `dexter watch --auto-apply` cycle; its apply events."""
+    done = dexter(emu, "watch", str(path), "--once", "--auto-apply", "--events", "apply.*")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.slow
+def test_the_watch_daemon_holds_the_create_back_until_the_task_has_ended(emu, tmp_path):
+    path = manifests(tmp_path / "m", METRIC_RULE.manifest)
+    killed_while_a_slow_task_is_polled(emu, path)  # the task ends on its third poll
+    [held] = watch_cycle(emu, path)  # polled once (the second poll): still pending
+    assert (held["type"], held["key"], held["data"]["status"]) == (
+        "apply.failed", "paged", "not_attempted")
+    assert held["data"]["detail"].endswith("[earlier-task-pending]")
+    assert slack_statuses(emu) == {"202": 1}
+    assert watch_cycle(emu, path) == []  # the third poll ends the task: nothing to apply
+    assert slack_statuses(emu) == {"202": 1}
+    assert metric_rules(emu) == Counter({"paged": 1})
+    assert not (path / RECORD).exists()
+
+
+@pytest.mark.slow
+def test_a_kill_before_the_202_came_back_converges(emu, tmp_path, monkeypatch):
+    """The POST is received (held by the emulator) and the apply dies before its answer: the
+    record names a write that may have started a task, and the re-run looks for the rule
+    until that task has made it instead of sending the POST again."""
+    without_channel_listing(emu)
+    emu.set_quirks(slack_task_delay=5.0, slack_task_polls=1000)  # Sentry's task takes 5 s
+    monkeypatch.setenv("DEXTER_TASK_WAIT", "60")
+    path = manifests(tmp_path / "m", METRIC_RULE.manifest)
+    killed_apply(emu, path, hold={"route": "/alert-rules/", "methods": "POST"})
+    assert slack_statuses(emu) == {"202": 1}  # received after all; its task runs unseen
+    assert recorded_tasks(path) == [("metric_alert/paged", None)]
+    assert converge(emu, path) == 1
+    assert slack_statuses(emu) == {"202": 1}
+    assert metric_rules(emu) == Counter({"paged": 1})
+    assert not (path / RECORD).exists()
+
+
+@pytest.mark.slow
+def test_a_task_that_failed_after_the_kill_is_reported_and_the_rule_planned_afresh(emu,
+                                                                                  tmp_path):
+    """Sentry's task fails (the channel does not exist in the workspace): nothing to double,
+    so the re-run says so, drops the entry and sends the create again."""
+    ghost = SLACK.replace("#alerts", "#ghost")
+    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100, ghost))
+    killed_while_a_slow_task_is_polled(emu, path)
+    result = dexter(emu, "apply", str(path), "--auto-approve")
+    assert result.returncode == 3, result.stdout + result.stderr  # its own task fails too
+    [note] = [line for line in result.stderr.splitlines() if " failed (" in line]
+    assert note.startswith("metric_alert/paged: the Slack rule task ")
+    assert note.endswith("; the rule is planned afresh")
+    assert slack_statuses(emu) == {"202": 2}
+    assert metric_rules(emu) == Counter()
+    assert not (path / RECORD).exists()  # both tasks ended
+
+
+@pytest.mark.slow
+def test_without_the_record_a_rerun_would_duplicate_the_rule(emu, tmp_path):
+    """What the record prevents: a re-run that does not know the task POSTs again, and the
+    first task, finished later by Sentry, makes a second rule."""
+    path = manifests(tmp_path / "m", METRIC_RULE.manifest)
+    uuid = killed_while_a_slow_task_is_polled(emu, path)
+    (path / RECORD).unlink()
+    assert converge(emu, path) == 1  # the re-run's own task made a rule: the plan is quiet
+    assert slack_statuses(emu) == {"202": 2}
+    client = emu.client()
+    states = [client.get(f"projects/acme/backend/alert-rule-task/{uuid}/").json()["status"]
+              for _ in range(3)]  # each poll advances the first task; it ends on its third
+    assert states[-1] == "success"
+    assert metric_rules(emu) == Counter({"paged": 2})
+
+
+@pytest.mark.slow
+def test_a_task_still_pending_after_the_wait_holds_its_create_back(emu, tmp_path, monkeypatch):
+    path = manifests(tmp_path / "m", METRIC_RULE.manifest)
+    uuid = killed_while_a_slow_task_is_polled(emu, path)
+    manifests(path, METRIC_RULE.manifest + metric("other", 200))
+    emu.set_quirks(slack_task_polls=1000)  # the task outlasts the re-run's wait
+    monkeypatch.setenv("DEXTER_TASK_WAIT", "0")
+    plan = dexter(emu, "plan", str(path))
+    assert plan.returncode == 0, plan.stderr
+    [note] = [line for line in plan.stderr.splitlines() if uuid in line]
+    assert note.startswith(f"metric_alert/paged: the Slack rule task {uuid} an earlier apply "
+                           "started ")
+    assert note.endswith(" ago may still create this rule (it is still pending); apply waits "
+                         "for it and does not create the rule while it may run")
+    refused = dexter(emu, "apply", str(path), "--auto-approve")
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stderr
+    [held] = [line for line in refused.stdout.splitlines() if "[earlier-task-pending]" in line]
+    assert "create metric_alert/paged" in held
+    assert slack_statuses(emu) == {"202": 1, "201": 1}  # the held create was not sent
+    assert metric_rules(emu) == Counter({"other": 1})  # the rest of the plan was applied
+    assert recorded_tasks(path) == [("metric_alert/paged", uuid)]  # kept for the next run
+    emu.set_quirks(slack_task_polls=1)  # Sentry's task ends
+    assert converge(emu, path) == 1
+    assert slack_statuses(emu) == {"202": 1, "201": 1}
+    assert metric_rules(emu) == Counter({"paged": 1, "other": 1})
+    assert not (path / RECORD).exists()
+
+
+TASK_GET = "GET /api/0/projects/{org}/{project}/alert-rule-task/{task_uuid}/"
+
+
+def write_record(emu, path: Path, *, age: float) -> None:
+    """A record naming a task Sentry does not know, as if an apply had died `age` s ago."""
+    (path / RECORD).parent.mkdir(exist_ok=True)
+    (path / RECORD).write_text(json.dumps({"written_by": "dexter apply", "version": 1, "tasks": [
+        {"sentry": emu.url, "organization": "acme", "kind": "metric_alert", "key": "paged",
+         "project": "backend", "uuid": "0" * 32, "started": time.time() - age}]}))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("age, polls", [(5.0, 1), (3700.0, 0)])
+def test_a_task_sentry_no_longer_knows_is_dropped(emu, tmp_path, age, polls):
+    """Sentry answers 404 for a task it does not know; past an hour it would answer
+    "pending" for any uuid, so an entry that old is dropped unpolled."""
+    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100))
+    write_record(emu, path, age=age)
+    result = dexter(emu, "apply", str(path), "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [note] = [line for line in result.stderr.splitlines() if "0" * 32 in line]
+    assert note.startswith(f"metric_alert/paged: the Slack rule task {'0' * 32} an earlier ")
+    assert "is no longer known to Sentry" in note
+    assert sum(emu.counters()["routes"].get(TASK_GET, {}).values()) == polls
+    assert metric_rules(emu) == Counter({"paged": 1})
+    assert not (path / RECORD).exists()
+
+
+@pytest.mark.slow
+def test_an_unreadable_record_stops_apply_before_any_write(emu, tmp_path):
+    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100))
+    (path / RECORD).parent.mkdir()
+    (path / RECORD).write_text("{truncated")
+    result = dexter(emu, "apply", str(path), "--auto-approve")
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()[-1:]
+    assert line.startswith(f"error: {path / RECORD}: not valid JSON")
+    assert line.endswith("running) [pending-tasks-file]")
+    assert writes(emu) == 0
+    assert (path / RECORD).read_text() == "{truncated"
 
 
 @pytest.mark.slow

@@ -11,23 +11,27 @@ is adopted when the object with its natural key turns out to exist.
 A POST Sentry may have handed to a background task (a Slack rule answered 202, the kind's
 `may_answer_with_task`) can land after the look-up: there the look-up is repeated until the
 object appears or `TaskLimits.wait` has passed (any such task has ended by then), and only
-then may the POST go out again.
+then may the POST go out again. Such a create is written to the pending-task record
+(pending.py) before each POST, with its task once a 202 names one, until its outcome is
+known: a run killed meanwhile leaves the next run a task to settle, not a create to repeat.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from ..core.changes import ResourceChange
+from ..core.requests import ApiRequest
 from ..core.state import LiveObject
 from ..kinds.base import ResourceKind
 from ..sentry.errors import SentryError
 from .failures import BreakerOpen, WriteFailure, classify
+from .pending import PendingTask, PendingTaskRecord
 from .ports import WriteFacade, send_write
 from .report import ChangeOutcome, Status
-from .tasks import DEFAULT_LIMITS, TaskLimits, follow_task, task_uuid
+from .tasks import (DEFAULT_LIMITS, TaskLimits, TaskResult, await_appearance, follow_task,
+                    task_project, task_uuid)
 
 CREATE_ATTEMPTS = 5
 ADOPTED = "adopted: it already exists under its natural key (an earlier answer was lost)"
@@ -48,19 +52,40 @@ async def _lookup(facade: WriteFacade, change: ResourceChange) -> LiveObject | N
         raise _LookupFailed(failure.message) from error
 
 
-async def _lookup_after_task(facade: WriteFacade, change: ResourceChange,
-                             wait: float) -> LiveObject | None:
-    """Look the object up until it appears or `wait` seconds have passed: a task Sentry
-    started for a POST whose answer was lost creates it in the background."""
-    deadline = time.monotonic() + wait
-    delay = 0.1
-    while True:
-        found = await _lookup(facade, change)
-        left = deadline - time.monotonic()
-        if found is not None or left <= 0:
-            return found
-        await asyncio.sleep(min(delay, left))
-        delay = min(delay * 2, 5.0)
+class _Journal:
+    """A create's entry in the pending-task record (pending.py): written before a write that
+    may start a Sentry task is sent and when a 202 names the task; removed when the create's
+    outcome is known. A run that dies, or cannot tell whether a task still runs, leaves it
+    for the next run to settle."""
+
+    def __init__(self, pending: PendingTaskRecord | None, organization: str,
+                 change: ResourceChange, *, before_sending: bool) -> None:
+        project = task_project(change)
+        self.pending = pending if project is not None else None
+        self.organization, self.change, self.project = organization, change, project or ""
+        self.before_sending = before_sending
+        self.entry: PendingTask | None = None
+        self.kept = False
+
+    def _write(self, uuid: str | None) -> None:
+        if self.pending is not None:
+            self.entry = self.pending.add(self.organization, kind=self.change.kind,
+                                          key=self.change.key, project=self.project,
+                                          uuid=uuid, replacing=self.entry)
+
+    def sending(self) -> None:
+        if self.before_sending:
+            self._write(None)
+
+    async def follow(self, facade: WriteFacade, uuid: str, limits: TaskLimits) -> TaskResult:
+        self._write(uuid)
+        task = await follow_task(facade, self.change, uuid, limits=limits)
+        self.kept = not task.ended
+        return task
+
+    def close(self) -> None:
+        if self.pending is not None and self.entry is not None and not self.kept:
+            self.pending.remove(self.entry)
 
 
 def _body_id(body: object) -> str | None:
@@ -94,15 +119,30 @@ async def _after_rejection(facade: WriteFacade, kind: ResourceKind[Any], change:
 
 async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organization: str,
                         change: ResourceChange, *, attempts: int = CREATE_ATTEMPTS,
-                        backoff: float = 0.1, tasks: TaskLimits = DEFAULT_LIMITS
-                        ) -> ChangeOutcome:
+                        backoff: float = 0.1, tasks: TaskLimits = DEFAULT_LIMITS,
+                        pending: PendingTaskRecord | None = None) -> ChangeOutcome:
     """Create one object, at most once, whatever the network does."""
     request = kind.create_request(organization, change)
-    idempotent = kind.create_is_idempotent()
     task_wait = tasks.wait if kind.may_answer_with_task(request) else 0.0
+    journal = _Journal(pending, organization, change, before_sending=task_wait > 0)
+    try:
+        outcome = await _create(facade, kind, change, request, journal, attempts=attempts,
+                                backoff=backoff, tasks=tasks, task_wait=task_wait)
+    except BreakerOpen as error:
+        if not error.sent:  # nothing of this create reached Sentry
+            journal.close()
+        raise  # otherwise the entry stays for the next run
+    journal.close()
+    return outcome
+
+
+async def _create(facade: WriteFacade, kind: ResourceKind[Any], change: ResourceChange,
+                  request: ApiRequest, journal: _Journal, *, attempts: int, backoff: float,
+                  tasks: TaskLimits, task_wait: float) -> ChangeOutcome:
+    idempotent = kind.create_is_idempotent()
 
     async def look() -> LiveObject | None:
-        return await _lookup_after_task(facade, change, task_wait)
+        return await await_appearance(lambda: _lookup(facade, change), task_wait)
 
     writes = 0
     maybe_created = False  # an earlier POST of this change may have landed
@@ -116,6 +156,7 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organizati
                 found = await look()
                 if found is not None:
                     return ChangeOutcome(change, Status.APPLIED, ADOPTED, found.id, writes)
+            journal.sending()
             sent = await send_write(facade, request)
             writes += sent.requests
             if sent.response is not None:
@@ -123,7 +164,7 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organizati
                 if uuid is None:
                     return ChangeOutcome(change, Status.APPLIED, None,
                                          _body_id(sent.response.body), writes)
-                task = await follow_task(facade, change, uuid, limits=tasks)
+                task = await journal.follow(facade, uuid, tasks)
                 status = Status.APPLIED if task.state == "success" else Status.FAILED
                 return ChangeOutcome(change, status, task.error, task.live_id, writes)
             last = sent.failure
@@ -148,6 +189,7 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organizati
         error.writes = writes  # the report counts what this change did send
         raise
     except _LookupFailed as error:
+        journal.kept = True  # a task of a lost answer may still run
         return ChangeOutcome(change, Status.FAILED,
                              f"outcome unknown, look-up failed: {error} (the next run adopts "
                              "the object if it was created)", None, writes)

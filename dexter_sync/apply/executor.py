@@ -2,7 +2,9 @@
 
 When the circuit breaker opens, no new write starts: the writes in flight finish, and every
 change not yet started is reported "not attempted". A child whose parent failed (a deploy of
-a release that could not be created) is not attempted either.
+a release that could not be created) is not attempted either, nor is a create the caller
+holds back (`held`: a rule task of an earlier run may still create that object, see
+earlier_tasks.py).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,7 @@ from .changing import delete, update
 from .converging import converge
 from .creating import create_safely
 from .failures import BreakerOpen
+from .pending import PendingTaskRecord
 from .ports import WriteFacade
 from .progress import ProgressSink, SilentProgress
 from .report import ApplyReport, ChangeOutcome, Status
@@ -39,6 +42,9 @@ class _Run:
     progress: ProgressSink
     kinds: Callable[[str], ResourceKind[Any]]
     tasks: TaskLimits = DEFAULT_LIMITS
+    pending: PendingTaskRecord | None = None
+    held: Mapping[str, str] = field(default_factory=dict)
+    """Addresses whose create must not be sent, with the reason."""
     stopped: str | None = None
     outcomes: dict[int, ChangeOutcome] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
@@ -63,7 +69,8 @@ class _Run:
 
 async def apply_change(facade: WriteFacade, organization: str, change: ResourceChange, *,
                        kind: ResourceKind[Any] | None = None,
-                       tasks: TaskLimits = DEFAULT_LIMITS) -> ChangeOutcome:
+                       tasks: TaskLimits = DEFAULT_LIMITS,
+                       pending: PendingTaskRecord | None = None) -> ChangeOutcome:
     """One change, whatever its action. Raises BreakerOpen when the breaker refuses it."""
     kind = kind or get_kind(change.kind)
     if change.action in (Action.CREATE, Action.UPDATE):
@@ -71,7 +78,8 @@ async def apply_change(facade: WriteFacade, organization: str, change: ResourceC
         # change as planned
         sent = await kind.resolve_change(change, lambda name, key: facade.find_live(name, key))
         if change.action is Action.CREATE:
-            outcome = await create_safely(facade, kind, organization, sent, tasks=tasks)
+            outcome = await create_safely(facade, kind, organization, sent, tasks=tasks,
+                                          pending=pending)
         else:
             outcome = await update(facade, kind, organization, sent, tasks=tasks)
         outcome.change = change
@@ -85,13 +93,18 @@ async def _run_one(run: _Run, change: ResourceChange) -> None:
     if run.stopped:
         run.record(ChangeOutcome(change, Status.NOT_ATTEMPTED, run.stopped))
         return
+    held = run.held.get(change.address) if change.action is Action.CREATE else None
+    if held:
+        run.record(ChangeOutcome(change, Status.NOT_ATTEMPTED, held))
+        return
     parent = run.blocked_by(change)
     if parent:
         run.record(ChangeOutcome(change, Status.NOT_ATTEMPTED, f"{parent} was not applied"))
         return
     try:
         outcome = await apply_change(run.facade, run.organization, change,
-                                     kind=run.kinds(change.kind), tasks=run.tasks)
+                                     kind=run.kinds(change.kind), tasks=run.tasks,
+                                     pending=run.pending)
     except BreakerOpen as error:
         if not run.stopped:
             run.stopped = f"circuit breaker open, no new writes started: {error}"
@@ -127,10 +140,16 @@ async def execute_plan(plan: Plan, facade: WriteFacade, *,
                        concurrency: int = DEFAULT_CONCURRENCY,
                        progress: ProgressSink | None = None,
                        kinds: Callable[[str], ResourceKind[Any]] = get_kind,
-                       tasks: TaskLimits = DEFAULT_LIMITS) -> ApplyReport:
-    """Apply every change of `plan`; never raises for a change that fails."""
+                       tasks: TaskLimits = DEFAULT_LIMITS,
+                       pending: PendingTaskRecord | None = None,
+                       held: Mapping[str, str] | None = None) -> ApplyReport:
+    """Apply every change of `plan`; never raises for a change that fails.
+
+    `pending` records the rule tasks creates start; `held` maps addresses whose create must
+    not be sent to the reason."""
     started = time.monotonic()
-    run = _Run(facade, plan.organization, progress or SilentProgress(), kinds, tasks)
+    run = _Run(facade, plan.organization, progress or SilentProgress(), kinds, tasks,
+               pending, dict(held or {}))
     waves = plan_waves(plan.changes)
     run.progress.start(sum(len(w.changes) for w in waves))
     for wave in waves:

@@ -13,14 +13,18 @@ start a task, apply looks for the rule until it appears or `TaskLimits.wait` has
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from ..core.changes import ResourceChange
 from ..sentry.errors import SentryError
 from .ports import WriteFacade
 
 TaskState = Literal["success", "failed", "pending"]
+T = TypeVar("T")
 
 TASK_TIMEOUT = 60.0
 """Seconds a rule task may stay pending before the change is reported failed."""
@@ -51,6 +55,8 @@ class TaskResult:
     state: TaskState
     live_id: str | None = None
     error: str | None = None
+    ended: bool = True
+    """False when the task may still be running (still pending, or its state unreadable)."""
 
 
 def task_uuid(status: int, body: Any) -> str | None:
@@ -66,6 +72,20 @@ def task_project(change: ResourceChange) -> str | None:
         return change.project
     projects = (change.payload or {}).get("projects") or []
     return str(projects[0]) if projects else None
+
+
+async def await_appearance(look: Callable[[], Awaitable[T | None]], wait: float) -> T | None:
+    """`look` until it finds something or `wait` seconds have passed (once at least): a task
+    Sentry started for a write whose answer was lost creates its object in the background."""
+    deadline = time.monotonic() + wait
+    delay = 0.1
+    while True:
+        found = await look()
+        left = deadline - time.monotonic()
+        if found is not None or left <= 0:
+            return found
+        await asyncio.sleep(min(delay, left))
+        delay = min(delay * 2, 5.0)
 
 
 def _field(result: Any, name: str) -> Any:
@@ -89,17 +109,22 @@ async def follow_task(facade: WriteFacade, change: ResourceChange, uuid: str, *,
     project = task_project(change)
     if project is None:
         return TaskResult("failed", error=f"Sentry answered 202 (task {uuid}) but the rule "
-                                          "names no project whose task endpoint to poll")
+                                          "names no project whose task endpoint to poll",
+                          ended=False)
     try:
         result = await facade.poll_task(project, uuid, kind=change.kind,
                                         timeout=limits.timeout)
     except SentryError as error:  # a failed or unfinished task: never reported applied
         code = getattr(error, "code", "")
-        if code in ("task-failed", "task-pending"):
+        if code == "task-failed":
             return TaskResult("failed", error=str(error))
-        return TaskResult("failed", error=f"could not follow rule task {uuid}: {error}")
+        if code == "task-pending":
+            return TaskResult("failed", error=str(error), ended=False)
+        return TaskResult("failed", error=f"could not follow rule task {uuid}: {error}",
+                          ended=False)
     outcome = interpret(result)
     if outcome.state == "pending":
         return TaskResult("failed", error=f"rule task {uuid} still pending; "
-                                          "not reported applied (the next plan shows its state)")
+                                          "not reported applied (the next plan shows its state)",
+                          ended=False)
     return outcome

@@ -5,7 +5,8 @@ asks for confirmation on a terminal; `--auto-approve` is for CI, and with neithe
 nor the flag it refuses at once rather than wait for an answer that cannot come. With a
 saved plan it re-reads what the plan read, refuses a stale plan (`stale-plan`) naming what
 changed, and applies exactly that plan. Safety findings stop it before any write unless
-`--force` (`unsafe-plan`).
+`--force` (`unsafe-plan`). Before either, the Slack rule tasks an earlier apply left pending
+are settled (apply/earlier_tasks.py); a create one of them may still make is held back.
 
 Exit codes: 0 all applied (or nothing to do), 1 error before any write, 3 some changes
 failed or were not attempted.
@@ -22,7 +23,7 @@ import click
 from ..apply.executor import execute_plan
 from ..apply.progress import progress_for
 from ..apply.report import ApplyReport, render_json, render_text
-from ..apply.tasks import TASK_WAIT, TASK_WAIT_ENV, TaskLimits
+from ..apply.tasks import TASK_WAIT, TaskLimits
 from ..core.changes import Plan
 from ..core.diagnostics import DexterError
 from ..core.planning import Target, parse_targets
@@ -30,7 +31,7 @@ from ..kinds.registry import catalog, get_kind
 from ..render.planfile import read_plan, stale_objects
 from ..render.text import use_colour
 from .common import connect, run, sentry_options
-from .plan import load_desired, plan_live, render
+from .plan import earlier_tasks, load_desired, plan_live, render, task_wait_option
 from .progress import reading_progress
 
 
@@ -95,12 +96,17 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
         desired = (load_desired(manifests, saved.organization)
                    if manifests and Path(manifests).exists() else None)
         organization = saved.organization
+        manifest_root = manifests
     else:
         refuse_without_confirmation(auto_approve, interactive)
         desired = load_desired(path, org)
         organization = desired.settings.organization
+        manifest_root = desired.settings.root
     async with connect(sentry_url=sentry_url, organization=organization, desired=desired,
                        concurrency=concurrency) as facade:
+        # before the read: a task that has succeeded meanwhile shows its rule in it
+        record, earlier = await earlier_tasks(facade, manifest_root, organization,
+                                              wait=task_wait)
         if plan_file:
             plan = saved
             async with reading_progress(facade, organization):
@@ -128,7 +134,8 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
                                   code="cancelled")
         progress = progress_for(sys.stderr, interactive=sys.stderr.isatty())
         return await execute_plan(plan, facade, concurrency=concurrency, progress=progress,
-                                  tasks=TaskLimits(wait=task_wait))
+                                  tasks=TaskLimits(wait=task_wait), pending=record,
+                                  held=earlier.held)
 
 
 @click.command(name="apply")
@@ -140,11 +147,7 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
 @click.option("--force", is_flag=True, help="Apply even when the plan breaches safety limits.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Format of the final report (stdout).")
-@click.option("--task-wait", type=click.FloatRange(0, 3600), envvar=TASK_WAIT_ENV,
-              default=TASK_WAIT, show_default=True, metavar="SECONDS",
-              help="After a lost answer to a Slack rule write Sentry may finish in a "
-                   f"background task, look for the rule this long before sending the write "
-                   f"again (env {TASK_WAIT_ENV}).")
+@task_wait_option
 @sentry_options
 @click.pass_context
 def command(ctx: click.Context, path: str, auto_approve: bool, target_texts: tuple[str, ...],

@@ -14,8 +14,12 @@ from typing import Any
 
 import click
 
+from ..apply.earlier_tasks import EarlierTasks, settle_earlier_tasks
+from ..apply.pending import PendingTaskRecord, record_path
+from ..apply.tasks import TASK_WAIT, TASK_WAIT_ENV
 from ..core.changes import Plan
 from ..core.diagnostics import ValidationError
+from ..core.escaping import printable
 from ..core.planning import Target, make_plan, parse_targets
 from ..core.references import check_references, desired_projects
 from ..core.state import DesiredState
@@ -25,7 +29,7 @@ from ..render.jsonplan import render_json
 from ..render.markdown import render_markdown
 from ..render.planfile import write_plan
 from ..render.text import render_text, use_colour
-from .common import connect, global_options, resolve_org, run, sentry_options
+from .common import connect, global_options, notice, resolve_org, run, sentry_options
 from .progress import reading_progress
 
 
@@ -71,6 +75,33 @@ async def plan_live(facade: Any, desired: DesiredState, *, targets: Iterable[Tar
     return plan
 
 
+async def earlier_tasks(facade: Any, manifest_root: str | None, organization: str, *,
+                        wait: float, dry: bool = False
+                        ) -> tuple[PendingTaskRecord, EarlierTasks]:
+    """The pending-task record of the manifests at `manifest_root` and its tasks of this
+    Sentry and organization, settled (apply) or looked at (plan); each is told on stderr."""
+    record = PendingTaskRecord(record_path(manifest_root), facade.base_url)
+    count = len(record.tasks(organization))
+    if count and not dry:  # the wait may be long: say why nothing seems to happen
+        notice(f"settling {count} Slack rule write{'s' if count != 1 else ''} an earlier "
+               f"apply left unfinished in {record.path} first (at most {wait:g}s after each "
+               "was sent)")
+    earlier = await settle_earlier_tasks(facade, record, organization, wait=wait, dry=dry)
+    for note in earlier.notes:
+        notice(printable(note))
+    return record, earlier
+
+
+def task_wait_option(func: Any) -> Any:
+    return click.option(
+        "--task-wait", type=click.FloatRange(0, 3600), envvar=TASK_WAIT_ENV, default=TASK_WAIT,
+        show_default=True, metavar="SECONDS",
+        help="Sentry may finish a Slack rule write in a background task: after a lost answer, "
+             "look for the rule this long before sending the write again, and wait as long "
+             "(from its start) for a task an earlier apply left pending; plan says which "
+             f"creates apply would hold back (env {TASK_WAIT_ENV}).")(func)
+
+
 def load_desired(path: str, organization: str | None) -> DesiredState:
     """The manifests at `path`; `--org` / SENTRY_ORG override their `organization:`."""
     desired = load_manifests(path)
@@ -79,12 +110,14 @@ def load_desired(path: str, organization: str | None) -> DesiredState:
 
 
 async def _plan(desired: DesiredState, *, sentry_url: str | None, concurrency: int,
-                targets: list[Target]) -> Plan:
+                targets: list[Target], task_wait: float) -> Plan:
     organization = desired.settings.organization
-    async with (connect(sentry_url=sentry_url, organization=organization, desired=desired,
-                        concurrency=concurrency) as facade,
-                reading_progress(facade, organization)):
-        return await plan_live(facade, desired, targets=targets)
+    async with connect(sentry_url=sentry_url, organization=organization, desired=desired,
+                       concurrency=concurrency) as facade:
+        await earlier_tasks(facade, desired.settings.root, organization, wait=task_wait,
+                            dry=True)
+        async with reading_progress(facade, organization):
+            return await plan_live(facade, desired, targets=targets)
 
 
 def render(plan: Plan, fmt: str, *, explain: bool = False, colour: bool = False,
@@ -108,15 +141,18 @@ def render(plan: Plan, fmt: str, *, explain: bool = False, colour: bool = False,
               help="Exit 2 when the plan has changes, 0 when it has none.")
 @click.option("--explain", is_flag=True,
               help="List the cosmetic differences normalization suppressed.")
+@task_wait_option
 @sentry_options
 @click.pass_context
 def command(ctx: click.Context, path: str, fmt: str, out: str | None,
             target_texts: tuple[str, ...], detailed_exitcode: bool, explain: bool,
-            sentry_url: str | None, org: str | None, concurrency: int) -> None:
+            task_wait: float, sentry_url: str | None, org: str | None,
+            concurrency: int) -> None:
     """Show what `dexter apply` would change in Sentry to match the manifests at PATH."""
     targets = parse_targets(target_texts, catalog())
     desired = load_desired(path, org)
-    plan = run(_plan(desired, sentry_url=sentry_url, concurrency=concurrency, targets=targets))
+    plan = run(_plan(desired, sentry_url=sentry_url, concurrency=concurrency, targets=targets,
+                     task_wait=task_wait))
     if out:
         write_plan(plan, out)
     click.echo(render(plan, fmt, explain=explain, colour=use_colour(sys.stdout),

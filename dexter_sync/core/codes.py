@@ -88,6 +88,8 @@ class ErrorCode(StrEnum):
     MISSING_LIVE_ID = "missing-live-id"
     TASK_FAILED = "task-failed"
     TASK_PENDING = "task-pending"
+    EARLIER_TASK_PENDING = "earlier-task-pending"    # create held: an earlier run's task may make it
+    PENDING_TASKS_FILE = "pending-tasks-file"        # .dexter/pending-tasks.json unusable
     TWO_ALERTING_MODELS = "two-alerting-models"      # one rule in a legacy and a new kind
     MIGRATION_TARGET = "migration-target"            # migrate would overwrite a file
     MIGRATION_BLOCKED = "migration-blocked"          # a cut-over step cannot start safely

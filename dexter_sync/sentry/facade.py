@@ -35,6 +35,11 @@ class SentryFacade:
         self.gateway = gateway
         self.organization = organization
 
+    @property
+    def base_url(self) -> str:
+        """The Sentry this facade talks to (the embedded one's never-resolved URL included)."""
+        return self.gateway.client.base_url
+
     # ---- reads ---------------------------------------------------------------------------
 
     async def read_directory(self, *, fresh: bool = False) -> Directory:

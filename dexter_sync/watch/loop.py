@@ -6,6 +6,9 @@ turns the plan into drift events, polls the feeds the chosen event types need, a
 `unavailable_after` failed cycles in a row it emits `sentry.unavailable` (and /healthz turns
 503), the wait between cycles grows (up to `max_backoff`), and the first good cycle emits
 `sentry.recovered`. Stopping lets the current cycle finish (bounded by `stop_grace`).
+With `--auto-apply`, each cycle first polls the Slack rule tasks an earlier apply (or an
+earlier daemon) left in the pending-task record (apply/earlier_tasks.py), once: a create
+whose task may still run is not attempted in that cycle.
 """
 
 from __future__ import annotations
@@ -19,11 +22,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
+from ..apply.earlier_tasks import settle_earlier_tasks
 from ..apply.executor import execute_plan
+from ..apply.pending import PendingTaskRecord, record_path
 from ..apply.ports import WriteFacade
 from ..apply.report import Status
+from ..apply.tasks import TASK_WAIT
 from ..core.changes import Plan
 from ..core.diagnostics import DexterError
+from ..core.escaping import printable
 from ..core.state import DesiredState
 from ..sentry import feeds
 from ..sentry.errors import Forbidden, NotFound, SentryError, SentryHTTPError
@@ -108,6 +115,10 @@ class WatchLoop:
         self.wants_drift = options.auto_apply or any(
             emitter.wants(t) for t in ("drift.detected", "drift.resolved"))
         self._reported: set[str] = set()
+        self.pending = (PendingTaskRecord(record_path(desired.settings.root), facade.base_url)
+                        if options.auto_apply else None)
+        self._held: dict[str, str] = {}
+        """Creates not to attempt this cycle: an earlier rule task may still make them."""
 
     # ---- one cycle -----------------------------------------------------------------------
 
@@ -136,6 +147,13 @@ class WatchLoop:
     async def _read(self) -> tuple[list[WatchEvent], Plan | None]:
         """Everything this cycle needs, read concurrently; all or nothing, so a cycle that
         failed half-way emits no half-truths (an unread feed is not "all resolved")."""
+        if self.pending is not None:  # first: a task that has ended shows its rule to the plan
+            earlier = await settle_earlier_tasks(
+                cast(WriteFacade, self.facade), self.pending, self.state.organization,
+                wait=TASK_WAIT, once=True)
+            self._held = earlier.held
+            for note in earlier.notes:
+                log.warning("%s", printable(note))
         plan_task = self.planner(self.facade, self.desired) if self.wants_drift else None
         answers = await asyncio.gather(
             *(self._feed(read) for read, _ in self.feeds),
@@ -209,7 +227,8 @@ class WatchLoop:
                      "code": finding.code}))
             return
         report = await execute_plan(plan, cast(WriteFacade, self.facade),
-                                    concurrency=self.options.apply_concurrency)
+                                    concurrency=self.options.apply_concurrency,
+                                    pending=self.pending, held=self._held)
         for outcome in report.outcomes:
             change = outcome.change
             ok = outcome.status is Status.APPLIED
