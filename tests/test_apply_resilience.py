@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from dexter_sync.apply.executor import DEFAULT_CONCURRENCY
 from dexter_sync.apply.report import Status
+from dexter_sync.apply.tasks import TaskLimits
 from dexter_sync.cli.main import cli
 from tests.test_apply_support import (
     apply_sync,
@@ -73,7 +74,7 @@ def test_a_rule_task_still_pending_at_the_bound_is_never_reported_applied(emu, t
     manifests = write_manifests(tmp_path / "m", extra=slack)
     # a Sentry without the channel listing: the id is unknown at plan time
     emu.set_quirks(slack_async=True, channel_listing=False, slack_task_delay=30.0, slack_task_polls=1000)
-    _, report = apply_sync(emu, manifests, task_timeout=0.6)
+    _, report = apply_sync(emu, manifests, tasks=TaskLimits(timeout=0.6))
     [outcome] = report.outcomes
     assert outcome.status is Status.FAILED and outcome.detail is not None
     assert "still pending" in outcome.detail

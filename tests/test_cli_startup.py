@@ -56,6 +56,22 @@ def test_validate_imports_no_network_emulator_or_planner(small):
     assert "dexter_sync.cli.plan" not in modules
 
 
+def test_validate_of_a_manifest_without_templates_loads_no_template_engine_or_event_loop(small):
+    """jinja2 comes with the first `{{ }}`, asyncio with `--online`; the kind modules are
+    those of the sections the manifest uses."""
+    from dexter_sync.kinds.registry import KIND_MODULES
+
+    modules = modules_after("validate", str(small))
+    assert loaded(modules, ("jinja2", "asyncio", "httpx", "starlette")) == []
+    assert {KIND_MODULES[m] for m in modules if m in KIND_MODULES} == {"metric_alerts"}
+
+
+def test_validate_loads_the_template_engine_for_a_templated_value(small):
+    text = (small / "r.yaml").read_text().replace("name: Errors", "name: '{{ organization }}'")
+    (small / "r.yaml").write_text(text)
+    assert "jinja2" in modules_after("validate", str(small))
+
+
 def test_validate_builds_only_the_entry_models_it_validates(small):
     """Entry models defer their schema build: a manifest of metric alerts never builds the
     issue-alert, release or Discover models."""

@@ -157,6 +157,25 @@ def test_slack_rule_answers_202_then_completes_through_the_task(emulator):
     assert [r["id"] for r in client.get(URL).json()] == [done["alertRule"]["id"]]
 
 
+def test_a_due_slack_task_finishes_without_being_polled(emulator):
+    # Sentry's worker runs the task in the background: once it is due, a listing shows its
+    # rule although nobody polled the task
+    emulator.set_quirks(slack_task_delay=3600, slack_task_polls=1000)
+    client = emulator.client()
+    pending = client.post(URL, json=body(triggers=[
+        {"label": "critical", "alertThreshold": 1, "actions": [SLACK]}]))
+    assert pending.status_code == 202
+    assert client.get(URL).json() == []  # not due yet
+    emulator.set_quirks(slack_task_delay=0)  # the task's time has come
+    listed = client.get(URL).json()
+    assert [r["name"] for r in listed] == ["High errors"]
+    assert "GET /api/0/projects/{org}/{project}/alert-rule-task/{task_uuid}/" \
+        not in emulator.counters()["routes"]  # never polled
+    task = client.get(f"projects/acme/backend/alert-rule-task/{pending.json()['uuid']}/")
+    assert task.json()["status"] == "success"
+    assert task.json()["alertRule"]["id"] == listed[0]["id"]
+
+
 def test_slack_task_fails_for_an_unknown_channel(emulator):
     client = emulator.client()
     emulator.set_quirks(slack_task_polls=1)

@@ -12,7 +12,15 @@ from dexter_sync.core.contract import KindCatalog
 from dexter_sync.core.diagnostics import DexterError
 from dexter_sync.core.directory import Directory
 from dexter_sync.core.state import LiveObject, LiveState
-from dexter_sync.kinds.registry import all_kinds, catalog, get_kind
+from dexter_sync.kinds.registry import (
+    KIND_MODULES,
+    all_kinds,
+    catalog,
+    get_kind,
+    kinds_in_section,
+    register,
+    sections,
+)
 from dexter_sync.sentry.reading import learn_slack_channels
 from dexter_sync.sentry.routes import route_template
 
@@ -25,6 +33,23 @@ def test_the_catalog_orders_dependencies_first_and_refuses_unknown_kinds() -> No
     with pytest.raises(DexterError) as raised:
         kinds.get("no_such_kind")
     assert raised.value.code == "unknown-kind"
+
+
+def test_the_registry_table_names_each_kind_modules_section() -> None:
+    """The loader lists sections and imports a section's kinds from KIND_MODULES alone."""
+    by_module = {type(k).__module__: k for k in all_kinds()}
+    assert sorted(by_module) == sorted(KIND_MODULES)
+    assert {m: k.section for m, k in by_module.items()} == KIND_MODULES
+    assert sections() == list(dict.fromkeys(KIND_MODULES.values()))
+    assert [k.name for k in kinds_in_section("releases")] == ["release"]  # not its deploys
+
+
+def test_a_kind_in_another_section_than_the_table_says_is_refused() -> None:
+    misplaced = type(get_kind("release"))()
+    misplaced.name, misplaced.section = "misplaced_release", "monitors"
+    with pytest.raises(DexterError, match="not 'releases' as KIND_MODULES says"):
+        register(misplaced)
+    assert "misplaced_release" not in [k.name for k in all_kinds()]
 
 
 def test_a_dependency_cycle_is_refused() -> None:

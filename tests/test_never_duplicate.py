@@ -1,6 +1,7 @@
 """Never a duplicate, for the writes Sentry does not make idempotent: deploys (a second POST
-is a second deploy), a Slack rule answered 202 + task, issue rules caught by Sentry's
-exact-duplicate check, updates and deletes whose answers are lost, and a `dexter apply`
+is a second deploy), Slack rules answered 202 + task (the 202 lost while Sentry's task still
+runs, or the apply killed while it polls), issue rules caught by Sentry's exact-duplicate
+check, external-issue links, updates and deletes whose answers are lost, and a `dexter apply`
 process killed while its writes are provably in flight (held by the emulator). Each is
 counted from the emulator's state: 0 duplicates, 0 missing, and a quiet plan after at most
 3 runs of the real CLI."""
@@ -137,9 +138,41 @@ def test_a_kill_while_the_slack_task_is_polled_converges(emu, tmp_path):
     assert metric_rules(emu) == Counter({"paged": 1})
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["502", "drop"])
+def test_a_slack_rule_whose_202_is_lost_is_not_sent_twice(emu, tmp_path, monkeypatch, mode):
+    without_channel_listing(emu)
+    # Sentry's task ends a second after the POST, unpolled: after dexter's first look-up
+    emu.set_quirks(slack_task_delay=1.0, slack_task_polls=1000)
+    monkeypatch.setenv("DEXTER_TASK_WAIT", "30")  # the bound; the rule shows up well before
+    path = manifests(tmp_path / "m", "metric_alerts:\n" + metric("paged", 100, SLACK))
+    emu.set_faults(route="/alert-rules/", methods="POST", lost_response_rate=1.0,
+                   lost_response_mode=mode)
+    assert converge(emu, path) <= 3
+    emu.clear_faults()
+    assert sum(slack_statuses(emu).values()) == 1  # one POST, its 202 lost; never re-sent
+    assert metric_rules(emu) == Counter({"paged": 1})  # 0 duplicates, 0 missing
+
+
 def issue_rule(name: str) -> str:
     return (f"  - name: {name}\n    project: backend\n    conditions: [first_seen_event]\n"
             "    actions: [{email: {team: backend}}]\n")
+
+
+@pytest.mark.slow
+def test_an_issue_rule_with_slack_whose_202_is_lost_is_not_sent_twice(emu, tmp_path,
+                                                                       monkeypatch):
+    without_channel_listing(emu)
+    emu.set_quirks(slack_task_delay=1.0, slack_task_polls=1000)
+    monkeypatch.setenv("DEXTER_TASK_WAIT", "30")
+    path = manifests(tmp_path / "m", "issue_alerts:\n" + issue_rule("ours").replace(
+        "{email: {team: backend}}", SLACK[1:-1]))
+    emu.set_faults(route="/rules/", methods="POST", lost_response_rate=1.0)
+    assert converge(emu, path) <= 3
+    emu.clear_faults()
+    posts = emu.counters()["routes"]["POST /api/0/projects/{org}/{project}/rules/"]
+    assert sum(posts.values()) == 1  # its 202 lost, the task still running: never re-sent
+    assert [r["name"] for r in list_all(emu, "projects/acme/backend/rules/")] == ["ours"]
 
 
 @pytest.mark.slow
@@ -181,3 +214,61 @@ def test_updates_and_deletes_whose_answers_are_lost_converge(emu, tmp_path):
     assert {r["name"]: r["id"] for r in after} == {"m0": before["m0"], "m1": before["m1"]}
     thresholds = {r["name"]: r["triggers"][0]["alertThreshold"] for r in after}
     assert thresholds == {"m0": 500, "m1": 501}
+
+
+def new_issue(emu) -> str:
+    """One event to the backend project's DSN; the emulator groups it into an issue."""
+    client = emu.client()
+    project = client.get("projects/acme/backend/").json()
+    [key] = client.get("projects/acme/backend/keys/").json()
+    sent = client.post(f"{emu.url}/api/{project['id']}/store/",
+                       params={"sentry_key": key["public"]},
+                       json={"message": "checkout failed", "level": "error"})
+    assert sent.status_code == 200, sent.text
+    [issue] = client.get("organizations/acme/issues/", params={"query": ""}).json()
+    return str(issue["shortId"])
+
+
+TICKETS = ["PROJ-1", "PROJ-2"]
+LINK_PUT = "PUT /api/0/organizations/{org}/issues/{issue_id}/integrations/{integration_id}/"
+
+
+def link_manifests(emu, root: Path) -> tuple[Path, str]:
+    emu.ensure_names(integrations=[("jira", "acme-jira")])
+    issue = new_issue(emu)
+    links = "".join(f"  - {{type: external_issue, issue: {issue}, integration: acme-jira, "
+                    f"key: {ticket}}}\n" for ticket in TICKETS)
+    return manifests(root, "integration_links:\n" + links), issue
+
+
+def issue_links(emu, issue: str) -> Counter:
+    """The issue's links as Sentry lists them: (integration, ticket key), counted."""
+    return Counter((integration["name"], link["key"])
+                   for integration in list_all(emu, f"organizations/acme/issues/{issue}/integrations/")
+                   for link in integration["externalIssues"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["502", "drop"])
+def test_external_issue_links_whose_answers_are_lost_converge(emu, tmp_path, mode):
+    path, issue = link_manifests(emu, tmp_path / "m")
+    # every link write (dexter links by PUT; a POST would open a new ticket) commits and
+    # its answer is lost
+    emu.set_faults(route="/integrations/", methods="PUT,POST", lost_response_rate=1.0,
+                   lost_response_mode=mode)
+    assert converge(emu, path) <= 3
+    emu.clear_faults()
+    assert issue_links(emu, issue) == Counter(("acme-jira", t) for t in TICKETS)
+    assert LINK_PUT.replace("PUT", "POST") not in emu.counters()["routes"]  # no new ticket
+
+
+@pytest.mark.slow
+def test_a_kill_while_a_link_is_written_converges(emu, tmp_path):
+    path, issue = link_manifests(emu, tmp_path / "m")
+    # the first link write is received and held, then the apply dies
+    killed_apply(emu, path, hold={"route": "/integrations/", "methods": "PUT"})
+    received = sum(emu.counters()["routes"][LINK_PUT].values())
+    assert received >= 1
+    assert sum(issue_links(emu, issue).values()) == received  # each held link landed once
+    assert converge(emu, path) == 1
+    assert issue_links(emu, issue) == Counter(("acme-jira", t) for t in TICKETS)

@@ -13,11 +13,11 @@ from ..kinds.base import ResourceKind
 from .failures import BreakerOpen
 from .ports import WriteFacade, send_write
 from .report import ChangeOutcome, Status
-from .tasks import TASK_TIMEOUT, follow_task, task_uuid
+from .tasks import DEFAULT_LIMITS, TaskLimits, follow_task, task_uuid
 
 
 async def update(facade: WriteFacade, kind: ResourceKind[Any], organization: str,
-                 change: ResourceChange, *, task_timeout: float = TASK_TIMEOUT
+                 change: ResourceChange, *, tasks: TaskLimits = DEFAULT_LIMITS
                  ) -> ChangeOutcome:
     """Send every call the update needs (`update_requests`, in order); stop at a failure."""
     writes = 0
@@ -33,7 +33,7 @@ async def update(facade: WriteFacade, kind: ResourceKind[Any], organization: str
         assert sent.response is not None
         uuid = task_uuid(sent.response.status, sent.response.body)
         if uuid is not None:
-            task = await follow_task(facade, change, uuid, timeout=task_timeout)
+            task = await follow_task(facade, change, uuid, limits=tasks)
             if task.state != "success":
                 return ChangeOutcome(change, Status.FAILED, task.error, live_id, writes)
             live_id = task.live_id or live_id

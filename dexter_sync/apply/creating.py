@@ -7,11 +7,17 @@ and only the answer was lost, so it is adopted. Issue alerts answer a repeated P
 rule, otherwise a conflict with Sentry's own text. Kinds whose POST is get-or-create
 (releases: `create_is_idempotent`) are simply sent again. A create refused as a conflict
 is adopted when the object with its natural key turns out to exist.
+
+A POST Sentry may have handed to a background task (a Slack rule answered 202, the kind's
+`may_answer_with_task`) can land after the look-up: there the look-up is repeated until the
+object appears or `TaskLimits.wait` has passed (any such task has ended by then), and only
+then may the POST go out again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from ..core.changes import ResourceChange
@@ -21,7 +27,7 @@ from ..sentry.errors import SentryError
 from .failures import BreakerOpen, WriteFailure, classify
 from .ports import WriteFacade, send_write
 from .report import ChangeOutcome, Status
-from .tasks import TASK_TIMEOUT, follow_task, task_uuid
+from .tasks import DEFAULT_LIMITS, TaskLimits, follow_task, task_uuid
 
 CREATE_ATTEMPTS = 5
 ADOPTED = "adopted: it already exists under its natural key (an earlier answer was lost)"
@@ -40,6 +46,21 @@ async def _lookup(facade: WriteFacade, change: ResourceChange) -> LiveObject | N
         if failure.category == "breaker":
             raise BreakerOpen(failure.message, sent=True) from error
         raise _LookupFailed(failure.message) from error
+
+
+async def _lookup_after_task(facade: WriteFacade, change: ResourceChange,
+                             wait: float) -> LiveObject | None:
+    """Look the object up until it appears or `wait` seconds have passed: a task Sentry
+    started for a POST whose answer was lost creates it in the background."""
+    deadline = time.monotonic() + wait
+    delay = 0.1
+    while True:
+        found = await _lookup(facade, change)
+        left = deadline - time.monotonic()
+        if found is not None or left <= 0:
+            return found
+        await asyncio.sleep(min(delay, left))
+        delay = min(delay * 2, 5.0)
 
 
 def _body_id(body: object) -> str | None:
@@ -73,11 +94,16 @@ async def _after_rejection(facade: WriteFacade, kind: ResourceKind[Any], change:
 
 async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organization: str,
                         change: ResourceChange, *, attempts: int = CREATE_ATTEMPTS,
-                        backoff: float = 0.1, task_timeout: float = TASK_TIMEOUT
+                        backoff: float = 0.1, tasks: TaskLimits = DEFAULT_LIMITS
                         ) -> ChangeOutcome:
     """Create one object, at most once, whatever the network does."""
     request = kind.create_request(organization, change)
     idempotent = kind.create_is_idempotent()
+    task_wait = tasks.wait if kind.may_answer_with_task(request) else 0.0
+
+    async def look() -> LiveObject | None:
+        return await _lookup_after_task(facade, change, task_wait)
+
     writes = 0
     maybe_created = False  # an earlier POST of this change may have landed
     last: WriteFailure | None = None
@@ -87,7 +113,7 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organizati
                 # Wait first: a write Sentry is still committing must be visible to the look-up.
                 await asyncio.sleep(backoff * 2 ** (attempt - 1))
             if maybe_created and not idempotent:
-                found = await _lookup(facade, change)
+                found = await look()
                 if found is not None:
                     return ChangeOutcome(change, Status.APPLIED, ADOPTED, found.id, writes)
             sent = await send_write(facade, request)
@@ -97,7 +123,7 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organizati
                 if uuid is None:
                     return ChangeOutcome(change, Status.APPLIED, None,
                                          _body_id(sent.response.body), writes)
-                task = await follow_task(facade, change, uuid, timeout=task_timeout)
+                task = await follow_task(facade, change, uuid, limits=tasks)
                 status = Status.APPLIED if task.state == "success" else Status.FAILED
                 return ChangeOutcome(change, status, task.error, task.live_id, writes)
             last = sent.failure
@@ -111,7 +137,7 @@ async def create_safely(facade: WriteFacade, kind: ResourceKind[Any], organizati
             maybe_created = True
         # Out of attempts after ambiguous failures: one last look before reporting failure.
         if not idempotent:
-            found = await _lookup(facade, change)
+            found = await look()
             if found is not None:
                 return ChangeOutcome(change, Status.APPLIED, ADOPTED, found.id, writes)
         detail = last.message if last else "create failed"

@@ -24,7 +24,7 @@ from .failures import BreakerOpen
 from .ports import WriteFacade
 from .progress import ProgressSink, SilentProgress
 from .report import ApplyReport, ChangeOutcome, Status
-from .tasks import TASK_TIMEOUT
+from .tasks import DEFAULT_LIMITS, TaskLimits
 from .waves import Wave, plan_waves
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class _Run:
     organization: str
     progress: ProgressSink
     kinds: Callable[[str], ResourceKind[Any]]
-    task_timeout: float = TASK_TIMEOUT
+    tasks: TaskLimits = DEFAULT_LIMITS
     stopped: str | None = None
     outcomes: dict[int, ChangeOutcome] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
@@ -63,7 +63,7 @@ class _Run:
 
 async def apply_change(facade: WriteFacade, organization: str, change: ResourceChange, *,
                        kind: ResourceKind[Any] | None = None,
-                       task_timeout: float = TASK_TIMEOUT) -> ChangeOutcome:
+                       tasks: TaskLimits = DEFAULT_LIMITS) -> ChangeOutcome:
     """One change, whatever its action. Raises BreakerOpen when the breaker refuses it."""
     kind = kind or get_kind(change.kind)
     if change.action in (Action.CREATE, Action.UPDATE):
@@ -71,10 +71,9 @@ async def apply_change(facade: WriteFacade, organization: str, change: ResourceC
         # change as planned
         sent = await kind.resolve_change(change, lambda name, key: facade.find_live(name, key))
         if change.action is Action.CREATE:
-            outcome = await create_safely(facade, kind, organization, sent,
-                                          task_timeout=task_timeout)
+            outcome = await create_safely(facade, kind, organization, sent, tasks=tasks)
         else:
-            outcome = await update(facade, kind, organization, sent, task_timeout=task_timeout)
+            outcome = await update(facade, kind, organization, sent, tasks=tasks)
         outcome.change = change
         return outcome
     if change.action is Action.DELETE:
@@ -92,7 +91,7 @@ async def _run_one(run: _Run, change: ResourceChange) -> None:
         return
     try:
         outcome = await apply_change(run.facade, run.organization, change,
-                                     kind=run.kinds(change.kind), task_timeout=run.task_timeout)
+                                     kind=run.kinds(change.kind), tasks=run.tasks)
     except BreakerOpen as error:
         if not run.stopped:
             run.stopped = f"circuit breaker open, no new writes started: {error}"
@@ -128,10 +127,10 @@ async def execute_plan(plan: Plan, facade: WriteFacade, *,
                        concurrency: int = DEFAULT_CONCURRENCY,
                        progress: ProgressSink | None = None,
                        kinds: Callable[[str], ResourceKind[Any]] = get_kind,
-                       task_timeout: float = TASK_TIMEOUT) -> ApplyReport:
+                       tasks: TaskLimits = DEFAULT_LIMITS) -> ApplyReport:
     """Apply every change of `plan`; never raises for a change that fails."""
     started = time.monotonic()
-    run = _Run(facade, plan.organization, progress or SilentProgress(), kinds, task_timeout)
+    run = _Run(facade, plan.organization, progress or SilentProgress(), kinds, tasks)
     waves = plan_waves(plan.changes)
     run.progress.start(sum(len(w.changes) for w in waves))
     for wave in waves:

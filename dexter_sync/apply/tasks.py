@@ -4,6 +4,11 @@ The rule exists only once the task succeeds, so the change is reported applied o
 task that fails carries Sentry's error; one still pending when the facade's bounded polling
 gives up is a failure ("still pending"), never "applied". The POST is never re-sent: the
 task may still create the rule.
+
+When the answer itself is lost, the task may be running unseen: Sentry finishes it in the
+background, seconds or minutes later. So after a lost answer to a write the kind says may
+start a task, apply looks for the rule until it appears or `TaskLimits.wait` has passed
+(creating.py), and only then may send the write again.
 """
 
 from __future__ import annotations
@@ -19,6 +24,26 @@ TaskState = Literal["success", "failed", "pending"]
 
 TASK_TIMEOUT = 60.0
 """Seconds a rule task may stay pending before the change is reported failed."""
+
+TASK_WAIT = 240.0
+"""Seconds to look for a rule, after a lost answer to a write that may have started a task,
+before the write may be sent again. Sentry's task gives its Slack channel look-up 3 minutes
+(`get_channel_id`, async look-up timeout); the last minute is for the task queue."""
+
+TASK_WAIT_ENV = "DEXTER_TASK_WAIT"
+
+
+@dataclass(frozen=True)
+class TaskLimits:
+    """How long apply follows Sentry's rule tasks."""
+
+    timeout: float = TASK_TIMEOUT
+    """Polling a task whose 202 came back."""
+    wait: float = TASK_WAIT
+    """Looking for the rule of a task whose 202 may have been lost."""
+
+
+DEFAULT_LIMITS = TaskLimits()
 
 
 @dataclass(frozen=True)
@@ -60,13 +85,14 @@ def interpret(result: Any) -> TaskResult:
 
 
 async def follow_task(facade: WriteFacade, change: ResourceChange, uuid: str, *,
-                      timeout: float = TASK_TIMEOUT) -> TaskResult:
+                      limits: TaskLimits = DEFAULT_LIMITS) -> TaskResult:
     project = task_project(change)
     if project is None:
         return TaskResult("failed", error=f"Sentry answered 202 (task {uuid}) but the rule "
                                           "names no project whose task endpoint to poll")
     try:
-        result = await facade.poll_task(project, uuid, kind=change.kind, timeout=timeout)
+        result = await facade.poll_task(project, uuid, kind=change.kind,
+                                        timeout=limits.timeout)
     except SentryError as error:  # a failed or unfinished task: never reported applied
         code = getattr(error, "code", "")
         if code in ("task-failed", "task-pending"):

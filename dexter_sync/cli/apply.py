@@ -22,6 +22,7 @@ import click
 from ..apply.executor import execute_plan
 from ..apply.progress import progress_for
 from ..apply.report import ApplyReport, render_json, render_text
+from ..apply.tasks import TASK_WAIT, TASK_WAIT_ENV, TaskLimits
 from ..core.changes import Plan
 from ..core.diagnostics import DexterError
 from ..core.planning import Target, parse_targets
@@ -85,7 +86,7 @@ def select_targets(plan: Plan, targets: list[Target]) -> Plan:
 
 async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str | None,
                  concurrency: int, targets: list[Target], auto_approve: bool, force: bool,
-                 fmt: str) -> ApplyReport:
+                 fmt: str, task_wait: float = TASK_WAIT) -> ApplyReport:
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
     shown = sys.stderr if fmt == "json" else sys.stdout  # stdout stays pure JSON
     if plan_file:
@@ -126,7 +127,8 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
                 raise DexterError("apply cancelled; nothing was changed",
                                   code="cancelled")
         progress = progress_for(sys.stderr, interactive=sys.stderr.isatty())
-        return await execute_plan(plan, facade, concurrency=concurrency, progress=progress)
+        return await execute_plan(plan, facade, concurrency=concurrency, progress=progress,
+                                  tasks=TaskLimits(wait=task_wait))
 
 
 @click.command(name="apply")
@@ -138,16 +140,22 @@ async def _apply(*, path: str, plan_file: bool, org: str | None, sentry_url: str
 @click.option("--force", is_flag=True, help="Apply even when the plan breaches safety limits.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Format of the final report (stdout).")
+@click.option("--task-wait", type=click.FloatRange(0, 3600), envvar=TASK_WAIT_ENV,
+              default=TASK_WAIT, show_default=True, metavar="SECONDS",
+              help="After a lost answer to a Slack rule write Sentry may finish in a "
+                   f"background task, look for the rule this long before sending the write "
+                   f"again (env {TASK_WAIT_ENV}).")
 @sentry_options
 @click.pass_context
 def command(ctx: click.Context, path: str, auto_approve: bool, target_texts: tuple[str, ...],
-            force: bool, fmt: str, sentry_url: str | None, org: str | None,
+            force: bool, fmt: str, task_wait: float, sentry_url: str | None, org: str | None,
             concurrency: int) -> None:
     """Make Sentry match the manifests at PATH, or apply a saved plan file exactly."""
     targets = parse_targets(target_texts, catalog())
     report = run(_apply(path=path, plan_file=is_plan_file(path), org=org,
                         sentry_url=sentry_url, concurrency=concurrency, targets=targets,
-                        auto_approve=auto_approve, force=force, fmt=fmt))
+                        auto_approve=auto_approve, force=force, fmt=fmt,
+                        task_wait=task_wait))
     if not report.outcomes and fmt == "text":
         return
     click.echo(render_json(report) if fmt == "json" else render_text(report))

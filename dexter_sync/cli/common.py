@@ -13,7 +13,6 @@ to Sentry (`validate` without `--online`) does not pay for it at start-up.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -132,6 +131,8 @@ def run(coroutine: Awaitable[T]) -> T:
     `asyncio.run` looks up the SIGINT handler it installed, and `signal.getsignal` formats
     that handler's repr, the task and its result included. A plan of 6,000 changes took
     a fifth of a second to format, after the last request, for nothing."""
+    import asyncio  # late: `validate` without --online never runs a loop (start-up)
+
     box: list[T] = []
 
     async def body() -> None:

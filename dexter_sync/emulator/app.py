@@ -1,7 +1,8 @@
 """`create_app(config)`: the Starlette application of the emulator.
 
 `app.state` holds the store, the config (its rate-limit, fault and quirk settings are live:
-the admin endpoints change them in place), the limiter, the fault injector and counters.
+the admin endpoints change them in place), the limiter, the fault injector, counters and
+the Slack tasks due to finish (routes/tasks.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .faults import FaultInjector
 from .holds import RouteHolds
 from .limits import RateLimiter, RequestCounters
 from .routes import ADMIN_ROUTES, API_ROUTES, INGEST_ROUTES
+from .routes.tasks import DueTasks
 from .routing import build_routes
 from .store import Store
 from .views import RowViews
@@ -61,6 +63,7 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     app.state.limiter = RateLimiter(config.rate_limit)
     app.state.faults = FaultInjector(config.faults)
     app.state.holds = RouteHolds()
+    app.state.tasks = DueTasks(store)
     app.state.counters = RequestCounters()
     app.state.views = RowViews()
     app.state.api_user = API_USER

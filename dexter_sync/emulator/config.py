@@ -56,8 +56,9 @@ class QuirkSettings:
     string_numbers: bool = True  # ChoiceField ids (workspace, account, ...) stored as strings
     fill_defaults: bool = True  # filterMatch/actionMatch "all", frequency 30, form-added keys
     slack_async: bool = True  # Slack rules answered 202 + task uuid
-    slack_task_delay: float = 0.2  # seconds before a polled task completes
-    slack_task_polls: int = 2  # ...or complete on this poll, whichever comes first
+    slack_task_delay: float = 0.2  # seconds after which a task is due: the next request
+    # finishes it, polled or not (Sentry's worker runs it in the background)
+    slack_task_polls: int = 2  # ...or a poll finishes it on this poll, whichever comes first
     whitespace: bool = True  # strip surrounding whitespace of string node values
     translate_thresholds: bool = True  # off: percent-change thresholds are answered as
     # stored (100 ± x), as a server that forgot `translate_threshold` would (a broken shape

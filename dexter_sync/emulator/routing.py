@@ -99,6 +99,8 @@ async def _serve(request: Request, handler: Handler, kind: str) -> Response:
         if holds.settings is not None:
             await request.body()  # a held request was received whole, as a proxy buffers it
         await holds.wait(request.method, request.url.path, "before")
+        if kind == "api":  # Sentry's workers finished what is due, polled or not
+            state.tasks.finish_due(state.config.quirks)
         response = await handler(request)
     except ApiError as error:
         return error_response(error)

@@ -254,6 +254,13 @@ class ResourceKind(ABC, Generic[E]):
         """Slack channel ids a live object reveals (alert actions): none by default."""
         return ()
 
+    def may_answer_with_task(self, request: ApiRequest) -> bool:
+        """Whether Sentry may answer this write 202 `{"uuid"}` and finish it in a background
+        task (alerts: a Slack action named by channel, without its id). After a lost answer
+        apply then looks for the object until any such task has ended before it sends the
+        write again (apply/tasks.py). False by default."""
+        return False
+
     # ---- safety -------------------------------------------------------------------------
 
     def safety_findings(self, change: ResourceChange) -> list[SafetyFinding]:

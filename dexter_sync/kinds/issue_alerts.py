@@ -226,6 +226,13 @@ class IssueAlertKind(ResourceKind[IssueAlertEntry]):
             if node.get("channel_id") and node.get("workspace") and node.get("channel"):
                 yield revealed_channel(node["workspace"], node["channel"], node["channel_id"])
 
+    def may_answer_with_task(self, request: ApiRequest) -> bool:
+        """A Slack action without `channel_id`: Sentry may look the channel up in a task
+        (REFERENCE §2.1, "Slack")."""
+        body = request.json if isinstance(request.json, dict) else {}
+        return any(str(node.get("id", "")).endswith("SlackNotifyServiceAction")
+                   and not node.get("channel_id") for node in body.get("actions") or [])
+
     def existing_id_from_rejection(self, body: Any) -> str | None:
         """The `ruleId` of Sentry's "exact duplicate" 400 (REFERENCE.md §2.1)."""
         if not isinstance(body, dict) or "ruleId" not in body:

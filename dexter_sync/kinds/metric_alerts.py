@@ -367,6 +367,14 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
                                            action.get("targetIdentifier"),
                                            action["inputChannelId"])
 
+    def may_answer_with_task(self, request: ApiRequest) -> bool:
+        """A Slack action without `inputChannelId`: Sentry looks the channel up in a task
+        (REFERENCE §1.2)."""
+        body = request.json if isinstance(request.json, dict) else {}
+        return any(action.get("type") == "slack" and not action.get("inputChannelId")
+                   for trigger in body.get("triggers") or []
+                   for action in trigger.get("actions") or [])
+
     def entry_from_live(self, data: dict[str, Any], *, directory: Directory) -> MetricAlertEntry:
         return entry_from_live(data, directory=directory)
 

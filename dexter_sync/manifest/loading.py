@@ -179,8 +179,7 @@ class _Loader:
         if not isinstance(raw, dict):
             return defaults
         known = set(sections())
-        all_fields = set().union(*(field_names(k.entry_model)
-                                   for s in known for k in kinds_in_section(s)))
+        all_fields: set[str] = set()  # of every kind: read only for a key that is no section
         for key, value in raw.items():
             located = document.spans.get(("defaults", key))
             if located is not None:
@@ -193,6 +192,9 @@ class _Loader:
                         defaults.spans[(key, name)] = document.spans[("defaults", key, name)]
                 defaults.by_section[key] = value
             else:
+                if not all_fields:
+                    all_fields = set().union(*(field_names(k.entry_model)
+                                               for s in known for k in kinds_in_section(s)))
                 self._check_default(key, all_fields | known, document, ("defaults", key))
                 defaults.common[key] = value
         return defaults

@@ -3,7 +3,8 @@
 The environment is sandboxed (no attribute access to `__class__`, `__globals__` and the
 like) with StrictUndefined (a misspelt variable is an error, never an empty string), sees
 only the environment variables the manifest allows, and is bounded (output size, integer
-size, loop work). Every failure becomes a Diagnostic with the template's line.
+size, loop work: sandbox.py, imported on the first template). Every failure becomes a
+Diagnostic with the template's line.
 """
 
 from __future__ import annotations
@@ -13,124 +14,16 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
-
-import jinja2
-from jinja2 import nodes
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from ..core.diagnostics import Diagnostic
 from ..core.sources import SourceSpan
 from .reading import MAX_FILE_BYTES
 
-_TEMPLATE_FILE = "<manifest-template>"
-MAX_PRODUCT = 1_000_000
-"""Largest string/list a template may build with `*`, and widest padding or format width."""
-MAX_INT_BITS = 4096
-"""Largest integer a template may compute (about 1,200 digits): `((10**1000)**1000)**1000`
-would otherwise spin for minutes."""
-MAX_LOOP_ITERATIONS = 1_000_000
-"""Loop iterations one rendering may run, nested loops counted together."""
-MAX_OUTPUT_CHARS = MAX_FILE_BYTES
-"""Characters one rendering may produce (a whole file, or one value)."""
-LOOP_GUARD = "__dexter_loop_guard"
-_WIDTH = re.compile(r"(?:%[-+ #0]*|\{[^{}]*:[^{}]*?)(\d+)")
-"""A field width in a %-format or a str.format spec (`%1000000000d`, `{:>1000000000}`)."""
+if TYPE_CHECKING:  # jinja2 is imported with the sandbox, on the first template (start-up)
+    import jinja2
 
-
-class TemplateLimit(jinja2.exceptions.SecurityError):
-    """A template asked for more than a manifest could need (size, integer, loop work)."""
-
-
-def _check_widths(fmt: str) -> None:
-    for match in _WIDTH.finditer(fmt):
-        if len(match.group(1)) > 7 or int(match.group(1)) > MAX_PRODUCT:
-            raise TemplateLimit(f"format width {match.group(1)} is over {MAX_PRODUCT:,}")
-
-
-def _check_int(value: Any) -> Any:
-    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-        raise TemplateLimit(f"integer result over {MAX_INT_BITS} bits")
-    return value
-
-
-class _ManifestSandbox(SandboxedEnvironment):
-    """The stock sandbox plus bounds, so a template cannot eat the memory or the CPU:
-    results of `*`, `**` and `%`, widths given to `center`/`indent`/`format`/`str.format`,
-    integers, loop iterations (every `for` counts against one budget per rendering) and
-    output size (checked by TemplateRenderer while the output streams)."""
-
-    intercepted_binops = frozenset({"*", "**", "%", "+"})
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.loop_work = 0
-        self.globals[LOOP_GUARD] = self._loop_guard
-        for name in ("center", "indent"):
-            self.filters[name] = self._width_checked(self.filters[name])
-        fmt = self.filters["format"]
-        self.filters["format"] = lambda value, *a, **k: fmt(_checked_format(value), *a, **k)
-        replace = self.filters["replace"]
-        self.filters["replace"] = self._replace_checked(replace)
-
-    def _loop_guard(self, iterable: Any) -> Iterator[Any]:
-        for item in iterable:
-            self.loop_work += 1
-            if self.loop_work > MAX_LOOP_ITERATIONS:
-                raise TemplateLimit(f"loops ran over {MAX_LOOP_ITERATIONS:,} iterations")
-            yield item
-
-    @staticmethod
-    def _width_checked(original: Any) -> Any:
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            for value in (*args[1:], *kwargs.values()):
-                if isinstance(value, int) and abs(value) > MAX_PRODUCT:
-                    raise TemplateLimit(f"width {value} is over {MAX_PRODUCT:,}")
-            return original(*args, **kwargs)
-        return checked
-
-    @staticmethod
-    def _replace_checked(original: Any) -> Any:
-        def checked(eval_ctx: Any, value: Any, old: Any, new: Any, *args: Any) -> Any:
-            text, old_text, new_text = str(value), str(old), str(new)
-            grows = max(0, len(new_text) - len(old_text))
-            if grows and len(text) + text.count(old_text or " ") * grows > MAX_PRODUCT * 10:
-                raise TemplateLimit("replace result too large")
-            return original(eval_ctx, value, old, new, *args)
-        checked.jinja_pass_arg = getattr(original, "jinja_pass_arg", None)  # type: ignore[attr-defined]
-        return checked
-
-    def wrap_str_format(self, value: Any) -> Any:
-        wrapped = super().wrap_str_format(value)
-        if wrapped is None:
-            return None
-        _check_widths(value.__self__)  # `'{:>1000000000}'.format(1)`
-        return wrapped
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and isinstance(left, (int, float)):
-            if abs(right) > 1000 and abs(left) > 1:
-                raise TemplateLimit("exponent too large")
-            if isinstance(left, int) and left.bit_length() * right > MAX_INT_BITS:
-                raise TemplateLimit(f"integer result over {MAX_INT_BITS} bits")
-        if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                if (isinstance(seq, (str, list, tuple)) and isinstance(count, int)
-                        and len(seq) * count > MAX_PRODUCT):
-                    raise TemplateLimit("repetition result too large")
-            if (isinstance(left, int) and isinstance(right, int)
-                    and left.bit_length() + right.bit_length() > MAX_INT_BITS + 1):
-                raise TemplateLimit(f"integer result over {MAX_INT_BITS} bits")
-        if operator == "%" and isinstance(left, str):
-            _check_widths(left)
-        return _check_int(super().call_binop(context, operator, left, right))
-
-
-def _checked_format(value: Any) -> Any:
-    if isinstance(value, str):
-        _check_widths(value)
-    return value
-
+    from .sandbox import ManifestSandbox
 
 HIDDEN_ENV = frozenset({"SENTRY_AUTH_TOKEN"})
 """Never visible to templates: a rendered value may end up in a plan, a log or an error."""
@@ -183,13 +76,21 @@ class TemplateContext:
 
 
 class TemplateRenderer:
+    """Renders manifest templates in the bounded sandbox (sandbox.py), made on the first
+    template: a manifest without `{{ }}` never imports jinja2."""
+
     def __init__(self, context: TemplateContext) -> None:
         self.context = context.as_dict()
-        self.environment = _ManifestSandbox(
-            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
-        )
+        self._environment: ManifestSandbox | None = None
         self._compiled: dict[str, jinja2.Template] = {}
         """Compiled templates by source: the same `{{ vars.x }}` recurs in many values."""
+
+    @property
+    def environment(self) -> ManifestSandbox:
+        if self._environment is None:
+            from .sandbox import new_sandbox
+            self._environment = new_sandbox()
+        return self._environment
 
     def render_file(self, text: str, display: str) -> tuple[str | None, Diagnostic | None]:
         """Render a whole `.j2` file (before YAML parsing)."""
@@ -210,58 +111,43 @@ class TemplateRenderer:
     def _compile(self, text: str) -> jinja2.Template:
         template = self._compiled.get(text)
         if template is None:
-            tree = self.environment.parse(text)
-            for loop in tree.find_all(nodes.For):  # every loop counts against the budget
-                loop.iter = nodes.Call(nodes.Name(LOOP_GUARD, "load"), [loop.iter], [],
-                                       None, None, lineno=loop.lineno)
-            code = self.environment.compile(tree, filename=_TEMPLATE_FILE)
-            template = self.environment.template_class.from_code(
-                self.environment, code, self.environment.make_globals(None))
+            template = self.environment.compile_bounded(text)
             if len(self._compiled) < 10_000:
                 self._compiled[text] = template
         return template
 
-    def _stream(self, template: jinja2.Template) -> str:
-        """The rendered text, stopped as soon as it passes MAX_OUTPUT_CHARS."""
-        self.environment.loop_work = 0
-        parts: list[str] = []
-        size = 0
-        for part in template.generate(self.context):
-            size += len(part)
-            if size > MAX_OUTPUT_CHARS:
-                raise TemplateLimit(f"output over {MAX_OUTPUT_CHARS:,} characters")
-            parts.append(part)
-        return "".join(parts)
-
     def _render(self, text: str, span: SourceSpan, *, whole_file: bool) -> str | Diagnostic:
+        import jinja2
+
+        from .sandbox import TemplateLimit, template_line
         try:
-            return self._stream(self._compile(text))
+            return self.environment.render_bounded(self._compile(text), self.context)
         except jinja2.TemplateSyntaxError as error:
             return _diagnostic("template-syntax", f"template syntax error: {error.message}",
                                span, error.lineno, whole_file)
         except TemplateLimit as error:
             return _diagnostic(
-                "template-limit", f"template stopped: {error}", span, _template_line(error),
+                "template-limit", f"template stopped: {error}", span, template_line(error),
                 whole_file, hint="a manifest template is bounded in output size, integer "
                 "size and loop work; generate large data outside dexter")
         except jinja2.exceptions.SecurityError as error:
             return _diagnostic(
                 "template-unsafe",
                 f"template refused by the sandbox: {error}",
-                span, _template_line(error), whole_file,
+                span, template_line(error), whole_file,
                 hint="templates may read vars, env and organization, not Python internals")
         except jinja2.UndefinedError as error:
             return _diagnostic(
                 "template-undefined", f"template error: {plain_undefined(str(error.message))}",
                 span,
-                _template_line(error), whole_file, hint=self._undefined_hint(str(error.message)))
+                template_line(error), whole_file, hint=self._undefined_hint(str(error.message)))
         except RecursionError:
             return _diagnostic("template-error", "template recursion is too deep", span, None,
                                whole_file)
         except Exception as error:  # noqa: BLE001 -- whatever a template expression raises
             return _diagnostic("template-error",
                                f"template error: {type(error).__name__}: {error}", span,
-                               _template_line(error), whole_file)
+                               template_line(error), whole_file)
 
     def _undefined_hint(self, message: str) -> str:
         hidden = next((name for name in HIDDEN_ENV if name in message), None)
@@ -292,17 +178,6 @@ def plain_undefined(message: str) -> str:
         return f"env.{name} is not defined"
     where = _OWNER_WORDS.get(owner, f"a {owner.rsplit('.', 1)[-1]} value")
     return f"{name!r} is not defined in {where}"
-
-
-def _template_line(error: BaseException) -> int | None:
-    """The template line of a runtime error: jinja2 rewrites tracebacks to template lines."""
-    line = None
-    tb = error.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == _TEMPLATE_FILE:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
 
 
 def _diagnostic(code: str, message: str, span: SourceSpan, line: int | None,

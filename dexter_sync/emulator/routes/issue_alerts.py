@@ -26,7 +26,7 @@ from ..store import Store, now_iso
 from ..validation.issue_nodes import label, node_type
 from ..validation.issue_rules import duplicate_of, resolve_slack, validate_rule
 from ..views import context_of, list_response
-from .tasks import poll_task, start_task
+from .tasks import COMPLETERS, poll_task, start_task
 
 KIND = "issue_rule"
 
@@ -145,6 +145,9 @@ def complete_task(store: Store, org: dict[str, Any], task: dict[str, Any]) -> di
     return save_rule(store, org, project, rule, old, payload["actor"])
 
 
+COMPLETERS["issue"] = complete_task
+
+
 async def rule_index(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
     project = project_of(request, org)
@@ -187,7 +190,7 @@ async def rule_task(request: Request) -> Response:
     project = project_of(request, org)
     quirks = request.app.state.config.quirks
     task = poll_task(store, org, request.path_params["task_uuid"], "issue", project["id"],
-                     quirks, complete_task)
+                     quirks)
     if task is None:
         raise not_found()
     rule = store.get(KIND, task["ruleId"]) if task["ruleId"] else None

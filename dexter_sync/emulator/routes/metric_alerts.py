@@ -24,7 +24,7 @@ from ..store import Store, now_iso
 from ..validation.fields import convert_keys
 from ..validation.metric_rules import resolution_for, resolve_slack, validate_rule
 from ..views import context_of, list_response
-from .tasks import poll_task, start_task
+from .tasks import COMPLETERS, poll_task, start_task
 
 KIND = "metric_rule"
 
@@ -187,6 +187,9 @@ def complete_task(store: Store, org: dict[str, Any], task: dict[str, Any]) -> di
     return save_rule(store, org, rule, old, payload["actor"])
 
 
+COMPLETERS["metric"] = complete_task
+
+
 def _rule_of(request: Request, org: dict[str, Any]) -> dict[str, Any]:
     return object_of(request, org, KIND, "rule_id")
 
@@ -249,7 +252,7 @@ async def rule_task(request: Request) -> Response:
     org, store = org_of(request), store_of(request)
     project = project_of(request, org)
     task = poll_task(store, org, request.path_params["task_uuid"], "metric", project["id"],
-                     request.app.state.config.quirks, complete_task)
+                     request.app.state.config.quirks)
     if task is None:
         raise not_found()
     rule = store.get(KIND, task["ruleId"]) if task["ruleId"] else None
