@@ -6,10 +6,10 @@ one-second window of 40 requests aligned to the clock, at most 25 requests in fl
 `dexter plan` runs as a process too (its start included), with manifests that prune every
 kind, so it reads every object.
 
-What "requests / rate" means here: N requests at L per fixed window W go out in ceil(N/L)
-windows; started at a window's beginning, the last batch leaves ceil(N/L)-1 windows later
-and the last partial window counts for its share, (N mod L)/L of W: N/L windows in all, the
-same as N / rate. A run that starts in the middle of a window may send its first batch
+What "requests / rate" means here: N requests at L per fixed window W go out in
+K = ceil(N/L) windows; started at a window's beginning, the last batch leaves K-1 windows
+later, and the last window counts for its share, (N - (K-1)·L)/L of W: N/L windows in all,
+the same as N / rate. A run that starts in the middle of a window may send its first batch
 before the first reset and so finish sooner; one whose start-up straddles a reset loses
 that window. So the plans start at evenly spread points of the window (`--runs` of them,
 the first at a window's beginning) and the figure to meet is their mean, as a user starting
