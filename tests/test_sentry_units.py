@@ -232,6 +232,23 @@ def test_limiter_fills_each_window_and_starts_the_next_at_its_reset():
     assert sent[:10] == [1000.0] * 10  # no spreading inside a window
 
 
+def test_limiter_without_pacing_ignores_a_spent_budget():
+    """The embedded emulator announces limits it does not enforce: with pacing off, a spent
+    window neither delays the next request nor leaves `acquire` spinning on a reset that
+    never comes (the clock stands still here, as it does between two quick requests)."""
+    clock = FakeClock(1000.0)
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep, pacing=False)
+
+    async def two() -> None:
+        ticket = await limiter.acquire("GET x/")
+        limiter.release("GET x/", ticket, _headers(1, 0, 1001, concurrent=1))
+        await asyncio.wait_for(limiter.acquire("GET x/"), 5)  # a bound: hung before
+
+    asyncio.run(two())
+    assert clock.now == 1000.0 and limiter.waited == 0
+    assert limiter.budgets["GET x/"].in_flight == 1
+
+
 def test_breaker_opens_fails_fast_and_closes_after_a_probe():
     clock = FakeClock(0.0)
     breaker = CircuitBreaker("sentry.test", failure_threshold=3, cooldown=5.0, clock=clock)

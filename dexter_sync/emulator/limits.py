@@ -100,25 +100,36 @@ class RateLimiter:
 
 @dataclass
 class RequestCounters:
-    """Requests per route template + method + status, and refusals by the limiter."""
+    """Requests per route template + method + status, refusals by the limiter, and when the
+    first and the last answer went out (epoch seconds: a benchmark splits a client's run
+    into its start-up, its requests and what it did after the last answer)."""
 
     counts: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+    clock: Callable[[], float] = time.time
+    first_at: float | None = None
+    last_at: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, method: str, template: str, status: int) -> None:
+        now = self.clock()
         with self._lock:
             self.counts[(method, template, status)] += 1
+            if self.first_at is None:
+                self.first_at = now
+            self.last_at = now
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             items = sorted(self.counts.items())
+            first_at, last_at = self.first_at, self.last_at
         routes: dict[str, dict[str, int]] = {}
         for (method, template, status), n in items:
             routes.setdefault(f"{method} {template}", {})[str(status)] = n
         return {"total": sum(n for _, n in items),
                 "rate_limited": sum(n for (_, _, s), n in items if s == 429),
-                "routes": routes}
+                "routes": routes, "first_at": first_at, "last_at": last_at}
 
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.first_at = self.last_at = None

@@ -162,8 +162,8 @@ class RateLimiter:
     clock: Clock = time.time
     sleep: Sleep = asyncio.sleep
     pacing: bool = True
-    """False: ignore announced budgets (the embedded emulator announces limits it does not
-    enforce); a 429 still blocks the endpoint until its reset."""
+    """False: ignore announced budgets and concurrency caps (the embedded emulator announces
+    limits it does not enforce); a 429 still blocks the endpoint until its reset."""
     max_wait: float = MAX_WAIT
     """A single wait longer than this raises RateLimitWaitTooLong instead of sleeping."""
     announce: Callable[[str], None] | None = None
@@ -195,7 +195,7 @@ class RateLimiter:
                     self.waited += wait
                     await self.sleep(wait)
                     continue
-                if budget.has_slot():
+                if not self.pacing or budget.has_slot():
                     return budget.on_send(now)
                 freed.clear()
                 # a finished request frees a slot or headroom; the window's reset frees
