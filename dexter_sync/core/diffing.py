@@ -10,9 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.helper import NotPresent
-
 from .changes import FieldChange
 from .sources import FieldPath
 
@@ -39,6 +36,8 @@ def restrict(live: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, A
 
 
 def _value(value: Any) -> Any:
+    from deepdiff.helper import NotPresent  # loaded by diff_fields already
+
     return None if isinstance(value, NotPresent) else value
 
 
@@ -49,6 +48,9 @@ def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[Fi
     """
     if before == after:
         return ()
+    # deepdiff costs ~45 ms of start-up: a quiet plan (the common CI case) never loads it
+    from deepdiff import DeepDiff
+
     found = DeepDiff(
         dict(before), dict(after), view="tree", ignore_numeric_type_changes=True,
         verbose_level=2,
