@@ -128,6 +128,27 @@ def test_slack_rule_answered_202_is_followed_until_the_task_succeeds(emu, tmp_pa
     assert "rule-task" in polled
 
 
+def test_slack_metric_rule_answered_202_reports_the_rule_its_task_created(emu, tmp_path):
+    """The metric task endpoint puts the rule under `alertRule` (the issue-rule one under
+    `rule`): the report names the id of the rule the task created."""
+    emu.ensure_names(integrations=[("slack", "Acme Slack")],
+                     slack_channels=[("Acme Slack", "#alerts")])
+    root = tmp_path / "m"
+    root.mkdir()
+    (root / "dexter.yaml").write_text("version: 1\norganization: acme\ninclude: ['*.yaml']\n")
+    (root / "rules.yaml").write_text(
+        "metric_alerts:\n  - name: paged\n    project: backend\n    aggregate: count()\n"
+        "    time_window: 5m\n    triggers:\n      critical:\n        threshold: 100\n"
+        "        actions: [{slack: {channel: '#alerts', workspace: Acme Slack}}]\n")
+    emu.set_quirks(slack_async=True, channel_listing=False, slack_task_polls=2)
+    result = dexter(emu, "apply", str(root), "--auto-approve", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    [change] = json.loads(result.stdout)["changes"]
+    [rule] = list_all(emu, f"organizations/{emu.organization}/alert-rules/")
+    assert (change["status"], change["live_id"]) == ("applied", rule["id"])
+    assert "alert-rule-task" in json.dumps(emu.counters())
+
+
 def test_issue_alert_exact_duplicate_is_a_conflict_with_sentrys_text(emu, tmp_path):
     twin = ("  - name: i-twin\n    project: backend\n    action_match: any\n"
             "    conditions:\n      - event_frequency: {value: 1000, interval: 1h}\n"

@@ -133,6 +133,9 @@ class ResourceKind(ABC, Generic[E]):
     task_segment: ClassVar[str | None] = None
     """Path segment of Sentry's task endpoint when a write may answer 202 `{"uuid"}`
     (`rule-task`, `alert-rule-task`): `projects/{org}/{project}/<segment>/{uuid}/`."""
+    task_rule_field: ClassVar[str] = "rule"
+    """Where that endpoint's answer puts the rule it created (`alertRule` for metric alerts;
+    Sentry's project_alert_rule_task_details.py)."""
     id_path_segments: ClassVar[tuple[str, ...]] = ()
     """Path segments always followed by an identifier in this kind's endpoints (release
     versions, task uuids): rate-limit route keys treat the next segment as `{id}`."""

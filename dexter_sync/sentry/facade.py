@@ -113,12 +113,13 @@ class SentryFacade:
 
     async def poll_task(self, project: str, uuid: str, *, kind: str,
                         timeout: float = TASK_TIMEOUT) -> dict[str, Any]:
-        """Follow a 202 `{"uuid"}` rule task until it succeeds; its body (`status`, `rule`).
+        """Follow a 202 `{"uuid"}` rule task until it succeeds: `{"status", "rule"}`, the rule
+        read from where the kind's endpoint puts it (`task_rule_field`).
 
         Raises SentryError when the task fails (with Sentry's error text) or stays pending
         past `timeout`.
         """
-        segment = get_kind(kind).task_segment
+        segment, field = get_kind(kind).task_segment, get_kind(kind).task_rule_field
         if segment is None:
             raise SentryError(f"Sentry answered a write of {kind} with a task ({uuid}), "
                               "but that kind has no task endpoint", code="task-failed")
@@ -130,7 +131,7 @@ class SentryFacade:
             body = (await self.gateway.request(ApiRequest("GET", path))).body or {}
             status = body.get("status") if isinstance(body, dict) else None
             if status == "success":
-                return body
+                return {"status": status, "rule": body.get(field)}
             if status == "failed":
                 raise SentryError(f"Sentry's {segment} {uuid} for {kind} in {project} failed: "
                                   f"{body.get('error') or 'no reason given'}", code="task-failed")

@@ -192,6 +192,7 @@ class MetricAlertKind(ResourceKind[MetricAlertEntry]):
     live_optional_fields = ("event_types",)
     canonical_reuses_payload = True
     task_segment = "alert-rule-task"
+    task_rule_field = "alertRule"
     id_path_segments = ("alert-rule-task",)
 
     def key(self, entry: MetricAlertEntry) -> str:
