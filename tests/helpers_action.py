@@ -262,6 +262,8 @@ def runner_env(*, workspace: Path, event_path: Path, event_name: str, api_url: s
         "GITHUB_REPOSITORY": "acme/sentry-config", "GITHUB_SHA": "9" * 40,
         "GITHUB_API_URL": api_url, "GITHUB_SERVER_URL": api_url,
         "GITHUB_RUN_ID": "7001", "GITHUB_ACTION_PATH": str(ROOT), "RUNNER_TEMP": str(temp),
+        # the test command's coverage follows the steps' processes (nothing dexter reads)
+        **{k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")},
         **extra,
     }
 
