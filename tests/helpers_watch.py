@@ -238,9 +238,13 @@ def watching(emu: Emulator, manifests: Path, *args: str, interval: str = "300ms"
             daemon.url = poll(serving, what="the serving line")
         yield daemon
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        if proc.poll() is None:  # a clean stop first: the daemon's coverage data is saved
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
         for stream in (proc.stdout, proc.stderr):
             if stream:
                 stream.close()
