@@ -13,12 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..core.directory import Directory
 from ..core.state import DesiredState
 from ..kinds.issue_alerts.model import IssueAlertEntry
 from ..kinds.issue_alerts.nodes import node_friendly
 from ..kinds.metric_alerts.actions import action_friendly, action_payload
 from ..kinds.metric_alerts.model import MetricAlertEntry
+from ..kinds.monitors.metric import MetricMonitorEntry
 from ..kinds.registry import get_kind
 
 TRIGGERS = {"first_seen_event", "regression_event", "reappeared_event",
@@ -80,10 +83,12 @@ def issue_alert(entry: IssueAlertEntry, directory: Directory) -> dict[str, Any]:
     triggers: list[Any] = []
     filters: list[Any] = []
     for node in payload.get("conditions") or []:
-        _, friendly = node_friendly(node, directory, defaults=False)
+        role, friendly = node_friendly(node, directory, defaults=False)
         short, params = _short(friendly)
         if short in TRIGGERS:
             triggers.append(short)
+        elif role == "filter":  # event_attribute: a filter Sentry accepts under conditions
+            filters.append(_filter(short, params))
         else:
             filters.append(_frequency(short, params))
     for node in payload.get("filters") or []:
@@ -223,6 +228,7 @@ def metric_alert(entry: MetricAlertEntry, directory: Directory
     triggers = entry.trigger_list()
     if detection != "dynamic":
         monitor["triggers"] = {label: {"threshold": value} for label, value, _ in triggers}
+    _check_monitor(monitor)
     by_label = {label: [_metric_action(a, label, directory) for a in actions]
                 for label, _, actions in triggers}
     critical, warning = by_label.get("critical", []), by_label.get("warning", [])
@@ -234,6 +240,16 @@ def metric_alert(entry: MetricAlertEntry, directory: Directory
             {"conditions": [{"issue_priority_greater_or_equal": 75}], "actions": critical},
             {"conditions": [{"issue_priority_greater_or_equal": 50}], "actions": warning}]
     return monitor, _common(entry, alert)
+
+
+def _check_monitor(monitor: dict[str, Any]) -> None:
+    """A legacy rule may use windows a metric monitor does not offer (time_window 3m,
+    comparison_delta 2d): refuse it here rather than write a manifest that cannot load."""
+    try:
+        MetricMonitorEntry.model_validate({k: v for k, v in monitor.items() if k != "type"})
+    except ValidationError as error:
+        reason = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise Unconvertible(f"no metric monitor matches it: {reason}") from None
 
 
 def _metric_action(action: Any, label: str, directory: Directory) -> dict[str, Any]:
