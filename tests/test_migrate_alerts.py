@@ -156,3 +156,86 @@ def test_auto_migrated_twins_export_and_plan_quiet(monkeypatch, tmp_path):
         plan = asyncio.run(plan_only(emu, tmp_path / "exported"))
         assert not plan.has_changes, render_json(plan)
         assert plan.unchanged == 3
+
+
+ISSUES_ONLY = LEGACY[LEGACY.index("issue_alerts:"):]
+
+
+def workflows_named(emu, name: str) -> list[dict]:
+    return [w for w in list_all(emu, "organizations/acme/workflows/") if w["name"] == name]
+
+
+def is_twin(emu, workflow: dict) -> bool:
+    """A workflow with a legacy mapping row is an auto-migrated twin."""
+    mapped = emu.client().get("organizations/acme/alert-rule-workflow/",
+                              params={"workflow_id": workflow["id"]})
+    return mapped.status_code == 200
+
+
+def test_waves_run_again_do_nothing_twice_and_leave_rules_outside_the_run_alone(
+        monkeypatch, tmp_path):
+    """A wave run again finds its objects made; manifests migrated one file at a time leave
+    the other rules' twins (and their new, disabled objects) as they are; a twin whose
+    delete answer was lost is already gone when the delete is retried."""
+    legacy = write(tmp_path / "legacy", {"rules.yaml": LEGACY})
+    issues = write(tmp_path / "issues", {"rules.yaml": ISSUES_ONLY})
+    with prepared_emulator(monkeypatch) as emu:
+        apply_sync(emu, legacy)
+        emu.admin.put("alerting/", json={"migrated": True})
+        assert asyncio.run(cut_over(emu, legacy, "create")) == [
+            "create: 3 new objects created disabled"]
+        assert asyncio.run(cut_over(emu, legacy, "create")) == [
+            "create: 0 new objects created disabled"]
+        seen: list[str] = []
+
+        async def after(wave: str) -> None:
+            seen.append(wave)
+            if wave == "switch":  # every DELETE commits, then its answer is lost
+                emu.set_faults(methods="DELETE", lost_response_rate=1.0, seed=1)
+
+        lines = asyncio.run(cut_over(emu, issues, "retire", after))
+        emu.clear_faults()
+        assert seen == ["create", "switch", "retire"]
+        assert lines == ["create: 0 new objects created disabled",
+                         "switch: 1 rules now served by their new alerts",
+                         "retire: 1 twins deleted"]
+        [served] = workflows_named(emu, "new issues")
+        assert served["enabled"] and not is_twin(emu, served)
+        checkout = workflows_named(emu, "checkout errors")
+        assert sorted((is_twin(emu, w), w["enabled"]) for w in checkout) == [
+            (False, False), (True, True)]  # its twin still fires, its new alert waits
+        assert enabled_metric_monitors(emu) == Counter({"checkout errors": 1})
+
+
+def test_a_wave_refuses_when_sentry_changed_since_the_wave_before(monkeypatch, tmp_path):
+    """Each wave reads Sentry again: a new alert deleted after `create` stops `switch`; a
+    twin turned back on after `switch` stops `retire` (it would delete a firing rule)."""
+    legacy = write(tmp_path / "legacy", {"rules.yaml": LEGACY})
+    with prepared_emulator(monkeypatch) as emu:
+        apply_sync(emu, legacy)
+        emu.admin.put("alerting/", json={"migrated": True})
+
+        def delete_new_alert(wave: str) -> None:
+            [new] = [w for w in workflows_named(emu, "new issues") if not is_twin(emu, w)]
+            emu.client().delete(f"organizations/acme/workflows/{new['id']}/").raise_for_status()
+
+        with pytest.raises(DexterError) as refused:
+            asyncio.run(cut_over(emu, legacy, "switch", delete_new_alert))
+        assert refused.value.code == "migration-blocked"
+        assert str(refused.value) == ("cannot switch: no new alert yet for new issues (run "
+                                      "the create wave first)")
+        assert enabled_alerts(emu) == Counter(RULES)  # the twins, untouched
+
+        def twin_back_on(wave: str) -> None:
+            if wave == "switch":
+                [twin] = [w for w in workflows_named(emu, "new issues") if is_twin(emu, w)]
+                emu.client().put("organizations/acme/workflows/", params={"id": [twin["id"]]},
+                                 json={"enabled": True}).raise_for_status()
+
+        with pytest.raises(DexterError) as refused:
+            asyncio.run(cut_over(emu, legacy, "retire", twin_back_on))
+        assert refused.value.code == "migration-blocked"
+        assert str(refused.value) == ("cannot retire the twins of new issues: their new "
+                                      "alerts are not serving yet (run the switch wave first)")
+        names = Counter(w["name"] for w in list_all(emu, "organizations/acme/workflows/"))
+        assert names == Counter({"new issues": 2, "checkout errors": 2})  # none deleted

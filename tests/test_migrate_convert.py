@@ -17,6 +17,7 @@ from dexter_sync.kinds.alerts.kind import AlertEntry
 from dexter_sync.kinds.monitors.metric import MetricMonitorEntry
 from dexter_sync.manifest import load_manifests
 from dexter_sync.migration.convert import Converted, convert
+from dexter_sync.migration.files import MARKER, render, write
 
 DIRECTORY = Directory(
     "acme", projects={"backend": "1"}, teams={"platform": "1001"},
@@ -46,6 +47,7 @@ class PlainDumper(yaml.SafeDumper):
 def converted(tmp_path: Path, sections: dict[str, list[dict[str, Any]]],
               directory: Directory = DIRECTORY) -> Converted:
     """Convert legacy manifests; every converted entry must load in the new model."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "dexter.yaml").write_text("version: 1\norganization: acme\n"
                                           "include: ['*.yaml']\n")
     (tmp_path / "rules.yaml").write_text(yaml.dump(sections, Dumper=PlainDumper,
@@ -421,3 +423,23 @@ def test_resources_other_than_legacy_alerts_are_left_alone(tmp_path):
     assert [a["name"] for a in out.alerts] == ["rule"]
     assert out.monitors == [] and out.problems == []
     assert out.sources == {"rule": "issue_alert/backend/rule"}
+
+
+# ---- the written manifest -----------------------------------------------------------------
+
+def test_written_manifest_replaces_only_its_own_file_and_loads_as_alerts(tmp_path):
+    out = converted(tmp_path / "legacy", {"issue_alerts": [issue_rule()]})
+    text = render(out, None)  # no monitors, no schema modeline
+    assert text == (f"{MARKER} from the issue_alerts/metric_alerts manifests next to it.\n"
+                    "alerts:\n- name: rule\n  projects:\n  - backend\n  triggers:\n"
+                    "  - first_seen_event\n  trigger_match: all\n  actions:\n  - email:\n"
+                    "      team: platform\n")
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "dexter.yaml").write_text("version: 1\norganization: acme\ninclude: ['*.yaml']\n")
+    target = new / "alerts.yaml"
+    target.write_text(f"{MARKER} from an earlier run.\nalerts: []\n")
+    write(target, text)
+    assert target.read_text() == text
+    [resource] = load_manifests(new).resources
+    assert (resource.kind, resource.key) == ("alert", "rule")
