@@ -29,12 +29,16 @@ class Hostile:
     hostile_path: str = "/alert-rules/"
     bytes_sent: int = 0
     requests: list[str] = field(default_factory=list)
+    """`METHOD /path?query` of every request, in order."""
 
 
-def send_json(handler: BaseHTTPRequestHandler, status: int, body: object) -> None:
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: object,
+              headers: dict[str, str] | None = None) -> None:
     data = json.dumps(body).encode()
     handler.send_response(status)
     handler.send_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
     handler.send_header("Content-Length", str(len(data)))
     handler.end_headers()
     handler.wfile.write(data)
@@ -51,13 +55,18 @@ def hostile_server() -> Iterator[Hostile]:
             pass
 
         def do_GET(self) -> None:
-            state.requests.append(self.path)
+            state.requests.append(f"{self.command} {self.path}")
             path = self.path.split("?")[0]
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:  # a write's body, read so the connection can be reused
+                self.rfile.read(length)
             if state.behaviour is not None and state.hostile_path in path:
                 state.behaviour(self)
                 return
             body = next((v for k, v in DIRECTORY.items() if path.endswith(k)), [])
             send_json(self, 200, body)
+
+        do_POST = do_PUT = do_DELETE = do_GET
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
@@ -78,6 +87,21 @@ def html_page(handler: BaseHTTPRequestHandler) -> None:
     handler.send_header("Content-Length", str(len(data)))
     handler.end_headers()
     handler.wfile.write(data)
+
+
+Answer = tuple[int, object, dict[str, str]]
+
+
+def scripted(answers: dict[str, Answer]) -> Callable[[BaseHTTPRequestHandler], None]:
+    """Answers `"METHOD /path/"` (the path without its query) from `answers`: a server
+    whose every answer a test chose; anything else is a 404."""
+
+    def behaviour(handler: BaseHTTPRequestHandler) -> None:
+        key = f"{handler.command} {handler.path.split('?')[0]}"
+        status, body, headers = answers.get(key, (404, {"detail": "Not found"}, {}))
+        send_json(handler, status, body, headers)
+
+    return behaviour
 
 
 def redirect(handler: BaseHTTPRequestHandler) -> None:

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import tempfile
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dexter_sync.core.directory import Directory
 from dexter_sync.emulator.testing import EmulatorHandle, running_emulator
 from dexter_sync.selftest.contract import (
     ContractContext,
     exact_duplicate,
     external_issue_listings,
     pagination_link,
+    rate_limit_headers,
     slack_task,
     threshold_translation,
 )
@@ -29,8 +33,14 @@ from dexter_sync.selftest.results import CheckFailed, CheckSkipped
 from dexter_sync.selftest.runner import discover_target
 from dexter_sync.selftest.samples import Target, build_samples
 from dexter_sync.selftest.sandbox import Sandbox
-from dexter_sync.selftest.traps import aggregate_display
+from dexter_sync.selftest.traps import (
+    aggregate_display,
+    event_types_detail_only,
+    issue_rule_read_forms,
+)
 from dexter_sync.sentry.connect import open_facade
+from tests import hostile_http
+from tests.hostile_http import hostile_server
 from tests.test_apply_support import FAST
 
 RUN_ID = "0a1b2c3d"
@@ -206,3 +216,133 @@ def test_a_plan_that_cannot_be_made_fails_every_create(emu, tmp_path):
                                  "/api/0/organizations/acme/discover/saved/")
                for _, name, _, detail in results if name == "create")
     assert len(results) == 2  # nothing else ran
+
+
+# ---- a server out of the contract: the check fails naming the request and the difference -
+
+API = "/api/0/organizations/acme"
+RULES = f"{API}/alert-rules/"
+ISSUE_RULES = "/api/0/projects/acme/backend/rules/"
+PROJECTS = f"{API}/projects/"
+GONE = (200, {}, {})
+NOW = str(int(time.time()))
+LINK = '<{u}>; rel="previous"; results="{p}"; cursor="0:0:1", <{u}>; rel="next"; ' \
+       'results="{n}"; cursor="0:1:0"'
+
+
+def link(previous: str = "false", nxt: str = "true") -> dict[str, str]:
+    return {"Link": LINK.format(u="http://sentry.example" + PROJECTS, p=previous, n=nxt)}
+
+
+def rule_answers(created: object, listed: object, detail: object, path: str = RULES
+                 ) -> dict[str, hostile_http.Answer]:
+    return {f"POST {path}": (201, created, {}), f"GET {path}": (200, listed, {}),
+            f"GET {path}7/": (200, detail, {}), f"DELETE {path}7/": GONE}
+
+
+SENT_AGGREGATE = "count_unique(tags[sentry:user])"
+OUT_OF_CONTRACT = [
+    pytest.param(aggregate_display, RULES, rule_answers({}, [], {}),
+                 f"request: POST {RULES}; no rule in the answer: {{}}", id="no-rule-answered"),
+    pytest.param(aggregate_display, RULES, rule_answers(
+        {"id": 7, "aggregate": SENT_AGGREGATE}, [], {"id": 7, "aggregate": "count_unique(user)"}),
+        f"request: POST {RULES} with aggregate '{SENT_AGGREGATE}'; expected "
+        f"'count_unique(user)' in the answer and the detail, got ('{SENT_AGGREGATE}', "
+        "'count_unique(user)') (REFERENCE.md §14.4)", id="aggregate-as-sent"),
+    pytest.param(event_types_detail_only, RULES, rule_answers({"id": 7}, [{"id": 8}], {"id": 7}),
+                 f"request: GET {RULES}; the new rule is not listed", id="not-listed"),
+    pytest.param(event_types_detail_only, RULES, rule_answers(
+        {"id": 7}, [{"id": 7, "eventTypes": ["error"]}], {"id": 7, "eventTypes": ["error"]}),
+        f"request: POST {RULES} with eventTypes ['error']; expected no eventTypes in the list "
+        "item and ['error'] in the detail, got ['error'] and ['error'] (REFERENCE.md §1.5)",
+        id="event-types-listed"),
+    pytest.param(issue_rule_read_forms, ISSUE_RULES, rule_answers({}, [], {}, ISSUE_RULES),
+                 f"request: POST {ISSUE_RULES}; no rule in the answer: {{}}",
+                 id="no-issue-rule-answered"),
+    pytest.param(issue_rule_read_forms, ISSUE_RULES, rule_answers(
+        {"id": 7}, [], {"conditions": [{"id": "first-seen"}],
+                        "actions": [{"id": "mail", "name": "Send", "uuid": "not-a-uuid"}]},
+        ISSUE_RULES),
+        f"request: GET {ISSUE_RULES}7/; expected every node with a `name` and "
+        "every action with a `uuid`; without a name: ['first-seen'], bad uuids: "
+        "['not-a-uuid'] (REFERENCE.md §2.3, §14.5)", id="nodes-unnamed"),
+    pytest.param(pagination_link, PROJECTS, {f"GET {PROJECTS}": (200, [{"id": 1}], {})},
+                 f"request: GET {PROJECTS}; no Link header in the answer", id="no-link"),
+    pytest.param(pagination_link, PROJECTS, {f"GET {PROJECTS}": (200, [{"id": 1}], {
+        "Link": '<http://x/>; rel="next"; results="true"; cursor="0:1:0"'})},
+        f"request: GET {PROJECTS}; expected Link entries previous, next; got ['next'] in "
+        "'<http://x/>; rel=\"next\"; results=\"true\"; cursor=\"0:1:0\"'", id="link-next-only"),
+    pytest.param(pagination_link, PROJECTS,
+                 {f"GET {PROJECTS}": (200, [{"id": 1}], link(previous="true"))},
+                 f"request: GET {PROJECTS}; the first page's previous link says "
+                 "results='true', expected \"false\"", id="previous-on-page-one"),
+    pytest.param(pagination_link, PROJECTS,
+                 {f"GET {PROJECTS}": (200, [{"id": 1}, {"id": 2}], link())},
+                 f"request: GET {PROJECTS}; expected an array of at most 1 item, got list of 2",
+                 id="per-page-ignored"),
+    pytest.param(pagination_link, PROJECTS, {f"GET {PROJECTS}": (200, [{"id": 1}], link())},
+                 f"request: GET /api/0/organizations/acme/projects/?cursor=0:1:0; the next page "
+                 "repeats the first or is not an array", id="page-two-repeats"),
+    pytest.param(rate_limit_headers, PROJECTS, {f"GET {PROJECTS}": (200, [], {
+        "X-Sentry-Rate-Limit-Limit": "40", "X-Sentry-Rate-Limit-Reset": NOW})},
+        f"request: GET {PROJECTS}; has ['x-sentry-rate-limit-limit', "
+        "'x-sentry-rate-limit-reset'] but not ['x-sentry-rate-limit-remaining']",
+        id="rate-headers-partial"),
+    pytest.param(rate_limit_headers, PROJECTS, {f"GET {PROJECTS}": (200, [], {
+        "X-Sentry-Rate-Limit-Limit": "40", "X-Sentry-Rate-Limit-Remaining": "many",
+        "X-Sentry-Rate-Limit-Reset": NOW})},
+        f"request: GET {PROJECTS}; not an integer: x-sentry-rate-limit-remaining='many'",
+        id="rate-remaining-not-a-number"),
+    pytest.param(rate_limit_headers, PROJECTS, {f"GET {PROJECTS}": (200, [], {
+        "X-Sentry-Rate-Limit-Limit": "40", "X-Sentry-Rate-Limit-Remaining": "39",
+        "X-Sentry-Rate-Limit-Reset": "5"})},
+        f"request: GET {PROJECTS}; X-Sentry-Rate-Limit-Reset=5 is not epoch seconds near now",
+        id="rate-reset-not-epoch"),
+]
+
+
+def run_against(server: hostile_http.Hostile, check: Callable[[ContractContext], Awaitable[str]]
+                ) -> str:
+    """One check against a server whose answers the test chose."""
+    target = Target(sandbox=Sandbox(RUN_ID), directory=Directory(
+        "acme", projects={"backend": "1"}, teams={"platform": "1001"}), project="backend",
+        team="platform", member=None, environment=None, issue="77")
+
+    async def main() -> str:
+        async with open_facade(sentry_url=server.url, organization="acme", settings=FAST,
+                               notify=lambda _: None) as facade:
+            desired = write_and_load(Path(tempfile.mkdtemp()), "acme", [])
+            return await check(ContractContext(facade, target, desired, read_only=False))
+    return asyncio.run(main())
+
+
+@pytest.fixture(scope="module")
+def scripted_server() -> Iterator[hostile_http.Hostile]:
+    with hostile_server() as server:
+        yield server
+
+
+def answering(server: hostile_http.Hostile, path: str, answers: dict[str, hostile_http.Answer]
+              ) -> hostile_http.Hostile:
+    server.hostile_path, server.behaviour = path, hostile_http.scripted(answers)
+    server.requests.clear()
+    return server
+
+
+@pytest.mark.parametrize(("check", "path", "answers", "message"), OUT_OF_CONTRACT)
+def test_an_answer_out_of_the_contract_fails_the_check_naming_it(scripted_server, check, path,
+                                                                 answers, message):
+    server = answering(scripted_server, path, answers)
+    with pytest.raises(CheckFailed) as failed:
+        run_against(server, check)
+    assert str(failed.value) == message
+    if f"POST {path}" in answers and answers[f"POST {path}"][1]:  # a rule was made: deleted
+        assert server.requests[-1] == f"DELETE {path}7/"
+
+
+def test_a_target_without_rate_limit_headers_skips_their_check(scripted_server):
+    server = answering(scripted_server, PROJECTS, {f"GET {PROJECTS}": (200, [], {})})
+    with pytest.raises(CheckSkipped) as skipped:
+        run_against(server, rate_limit_headers)
+    assert str(skipped.value) == (f"GET {PROJECTS} carries no rate-limit headers (self-hosted "
+                                  "Sentry does not rate-limit)")
