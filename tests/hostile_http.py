@@ -92,13 +92,19 @@ def html_page(handler: BaseHTTPRequestHandler) -> None:
 Answer = tuple[int, object, dict[str, str]]
 
 
-def scripted(answers: dict[str, Answer]) -> Callable[[BaseHTTPRequestHandler], None]:
+def scripted(answers: dict[str, Answer | list[Answer]]
+             ) -> Callable[[BaseHTTPRequestHandler], None]:
     """Answers `"METHOD /path/"` (the path without its query) from `answers`: a server
-    whose every answer a test chose; anything else is a 404."""
+    whose every answer a test chose; a list is answered in turn (its last one repeats);
+    anything else is a 404."""
+    turns = {key: list(value) for key, value in answers.items() if isinstance(value, list)}
 
     def behaviour(handler: BaseHTTPRequestHandler) -> None:
         key = f"{handler.command} {handler.path.split('?')[0]}"
-        status, body, headers = answers.get(key, (404, {"detail": "Not found"}, {}))
+        answer = answers.get(key, (404, {"detail": "Not found"}, {}))
+        if key in turns:
+            answer = turns[key].pop(0) if len(turns[key]) > 1 else turns[key][0]
+        status, body, headers = answer  # type: ignore[misc]
         send_json(handler, status, body, headers)
 
     return behaviour

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dexter_sync.core.directory import Directory
+from dexter_sync.core.directory import Directory, Integration
 from dexter_sync.emulator.testing import EmulatorHandle, running_emulator
 from dexter_sync.selftest.contract import (
     ContractContext,
@@ -24,6 +24,7 @@ from dexter_sync.selftest.contract import (
     external_issue_listings,
     pagination_link,
     rate_limit_headers,
+    release_208,
     slack_task,
     threshold_translation,
 )
@@ -301,11 +302,12 @@ OUT_OF_CONTRACT = [
 ]
 
 
-def run_against(server: hostile_http.Hostile, check: Callable[[ContractContext], Awaitable[str]]
-                ) -> str:
+def run_against(server: hostile_http.Hostile, check: Callable[[ContractContext], Awaitable[str]],
+                integrations: list[Integration] = []) -> str:
     """One check against a server whose answers the test chose."""
     target = Target(sandbox=Sandbox(RUN_ID), directory=Directory(
-        "acme", projects={"backend": "1"}, teams={"platform": "1001"}), project="backend",
+        "acme", projects={"backend": "1"}, teams={"platform": "1001"},
+        integrations={i.id: i for i in integrations}), project="backend",
         team="platform", member=None, environment=None, issue="77")
 
     async def main() -> str:
@@ -346,3 +348,98 @@ def test_a_target_without_rate_limit_headers_skips_their_check(scripted_server):
         run_against(server, rate_limit_headers)
     assert str(skipped.value) == (f"GET {PROJECTS} carries no rate-limit headers (self-hosted "
                                   "Sentry does not rate-limit)")
+
+
+RELEASES = f"{API}/releases/"
+ISSUE = f"{API}/issues/77/"
+LINK_PUT = f"{ISSUE}integrations/24006/"
+LINKED = (200, {"id": 9, "integrationId": 24006, "key": "K-1"}, {})
+LISTED = {"integrationIssues": [{"key": "K-1", "id": "9", "integrationName": "Acme Jira"}]}
+RELEASE_BODY = {"version": f"dexter-selftest-{RUN_ID}-208", "projects": ["backend"]}
+WRITES_OUT_OF_CONTRACT = [
+    pytest.param(release_208, {f"POST {RELEASES}": (201, {"id": 5}, {})},
+                 f"request: POST {RELEASES} twice with {RELEASE_BODY}; expected statuses "
+                 "(201, 208), got (201, 201)", id="release-created-twice"),
+    pytest.param(release_208, {f"POST {RELEASES}": [(201, {"id": "5"}, {}),
+                                                    (208, {"id": "5"}, {})]},
+                 f"request: POST {RELEASES}; expected one integer id in both answers "
+                 "(REFERENCE.md §14.11), got ['5', '5']", id="release-id-a-string"),
+    pytest.param(exact_duplicate, {f"POST {ISSUE_RULES}": (201, {"id": 7}, {}),
+                                   f"DELETE {ISSUE_RULES}7/": GONE},
+                 f"request: POST {ISSUE_RULES}; expected 200 with the rule (REFERENCE.md "
+                 "§14.6), got 201 {'id': 7}", id="issue-rule-created-201"),
+    pytest.param(exact_duplicate, {f"POST {ISSUE_RULES}": [(200, {"id": 7}, {}),
+                                                           (200, {"id": 8}, {})],
+                                   f"DELETE {ISSUE_RULES}7/": GONE,
+                                   f"DELETE {ISSUE_RULES}8/": GONE},
+                 f"request: POST {ISSUE_RULES}; expected 400 exact duplicate, got 200",
+                 id="duplicate-accepted"),
+    pytest.param(exact_duplicate, {f"POST {ISSUE_RULES}": [
+        (200, {"id": 7}, {}), (400, {"name": ["Name taken"]}, {})],
+        f"DELETE {ISSUE_RULES}7/": GONE},
+        f"request: POST {ISSUE_RULES}; expected 400 {{\"name\": [\"This rule is an exact "
+        "duplicate of ...\"], \"ruleId\": [7]}, got {'name': ['Name taken']}",
+        id="duplicate-refused-otherwise"),
+    pytest.param(threshold_translation, {f"POST {RULES}": (201, {}, {})},
+                 f"request: POST {RULES}; no rule in the answer (201)", id="percent-no-rule"),
+    pytest.param(slack_task, {f"GET {API}/integrations/24001/channels/": (200, [
+        {"name": "alerts"}], {}), f"POST {RULES}": (200, {"id": 7}, {}),
+        f"DELETE {RULES}7/": GONE},
+        f"request: POST {RULES} with Slack channel #alerts by name; expected 202 "
+        "{\"uuid\": ...}, got 200 {'id': 7}", id="slack-not-asynchronous"),
+    pytest.param(slack_task, {f"GET {API}/integrations/24001/channels/": (200, [
+        {"name": "alerts"}], {}), f"POST {RULES}": (202, {"uuid": "u1"}, {}),
+        "GET /api/0/projects/acme/backend/alert-rule-task/u1/": (200, {"status": "success"},
+                                                                 {})},
+        "GET .../alert-rule-task/u1/ succeeded without the rule: {'status': 'success', "
+        "'rule': None}", id="slack-task-without-rule"),
+    pytest.param(external_issue_listings, {f"PUT {LINK_PUT}": (200, {"id": "9"}, {})},
+                 f"request: PUT {LINK_PUT}; expected {{\"id\": int, \"integrationId\": int, "
+                 "\"key\", ...} (REFERENCE.md §9.2), got {'id': '9'}", id="link-id-a-string"),
+    pytest.param(external_issue_listings, {f"PUT {LINK_PUT}": LINKED,
+                                           f"GET {ISSUE}": (200, {}, {})},
+                 f"request: GET {ISSUE}?expand=integrationIssues; expected an object with an "
+                 "`integrationIssues` list, got []", id="detail-without-links"),
+    pytest.param(external_issue_listings, {f"PUT {LINK_PUT}": LINKED,
+                                           f"GET {ISSUE}": (200, LISTED, {}),
+                                           f"GET {ISSUE}integrations/": (200, {"x": 1}, {})},
+                 f"request: GET {ISSUE}integrations/; expected a list of integrations each "
+                 "with `externalIssues`, got {'x': 1}", id="listing-not-a-list"),
+    pytest.param(external_issue_listings, {f"PUT {LINK_PUT}": LINKED, f"GET {ISSUE}": (
+        200, {"integrationIssues": [{"key": "K-1", "id": 9}]}, {}),
+        f"GET {ISSUE}integrations/": (200, [], {})},
+        f"request: GET {ISSUE}?expand=integrationIssues; expected the link K-1 once with id "
+        "'9' (a string), got [{'key': 'K-1', 'id': 9}]", id="detail-link-id-an-int"),
+    pytest.param(external_issue_listings, {f"PUT {LINK_PUT}": LINKED, f"GET {ISSUE}": (
+        200, {"integrationIssues": [{"key": "K-1", "id": "9"}]}, {}),
+        f"GET {ISSUE}integrations/": (200, [], {})},
+        f"request: GET {ISSUE}; the link lacks `integrationName`", id="link-unnamed"),
+    pytest.param(external_issue_listings, {f"PUT {LINK_PUT}": LINKED,
+                                           f"GET {ISSUE}": (200, LISTED, {}),
+                                           f"GET {ISSUE}integrations/": (200, [
+                                               {"id": "24006", "externalIssues": []}], {})},
+                 f"request: GET {ISSUE}integrations/; expected the link K-1 under integration "
+                 "24006 with id '9', got []", id="link-not-in-listing"),
+]
+
+
+@pytest.mark.parametrize(("check", "answers", "message"), WRITES_OUT_OF_CONTRACT)
+def test_a_write_answered_out_of_the_contract_fails_the_check_and_cleans_up(
+        scripted_server, check, answers, message):
+    server = answering(scripted_server, "/api/0/", answers)
+    with pytest.raises(CheckFailed) as failed:
+        run_against(server, check, integrations=[Integration("24001", "Acme Slack", "slack"),
+                                                 Integration("24006", "Acme Jira", "jira")])
+    assert str(failed.value) == message
+    made = [r.split("?")[0] for r in server.requests if r.startswith(("POST", "PUT"))]
+    deleted = [r.split(" ")[1].split("?")[0] for r in server.requests if r.startswith("DELETE")]
+    if check is release_208:
+        assert deleted == [f"{RELEASES}dexter-selftest-{RUN_ID}-208/"]
+    elif check is external_issue_listings:
+        # a link answered without its integer ids is left to the run's final sweep
+        assert deleted == ([LINK_PUT] if answers[f"PUT {LINK_PUT}"] is LINKED else [])
+    else:  # each rule the check made, and only those
+        ids = [str(a[1]["id"]) for key, value in answers.items() if key.startswith("POST")
+               for a in (value if isinstance(value, list) else [value])
+               if isinstance(a[1], dict) and "id" in a[1]]
+        assert sorted(deleted) == sorted(f"{made[0].split(' ')[1]}{i}/" for i in ids)
