@@ -33,7 +33,7 @@ from dexter_sync.selftest.manifests import write_and_load
 from dexter_sync.selftest.results import CheckFailed, CheckSkipped
 from dexter_sync.selftest.runner import discover_target
 from dexter_sync.selftest.samples import Target, build_samples
-from dexter_sync.selftest.sandbox import Sandbox
+from dexter_sync.selftest.sandbox import Sandbox, SweepReport, sweep
 from dexter_sync.selftest.traps import (
     aggregate_display,
     event_types_detail_only,
@@ -205,6 +205,34 @@ def test_a_refused_update_fails_update_and_plan_quiet_and_the_sample_is_still_de
         f"after apply the plan still wants to update discover_query/{key}: range: sent "
         "'7d', read '24h' (contract: REFERENCE.md §4)")
     assert saved_queries(emu) == []
+
+
+def test_a_refused_delete_leaves_the_sample_that_the_next_run_names_and_the_sweep_removes(
+        emu, tmp_path):
+    emu.set_faults(error_rate=1.0, error_statuses=[400], route="/discover/saved/",
+                   methods="DELETE")
+    first = {name: (status, detail) for _, name, status, detail
+             in lifecycle(emu, tmp_path / "first", ["discover_query"])}
+    [left] = saved_queries(emu)
+    route = f"DELETE /api/0/organizations/acme/discover/saved/{left['id']}/"
+    assert first["delete"] == ("fail", f"request: {route}; Sentry: Sentry answered 400 to "
+                                       f"{route}: Error (contract: REFERENCE.md §4)")
+    emu.clear_faults()
+    again = lifecycle(emu, tmp_path / "again", ["discover_query"])
+    key = f"dexter-selftest-{RUN_ID}-query"
+    assert again[0] == ("discover_query", "create", "fail", (
+        f"the plan does not create discover_query/{key} (found: update); a leftover of this "
+        "run id exists (contract: REFERENCE.md §4)"))
+    assert {status for _, _, status, _ in again[1:]} == {"skip"}
+    report = asyncio.run(sweep_acme(emu, tmp_path))
+    assert report.deleted == [f"discover_query/{key}"]
+    assert saved_queries(emu) == []
+
+
+async def sweep_acme(emu: EmulatorHandle, tmp_path: Path) -> SweepReport:
+    async with open_facade(sentry_url=emu.url, organization="acme", settings=FAST,
+                           notify=lambda _: None) as facade:
+        return await sweep(facade, write_and_load(tmp_path / "sweep", "acme", []))
 
 
 def test_a_plan_that_cannot_be_made_fails_every_create(emu, tmp_path):
