@@ -331,7 +331,7 @@ OUT_OF_CONTRACT = [
 
 
 def run_against(server: hostile_http.Hostile, check: Callable[[ContractContext], Awaitable[str]],
-                integrations: list[Integration] = []) -> str:
+                integrations: tuple[Integration, ...] = ()) -> str:
     """One check against a server whose answers the test chose."""
     target = Target(sandbox=Sandbox(RUN_ID), directory=Directory(
         "acme", projects={"backend": "1"}, teams={"platform": "1001"},
@@ -456,8 +456,8 @@ def test_a_write_answered_out_of_the_contract_fails_the_check_and_cleans_up(
         scripted_server, check, answers, message):
     server = answering(scripted_server, "/api/0/", answers)
     with pytest.raises(CheckFailed) as failed:
-        run_against(server, check, integrations=[Integration("24001", "Acme Slack", "slack"),
-                                                 Integration("24006", "Acme Jira", "jira")])
+        run_against(server, check, integrations=(Integration("24001", "Acme Slack", "slack"),
+                                                 Integration("24006", "Acme Jira", "jira")))
     assert str(failed.value) == message
     made = [r.split("?")[0] for r in server.requests if r.startswith(("POST", "PUT"))]
     deleted = [r.split(" ")[1].split("?")[0] for r in server.requests if r.startswith("DELETE")]
