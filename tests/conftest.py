@@ -6,12 +6,19 @@ file small.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
 
 from dexter_sync.emulator.testing import EmulatorHandle, running_emulator
 from tests.test_apply_support import prepared_emulator
+
+# A suite started as a background job (`pytest &` without job control) inherits an ignored
+# SIGINT, and so would every dexter process it starts: the tests that interrupt a run with
+# Ctrl-C would then see it ignored. A handler here is reset to the default in each child.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 STANDARD_NAMES = {
     "projects": ["backend", "frontend"],
