@@ -214,6 +214,17 @@ class Daemon:
         return code
 
 
+def terminate(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, then a kill if it does not end within 10 s: a clean stop first, so the
+    process's coverage data is saved."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 @contextmanager
 def watching(emu: Emulator, manifests: Path, *args: str, interval: str = "300ms",
              env: dict[str, str] | None = None, serve: bool = True) -> Iterator[Daemon]:
@@ -238,13 +249,8 @@ def watching(emu: Emulator, manifests: Path, *args: str, interval: str = "300ms"
             daemon.url = poll(serving, what="the serving line")
         yield daemon
     finally:
-        if proc.poll() is None:  # a clean stop first: the daemon's coverage data is saved
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        if proc.poll() is None:
+            terminate(proc)
         for stream in (proc.stdout, proc.stderr):
             if stream:
                 stream.close()

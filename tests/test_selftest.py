@@ -22,6 +22,7 @@ import pytest
 from dexter_sync.core.directory import Directory
 from dexter_sync.selftest.samples import Target, build_samples
 from dexter_sync.selftest.sandbox import Sandbox, owns_key
+from tests.helpers_watch import terminate
 
 BIN = Path(sys.executable).parent
 TOKEN = "selftest-token"
@@ -98,12 +99,7 @@ def served_emulator(tmp_path: Path) -> Iterator[Served]:
     finally:
         if served is not None:
             served.close()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        terminate(proc)
         proc.stdout.close()
         proc.stderr.close()
 
