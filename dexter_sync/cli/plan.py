@@ -82,7 +82,9 @@ async def earlier_tasks(facade: Any, manifest_root: str | None, organization: st
     Sentry and organization, settled (apply) or looked at (plan); each is told on stderr."""
     record = PendingTaskRecord(record_path(manifest_root), facade.base_url)
     count = len(record.tasks(organization))
-    if count and not dry:  # the wait may be long: say why nothing seems to happen
+    if not count:  # the common case: no record, nothing to settle (nor to read again)
+        return record, EarlierTasks()
+    if not dry:  # the wait may be long: say why nothing seems to happen
         notice(f"settling {count} Slack rule write{'s' if count != 1 else ''} an earlier "
                f"apply left unfinished in {record.path} first (at most {wait:g}s after each "
                "was sent)")

@@ -70,10 +70,11 @@ def _load(section: str | None = None) -> None:
     _IMPORTED.add(section)
 
 
+_RANK = {module: rank for rank, module in enumerate(KIND_MODULES)}
+
+
 def _rank(kind: ResourceKind[Any]) -> int:
-    module = _ORIGIN[kind.name]
-    order = list(KIND_MODULES)
-    return order.index(module) if module in KIND_MODULES else len(order)
+    return _RANK.get(_ORIGIN[kind.name], len(_RANK))
 
 
 def _sorted(kinds: list[ResourceKind[Any]]) -> list[ResourceKind[Any]]:
